@@ -1,0 +1,53 @@
+"""Domain errors raised by the spatial core; the API maps each class to an HTTP status once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WanggeError(Exception):
+    """Base class: every domain error says what was wrong and what is allowed."""
+
+    code = "wangge_error"
+
+    def __init__(self, message: str, *, allowed: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.allowed = allowed
+        self.details = details
+
+
+class InvalidCoordinates(WanggeError):
+    """Coordinates that are NaN, infinite or outside the valid range of their system."""
+
+    code = "invalid_coordinates"
+
+
+class UnknownCRS(WanggeError):
+    """A coordinate system name or code that is not recognised."""
+
+    code = "unknown_crs"
+
+
+class BoundaryFileError(WanggeError):
+    """A boundary file that cannot be read as a boundary set (format, layers, columns)."""
+
+    code = "invalid_boundary_file"
+
+
+class InvalidGeometry(WanggeError):
+    """A polygon that is invalid (e.g. self-intersecting) where a valid one is required."""
+
+    code = "invalid_geometry"
+
+
+class UnitNotFound(WanggeError):
+    """A unit code that is not in the boundary set."""
+
+    code = "unit_not_found"
+
+
+class UnknownLevel(WanggeError):
+    """A level name that is not one of the boundary set's levels."""
+
+    code = "unknown_level"
