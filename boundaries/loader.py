@@ -74,7 +74,9 @@ def read_boundary_set(
         try:
             names = [str(row[0]) for row in pyogrio.list_layers(files[0])]
         except pyogrio.errors.DataSourceError as exc:
-            raise BoundaryFileError(f"cannot read {files[0].name}: {exc}", allowed=SUPPORTED) from None
+            raise BoundaryFileError(
+                f"cannot read {files[0].name}: {exc}", allowed=SUPPORTED
+            ) from None
         layers = [(name, _read_layer(files[0], name)) for name in names]
     else:
         if any(f.suffix.lower() == ".gpkg" for f in files):

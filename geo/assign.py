@@ -201,7 +201,9 @@ class BoundaryIndex:
         for depth in range(depths - 1, -1, -1):
             if remaining.size == 0:
                 break
-            found_i, found_pos = self._covering(depth, points[remaining], x[remaining], y[remaining])
+            found_i, found_pos = self._covering(
+                depth, points[remaining], x[remaining], y[remaining]
+            )
             hit = remaining[found_i]
             unit[hit] = found_pos
             distance[hit] = 0.0
@@ -267,7 +269,9 @@ class BoundaryIndex:
             if todo.size == 0:
                 break
             (i, j), dist = trees[depth].query_nearest(
-                points[todo], max_distance=self.snap_tolerance_m, return_distance=True,
+                points[todo],
+                max_distance=self.snap_tolerance_m,
+                return_distance=True,
                 all_matches=True,
             )
             pos = self._level_pos[depth][j]

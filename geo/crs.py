@@ -90,7 +90,9 @@ def parse_crs(value: str | int | pyproj.CRS | CoordSystem | None) -> CoordSystem
     if isinstance(value, pyproj.CRS):
         code = value.to_epsg()
         if code is None:
-            raise UnknownCRS(f"coordinate system {value.name!r} has no EPSG code", allowed=ALLOWED_CRS)
+            raise UnknownCRS(
+                f"coordinate system {value.name!r} has no EPSG code", allowed=ALLOWED_CRS
+            )
         value = code
     text = str(value).strip().lower()
     if text in _ALIASES:
@@ -170,7 +172,9 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray, NDArray]:
     return np.where(outside, lon, lon + dlon), np.where(outside, lat, lat + dlat)
 
 
-def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, iterations: int = 6) -> tuple[NDArray, NDArray]:
+def gcj02_to_wgs84(
+    lon: ArrayLike, lat: ArrayLike, *, iterations: int = 6
+) -> tuple[NDArray, NDArray]:
     """Convert GCJ-02 longitude/latitude to WGS84 by fixed-point iteration.
 
     Each step removes the forward offset evaluated at the current estimate; six steps reach
@@ -219,7 +223,9 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray, NDArray]:
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
-def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, iterations: int = 3) -> tuple[NDArray, NDArray]:
+def bd09_to_gcj02(
+    lon: ArrayLike, lat: ArrayLike, *, iterations: int = 3
+) -> tuple[NDArray, NDArray]:
     """Convert BD-09 longitude/latitude to GCJ-02.
 
     Starts from the published closed-form approximation and refines it by fixed-point
@@ -325,7 +331,10 @@ def invalid_lonlat(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.bool_], N
             (~np.isfinite(lat), lambda i: "lat is not a finite number"),
             (np.isfinite(lat) & (np.abs(lat) > 90), lambda i: f"lat {lat[i]} is outside [-90, 90]"),
             (~np.isfinite(lon), lambda i: "lon is not a finite number"),
-            (np.isfinite(lon) & (np.abs(lon) > 180), lambda i: f"lon {lon[i]} is outside [-180, 180]"),
+            (
+                np.isfinite(lon) & (np.abs(lon) > 180),
+                lambda i: f"lon {lon[i]} is outside [-180, 180]",
+            ),
         ]
     bad = np.zeros(lon.shape, dtype=bool)
     for mask, why in checks:

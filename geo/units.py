@@ -137,7 +137,9 @@ class BoundarySet:
         'gcj02'
         """
         if not layers:
-            raise BoundaryFileError("a boundary set needs at least one level", allowed="1 or more levels")
+            raise BoundaryFileError(
+                "a boundary set needs at least one level", allowed="1 or more levels"
+            )
         names = [level for level, _ in layers]
         if len(set(names)) != len(names):
             raise BoundaryFileError(
@@ -170,10 +172,14 @@ class BoundarySet:
                 for c in frame.columns
                 if c not in (*REQUIRED_COLUMNS, *LEADER_COLUMNS) and c != frame.geometry.name
             ]
-            props = [
-                {k: _jsonable(v) for k, v in row.items() if not pd.isna(v)}
-                for row in frame[extra].to_dict("records")
-            ] if extra else [{} for _ in range(len(frame))]
+            props = (
+                [
+                    {k: _jsonable(v) for k, v in row.items() if not pd.isna(v)}
+                    for row in frame[extra].to_dict("records")
+                ]
+                if extra
+                else [{} for _ in range(len(frame))]
+            )
             part = pd.DataFrame(
                 {
                     "code": _text(frame["code"]).to_numpy(),
@@ -212,9 +218,7 @@ class BoundarySet:
         try:
             return self.levels.index(level)
         except ValueError:
-            raise UnknownLevel(
-                f"unknown level {level!r}", allowed=", ".join(self.levels)
-            ) from None
+            raise UnknownLevel(f"unknown level {level!r}", allowed=", ".join(self.levels)) from None
 
     def level_positions(self, level: str | int) -> NDArray[np.intp]:
         """Row positions of the units of a level (by name or depth)."""
@@ -252,9 +256,7 @@ class BoundarySet:
         """Row position of one code; raises :class:`UnitNotFound`."""
         pos = int(self.positions([code])[0])
         if pos < 0:
-            raise UnitNotFound(
-                f"no unit with code {code!r}", allowed="a code listed by GET /units"
-            )
+            raise UnitNotFound(f"no unit with code {code!r}", allowed="a code listed by GET /units")
         return pos
 
     @cached_property
