@@ -62,6 +62,8 @@ class Assignment:
     distance_m : ndarray of float
         Distance to the unit in metres: 0 inside, the snap distance when snapped, the distance
         to the nearest unit (or NaN if none within 100 km) when unassigned.
+    lon, lat : ndarray of float
+        The points in WGS84, after conversion from the input system.
     """
 
     status: NDArray[np.str_]
@@ -69,6 +71,8 @@ class Assignment:
     chain: NDArray[np.intp]
     leader: NDArray[np.intp]
     distance_m: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.status)
@@ -217,7 +221,13 @@ class BoundaryIndex:
         leader = np.full(n, -1, dtype=np.intp)
         leader[ok] = self.bset.responsible[unit[ok]]
         return Assignment(
-            status=status.astype(str), unit=unit, chain=chain, leader=leader, distance_m=distance
+            status=status.astype(str),
+            unit=unit,
+            chain=chain,
+            leader=leader,
+            distance_m=distance,
+            lon=x,
+            lat=y,
         )
 
     def _covering(

@@ -194,6 +194,10 @@ class BoundarySet:
             frames.append(gpd.GeoDataFrame(part, geometry=np.asarray(geoms), crs=4326))
         units = pd.concat(frames, ignore_index=True) if frames else gpd.GeoDataFrame()
         units = gpd.GeoDataFrame(units, geometry="geometry", crs=4326)
+        for column in LEADER_COLUMNS:  # concat may turn None into NaN; keep None for "absent"
+            values = units[column].to_numpy(dtype=object).copy()
+            values[pd.isna(values)] = None
+            units[column] = pd.Series(values, index=units.index, dtype=object)
         assert source is not None
         repaired: tuple[str, ...] = ()
         if repair:

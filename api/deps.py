@@ -1,0 +1,48 @@
+"""Dependencies of the route handlers, as Annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.errors import ApiError
+from api.settings import Settings
+from geo.assign import BoundaryIndex
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_index(request: Request) -> BoundaryIndex:
+    index: BoundaryIndex = request.app.state.index
+    return index
+
+
+def reject_unknown_query_params(request: Request) -> None:
+    """Refuse query parameters the route does not declare, naming the ones it does."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = {p.alias for p in _query_params(dependant)}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown_parameter",
+            f"unknown query parameter(s): {', '.join(unknown)}",
+            allowed=", ".join(sorted(known)) or "no query parameters",
+        )
+
+
+def _query_params(dependant):  # type: ignore[no-untyped-def]
+    yield from dependant.query_params
+    for sub in dependant.dependencies:
+        yield from _query_params(sub)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+IndexDep = Annotated[BoundaryIndex, Depends(get_index)]

@@ -1,0 +1,74 @@
+"""The FastAPI application: ``create_app(settings)`` with a lifespan that loads the boundaries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from fastapi import Depends, FastAPI
+
+from api import VERSION
+from api.deps import reject_unknown_query_params
+from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
+from api.routers import health, lookup, units
+from api.settings import Settings
+from boundaries.loader import read_boundary_set
+from geo.assign import BoundaryIndex
+from geo.errors import BoundaryFileError
+
+log = logging.getLogger("wangge")
+
+DESCRIPTION = """
+Wangge assigns geotagged points to the grid-management hierarchy (district → street →
+community → grid → micro-grid, or whatever levels the boundary set declares) and to the
+responsible grid leader.
+
+Every coordinate names its system: `wgs84` (GPS), `gcj02` (Amap, Tencent, WeChat), `bd09`
+(Baidu) or `EPSG:<code>`. Errors always have the same body: `code`, `message`, `allowed`,
+`details`.
+"""
+
+
+def load_index(settings: Settings) -> BoundaryIndex:
+    """Load the configured boundary set and build its spatial index."""
+    paths = settings.boundary_paths
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        hint = (
+            " (run `wangge demo` to build the demo set)"
+            if paths == [settings.demo_boundaries]
+            else ""
+        )
+        raise BoundaryFileError(
+            f"boundary file {missing[0]} does not exist{hint}",
+            allowed="WANGGE_BOUNDARIES=path.gpkg, or comma-separated GeoJSON files top first",
+        )
+    bset = read_boundary_set(paths, crs=settings.boundaries_crs)
+    return BoundaryIndex(bset, snap_tolerance_m=settings.snap_tolerance_m)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; boundaries are loaded when it starts, not at import."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.index = load_index(settings)
+        bset = app.state.index.bset
+        log.info("loaded %d units in %d levels from %s", len(bset), len(bset.levels), bset.name)
+        yield
+
+    app = FastAPI(
+        title="Wangge",
+        version=VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_params)],
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for router in (health.router, lookup.router, units.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,30 @@
+"""Service health and what is loaded."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api import VERSION
+from api.deps import IndexDep
+from api.schemas import BoundaryInfo, Health, LevelInfo
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health)
+def read_health(index: IndexDep) -> Health:
+    """Whether the service is up, and which boundary set it answers with."""
+    bset = index.bset
+    return Health(
+        status="ok",
+        version=VERSION,
+        boundaries=BoundaryInfo(
+            name=bset.name,
+            source_crs=str(bset.source_crs),
+            levels=[
+                LevelInfo(name=name, depth=d, units=int(bset.level_positions(d).size))
+                for d, name in enumerate(bset.levels)
+            ],
+            bounds=bset.bounds,
+        ),
+    )

@@ -1,0 +1,130 @@
+"""Point lookup: which units contain a point and who leads them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Body, Query
+
+from api.deps import IndexDep, SettingsDep
+from api.errors import ApiError
+from api.schemas import (
+    BatchResult,
+    ErrorBody,
+    FeatureCollectionBatch,
+    LookupResult,
+    PointsBatch,
+)
+from geo.assign import Assignment, BoundaryIndex
+
+router = APIRouter(prefix="/lookup", tags=["lookup"])
+
+ERRORS = {
+    413: {"model": ErrorBody, "description": "Body or batch too large"},
+    422: {"model": ErrorBody, "description": "Invalid coordinates, system or request"},
+}
+
+CRS_QUERY = Query(
+    description="Coordinate system of lon/lat: wgs84, gcj02, bd09 or EPSG:<code>",
+    examples=["wgs84", "gcj02"],
+)
+
+
+def _results(
+    index: BoundaryIndex, result: Assignment, ids: list[str | int | None] | None
+) -> list[LookupResult]:
+    return [
+        LookupResult(
+            **index.describe(result, i),
+            lon=float(result.lon[i]),
+            lat=float(result.lat[i]),
+            id=ids[i] if ids else None,
+        )
+        for i in range(len(result))
+    ]
+
+
+@router.get("", response_model=LookupResult, responses=ERRORS)
+def read_lookup(
+    index: IndexDep,
+    lon: Annotated[float, Query(description="Longitude (or x)", examples=[117.2175])],
+    lat: Annotated[float, Query(description="Latitude (or y)", examples=[39.0985])],
+    crs: Annotated[str, CRS_QUERY] = "wgs84",
+) -> LookupResult:
+    """The chain of units containing a point, top first, and the responsible leader.
+
+    A point on a shared edge goes to the unit whose code sorts first; a point between
+    micro-grids gets the grid (status `gap`); a point just outside the set (within the snap
+    tolerance, 50 m by default) gets the nearest unit (status `snapped`).
+    """
+    return _results(index, index.assign([lon], [lat], crs=crs), None)[0]
+
+
+BATCH_EXAMPLES = {
+    "points": {
+        "summary": "[lon, lat] pairs",
+        "value": {"crs": "gcj02", "points": [[117.2235, 39.0996], [117.2301, 39.0871]]},
+    },
+    "geojson": {
+        "summary": "A GeoJSON FeatureCollection of points",
+        "value": {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": "r-1",
+                    "geometry": {"type": "Point", "coordinates": [117.2175, 39.0985]},
+                    "properties": {},
+                }
+            ],
+        },
+    },
+}
+
+
+@router.post("/batch", response_model=BatchResult, responses=ERRORS)
+def create_lookup_batch(
+    index: IndexDep,
+    settings: SettingsDep,
+    body: Annotated[PointsBatch | FeatureCollectionBatch, Body(openapi_examples=BATCH_EXAMPLES)],
+    crs: Annotated[str | None, CRS_QUERY] = None,
+) -> BatchResult:
+    """Look up many points at once (at most WANGGE_BATCH_MAX_POINTS, 10,000 by default).
+
+    Either `{"crs": ..., "points": [[lon, lat], ...]}` or a GeoJSON FeatureCollection of
+    points (WGS84, as GeoJSON requires, unless `?crs=` says otherwise). If any point is invalid
+    the whole batch is refused with the offending indices, so nothing is silently dropped.
+    """
+    ids: list[str | int | None] | None = None
+    if isinstance(body, PointsBatch):
+        if crs is not None and crs != body.crs:
+            raise ApiError(
+                422,
+                "conflicting_crs",
+                f"body says crs={body.crs!r} but query says {crs!r}",
+                allowed="one of them, or both the same",
+            )
+        system = body.crs
+        coords = np.array(body.points, dtype=float).reshape(-1, 2)
+    else:
+        system = crs or "wgs84"
+        coords = np.array([f.geometry.coordinates[:2] for f in body.features], dtype=float).reshape(
+            -1, 2
+        )
+        ids = [f.id for f in body.features]
+    if len(coords) > settings.batch_max_points:
+        raise ApiError(
+            413,
+            "batch_too_large",
+            f"{len(coords)} points in one batch",
+            allowed=f"at most {settings.batch_max_points} points per request",
+        )
+    result = index.assign(coords[:, 0], coords[:, 1], crs=system)
+    results = _results(index, result, ids)
+    return BatchResult(
+        count=len(results),
+        summary=dict(Counter(result.status.tolist())),
+        results=results,
+    )

@@ -1,0 +1,90 @@
+"""Units of the boundary set as GeoJSON: list with filters and pagination, and one by code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+import shapely
+from fastapi import APIRouter, Path, Query
+
+from api.deps import IndexDep
+from api.schemas import ErrorBody, Leader, UnitCollection, UnitFeature, UnitProperties
+from geo.units import BoundarySet
+
+router = APIRouter(prefix="/units", tags=["units"])
+
+MAX_LIMIT = 1000
+
+
+def unit_feature(bset: BoundarySet, pos: int) -> UnitFeature:
+    """One unit as a GeoJSON Feature whose id is its code."""
+    row = bset.units.iloc[pos]
+    leader = None
+    if any(row[c] is not None for c in ("leader_name", "leader_phone", "leader_id")):
+        leader = Leader(
+            name=row["leader_name"],
+            phone=row["leader_phone"],
+            id=row["leader_id"],
+            unit_code=row["code"],
+            level=row["level"],
+        )
+    geometry: dict[str, Any] = shapely.geometry.mapping(row.geometry)
+    return UnitFeature(
+        id=row["code"],
+        geometry=geometry,
+        properties=UnitProperties(
+            code=row["code"],
+            name=row["name"],
+            level=row["level"],
+            parent=row["parent"] or None,
+            leader=leader,
+            children=int(bset.children_count[pos]),
+            properties=row["properties"] or {},
+        ),
+    )
+
+
+@router.get(
+    "",
+    response_model=UnitCollection,
+    responses={422: {"model": ErrorBody, "description": "Unknown level or bad paging"}},
+)
+def read_units(
+    index: IndexDep,
+    level: Annotated[
+        str | None, Query(description="Only units of this level", examples=["community"])
+    ] = None,
+    parent: Annotated[str | None, Query(description="Only the children of this unit code")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 100,
+    offset: Annotated[int, Query(ge=0, description="Units to skip")] = 0,
+) -> UnitCollection:
+    """Units as a GeoJSON FeatureCollection, in set order, with the total matched."""
+    bset = index.bset
+    mask = np.ones(len(bset), dtype=bool)
+    if level is not None:
+        mask &= bset.units["depth"].to_numpy() == bset.depth_of(level)
+    if parent is not None:
+        mask &= bset.parent_positions == bset.position(parent)
+    matched = np.flatnonzero(mask)
+    page = matched[offset : offset + limit]
+    return UnitCollection(
+        numberMatched=int(matched.size),
+        numberReturned=int(page.size),
+        limit=limit,
+        offset=offset,
+        features=[unit_feature(bset, int(p)) for p in page],
+    )
+
+
+@router.get(
+    "/{code}",
+    response_model=UnitFeature,
+    responses={404: {"model": ErrorBody, "description": "No unit with that code"}},
+)
+def read_unit(
+    index: IndexDep,
+    code: Annotated[str, Path(description="Unit code", examples=["120103001"])],
+) -> UnitFeature:
+    """One unit as a GeoJSON Feature: name, level, leader, parent and number of children."""
+    return unit_feature(index.bset, index.bset.position(code))
