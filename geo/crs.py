@@ -338,7 +338,7 @@ def invalid_lonlat(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.bool_], N
         ]
     bad = np.zeros(lon.shape, dtype=bool)
     for mask, why in checks:
-        for i in np.flatnonzero(mask & ~bad)[:1000]:
+        for i in np.flatnonzero(mask & ~bad):
             reasons[i] = why(i)
         bad |= mask
     return bad, reasons.astype(str)

@@ -1,0 +1,77 @@
+"""The wangge command line, run in-process on real files."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from geo.crs import wgs84_to_gcj02
+
+runner = CliRunner()
+
+
+def test_lookup_prints_chain_as_json(tiny_gpkg):
+    result = runner.invoke(app, ["lookup", "117.2025", "39.1025", "--boundaries", str(tiny_gpkg)])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    assert [u["code"] for u in got["units"]] == ["D", "G1", "M1"]
+    assert got["leader"]["name"] == "王芳"
+
+
+def test_lookup_gcj02(tiny_gpkg):
+    lon, lat = wgs84_to_gcj02(117.2075, 39.1025)
+    args = ["lookup", str(float(lon)), str(float(lat)), "--crs", "gcj02"]
+    result = runner.invoke(app, [*args, "--boundaries", str(tiny_gpkg)])
+    assert json.loads(result.stdout)["units"][-1]["code"] == "M2"
+
+
+def test_lookup_bad_crs_is_a_clear_error(tiny_gpkg):
+    result = runner.invoke(
+        app, ["lookup", "117.2", "39.1", "--crs", "mars", "--boundaries", str(tiny_gpkg)]
+    )
+    assert result.exit_code == 2
+    assert "unknown coordinate system" in result.stderr
+
+
+def test_assign_csv(tiny_gpkg, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "id,lon,lat\n"
+        "a,117.2025,39.1025\n"  # M1
+        "b,117.2065,39.1075\n"  # gap in G1
+        "c,nan,39.1\n"  # invalid: kept, not dropped
+        "d,117.3,39.3\n"  # unassigned
+        "e,117.2025,95\n"  # invalid latitude
+    )
+    out = tmp_path / "out.csv"
+    result = runner.invoke(
+        app, ["assign", "--boundaries", str(tiny_gpkg), str(src), str(out), "--chunk-size", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert frame["id"].tolist() == ["a", "b", "c", "d", "e"]
+    assert frame["status"].tolist() == ["assigned", "gap", "invalid", "unassigned", "invalid"]
+    assert frame["microgrid_code"].tolist()[:2] == ["M1", ""]
+    assert frame["grid_code"].tolist()[:2] == ["G1", "G1"]
+    assert frame["leader_name"].tolist()[:2] == ["王芳", "李娜"]
+    assert frame["lon"].tolist()[2] == "nan"  # the input is written back as it came
+    assert "outside [-90, 90]" in frame["reason"].tolist()[4]
+    assert "snap tolerance" in frame["reason"].tolist()[3]
+
+
+def test_assign_missing_column(tiny_gpkg, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("x,y\n1,2\n")
+    result = runner.invoke(
+        app, ["assign", "--boundaries", str(tiny_gpkg), str(src), str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 2
+    assert "--lon-column" in result.stderr
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_validate_clean_file_exits_zero(tiny_gpkg, extra):
+    result = runner.invoke(app, ["validate", str(tiny_gpkg), *extra])
+    assert result.exit_code == 0, result.output
