@@ -395,16 +395,40 @@ def transform_coords(
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
+def densify_length(system: str | CoordSystem) -> float:
+    """Longest edge kept when densifying in a system: 0.0005 degree (about 50 m) or 50 units.
+
+    Example
+    -------
+    >>> densify_length("gcj02"), densify_length("EPSG:32650")
+    (0.0005, 50.0)
+    """
+    parsed = parse_crs(system)
+    if parsed.is_geographic_named or pyproj.CRS.from_epsg(parsed.epsg or 4326).is_geographic:
+        return 0.0005
+    return 50.0
+
+
 def transform_geometries(
-    geoms: ArrayLike, source: str | CoordSystem, target: str | CoordSystem = "wgs84"
+    geoms: ArrayLike,
+    source: str | CoordSystem,
+    target: str | CoordSystem = "wgs84",
+    *,
+    densify: bool = True,
 ) -> NDArray[np.object_]:
     """Transform an array of shapely geometries between coordinate systems.
+
+    Valid geometries are densified first (see :func:`densify_length`), because an edge that is
+    straight in one system bows in another: without it, a long edge and the short edges of
+    its neighbours meeting it at a T-junction part by tens of square metres.
 
     Parameters
     ----------
     geoms : array_like of shapely.Geometry
     source, target : str or CoordSystem
         See :func:`parse_crs`.
+    densify : bool, default True
+        Add vertices so no edge is longer than :func:`densify_length` of the source.
 
     Returns
     -------
@@ -420,6 +444,11 @@ def transform_geometries(
     arr = np.asarray(geoms, dtype=object)
     if parse_crs(source) == parse_crs(target):
         return arr
+    if densify:
+        # an edge is straight in the system it was drawn in; keep it so after the change
+        arr = arr.copy()
+        valid = shapely.is_valid(arr)
+        arr[valid] = shapely.segmentize(arr[valid], densify_length(source))
 
     def _apply(coords: NDArray[np.float64]) -> NDArray[np.float64]:
         x, y = transform_coords(coords[:, 0], coords[:, 1], source, target)

@@ -324,8 +324,16 @@ class BoundarySet:
 
     @cached_property
     def metric_geometries(self) -> NDArray[np.object_]:
-        """All unit geometries in :attr:`metric_crs`."""
-        return np.asarray(self.units.geometry.to_crs(self.metric_crs).values, dtype=object)
+        """All unit geometries in :attr:`metric_crs`, densified first.
+
+        Edges are straight in the coordinates the set is stored in; projected vertex by vertex,
+        a long edge would bow away from the short edges of its neighbours that meet it at a
+        T-junction (about 40 m² of false gap along a 1.7 km edge in Tianjin). Densifying to
+        about 50 m before projecting keeps that far below a square metre; invalid polygons are
+        left as drawn so that their reported problem is the drawn one.
+        """
+        crs = parse_crs(self.metric_crs)
+        return transform_geometries(self.units.geometry.to_numpy(), "wgs84", crs)
 
     @cached_property
     def bounds(self) -> tuple[float, float, float, float]:
