@@ -1,0 +1,112 @@
+"""End to end: `wangge demo` builds Hexi, `wangge serve` runs as its own process and answers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import httpx
+import pytest
+
+from api.schemas import Health, LookupResult, UnitFeature
+from geo.crs import wgs84_to_gcj02
+
+WANGGE = [sys.executable, "-m", "api.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def hexi_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "hexi.gpkg"
+    subprocess.run([*WANGGE, "demo", "--out", str(out)], check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(hexi_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "WANGGE_BOUNDARIES": str(hexi_gpkg),
+        "WANGGE_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+    }
+    proc = subprocess.Popen(
+        [*WANGGE, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "exited")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start within 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_demo_passes_its_own_validator(hexi_gpkg):
+    result = subprocess.run([*WANGGE, "validate", str(hexi_gpkg)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 error(s), 0 warning(s)" in result.stdout
+
+
+def test_health_lists_the_five_levels(server):
+    health = Health.model_validate(httpx.get(f"{server}/health").json())
+    assert [(lv.name, lv.units) for lv in health.boundaries.levels] == [
+        ("district", 1),
+        ("street", 14),
+        ("community", 149),
+        ("grid", 1441),
+        ("microgrid", 13989),
+    ]
+
+
+def test_lookup_in_hexi_has_five_levels_and_a_leader(server, hexi_gpkg):
+    micro = gpd.read_file(hexi_gpkg, layer="microgrid", rows=slice(500, 501))
+    point = micro.geometry.iloc[0].representative_point()
+    got = LookupResult.model_validate(
+        httpx.get(f"{server}/lookup", params={"lon": point.x, "lat": point.y}).json()
+    )
+    assert got.status == "assigned"
+    assert [u.level for u in got.units] == ["district", "street", "community", "grid", "microgrid"]
+    assert got.units[0].code == "120103" and got.units[0].name == "河西区"
+    assert got.units[-1].code == micro["code"].iloc[0]
+    assert got.leader is not None and got.leader.unit_code == micro["code"].iloc[0]
+    assert got.leader.name and got.leader.phone
+
+    # the same place as a phone with Amap reports it (GCJ-02) lands in the same micro-grid
+    lon, lat = wgs84_to_gcj02(point.x, point.y)
+    gcj = httpx.get(
+        f"{server}/lookup", params={"lon": float(lon), "lat": float(lat), "crs": "gcj02"}
+    ).json()
+    assert gcj["units"][-1]["code"] == micro["code"].iloc[0]
+
+
+def test_unit_of_a_real_street(server):
+    unit = UnitFeature.model_validate(httpx.get(f"{server}/units/120103001").json())
+    assert unit.properties.level == "street"
+    assert unit.properties.parent == "120103"
+    assert unit.properties.children > 0
