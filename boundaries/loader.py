@@ -25,12 +25,21 @@ from geo.crs import CoordSystem
 from geo.errors import BoundaryFileError
 from geo.units import BoundarySet
 
+#: Shapefile cuts field names to 10 characters.
+_SHAPEFILE_NAMES = {"leader_nam": "leader_name", "leader_pho": "leader_phone"}
+
 SUPPORTED = ".gpkg (one layer per level), or .geojson/.json/.shp files, one per level, top first"
 
 
 def _read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     try:
-        return gpd.read_file(path, layer=layer, engine="pyogrio")
+        frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+        renames = {
+            short: full
+            for short, full in _SHAPEFILE_NAMES.items()
+            if short in frame.columns and full not in frame.columns
+        }
+        return frame.rename(columns=renames) if renames else frame
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise BoundaryFileError(
             f"cannot read {path.name}{f' layer {layer!r}' if layer else ''}: {exc}",
