@@ -263,12 +263,11 @@ def assign(
                 for k in np.flatnonzero(result.status != "assigned"):
                     reason[good[k]] = index.describe(result, int(k))["reason"]
             for d, level in enumerate(bset.levels):
-                pos = chain[:, d]
-                out[f"{level}_code"] = np.where(pos >= 0, codes[pos], None)
-                out[f"{level}_name"] = np.where(pos >= 0, names[pos], None)
-            out["leader_unit"] = np.where(leader >= 0, codes[leader], None)
-            out["leader_name"] = np.where(leader >= 0, leader_name[leader], None)
-            out["leader_phone"] = np.where(leader >= 0, leader_phone[leader], None)
+                out[f"{level}_code"] = _take(codes, chain[:, d])
+                out[f"{level}_name"] = _take(names, chain[:, d])
+            out["leader_unit"] = _take(codes, leader)
+            out["leader_name"] = _take(leader_name, leader)
+            out["leader_phone"] = _take(leader_phone, leader)
             out["status"] = status
             out["distance_m"] = np.round(distance, 2)
             out["reason"] = reason
@@ -284,6 +283,14 @@ def assign(
     for value, count in sorted(counts.items()):
         table.add_row(value, f"{count:,}")
     console.print(table)
+
+
+def _take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """values[positions], with None where a position is -1."""
+    out = np.full(len(positions), None, dtype=object)
+    ok = positions >= 0
+    out[ok] = values[positions[ok]]
+    return out
 
 
 def main() -> None:

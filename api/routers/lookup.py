@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Body, Query
@@ -21,7 +21,7 @@ from geo.assign import Assignment, BoundaryIndex
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "Body or batch too large"},
     422: {"model": ErrorBody, "description": "Invalid coordinates, system or request"},
 }
