@@ -260,8 +260,12 @@ def assign(
                 leader[good] = result.leader
                 distance[good] = result.distance_m
                 reason[good] = ""
+                far = np.flatnonzero(result.status == "unassigned")
+                distance[good[far]] = index.distance_to_set(result.lon[far], result.lat[far])
                 for k in np.flatnonzero(result.status != "assigned"):
-                    reason[good[k]] = index.describe(result, int(k))["reason"]
+                    reason[good[k]] = index.explain(
+                        str(result.status[k]), int(result.unit[k]), float(distance[good[k]])
+                    )
             for d, level in enumerate(bset.levels):
                 out[f"{level}_code"] = _take(codes, chain[:, d])
                 out[f"{level}_name"] = _take(names, chain[:, d])

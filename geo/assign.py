@@ -2,10 +2,11 @@
 
 Rules
 -----
-1. **Inside**: a point is tested against the units of the deepest level first. A point on the
-   boundary counts as inside (``covers`` semantics, as in MapIt), so a point on an edge or vertex
-   shared by several units touches all of them; it goes to exactly one: **the unit whose code
-   sorts first** (plain string order). The chain above it follows parent codes.
+1. **Inside**: the union of the top level is the set's extent. A point inside it is tested
+   against the units of the deepest level first. A point on the boundary counts as inside (``covers``
+   semantics, as in MapIt), so a point on an edge or vertex shared by several units touches
+   all of them; it goes to exactly one: **the unit whose code sorts first** (plain string
+   order). The chain above it follows parent codes.
 2. **Gap**: a point in no unit of the deepest level is tested against the level above, and so
    on. If it is found in a unit that has children it lies in a gap between them: it gets that
    unit and the chain above it, with status ``gap``. (A unit without children is simply the
@@ -14,8 +15,8 @@ Rules
    unit, gets the nearest unit of the deepest level that has one in reach, status ``snapped``,
    with the distance in metres. Distances are computed in the set's local projected CRS.
    Ties go to the smaller code.
-4. **Unassigned**: anything further is ``unassigned`` with the reason and the distance to the
-   nearest unit if one is within 100 km.
+4. **Unassigned**: anything further is ``unassigned``; :meth:`BoundaryIndex.describe` gives the
+   reason and the distance to the nearest unit if one is within 100 km.
 5. NaN, infinite or out-of-range coordinates raise :class:`geo.errors.InvalidCoordinates`.
 
 The responsible leader is the deepest unit on the chain that has a leader.
@@ -43,6 +44,8 @@ STATUSES = (ASSIGNED, GAP, SNAPPED, UNASSIGNED)
 
 #: How far to look for the nearest unit when explaining an unassigned point.
 _EXPLAIN_RADIUS_M = 100_000.0
+#: From this many points on, index the points rather than query the units' tree point by point.
+_POINT_TREE_MIN = 5_000
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,8 @@ class Assignment:
     leader : ndarray of int
         Position of the unit whose leader is responsible, -1 if none.
     distance_m : ndarray of float
-        Distance to the unit in metres: 0 inside, the snap distance when snapped, the distance
-        to the nearest unit (or NaN if none within 100 km) when unassigned.
+        Distance to the unit in metres: 0 inside, the snap distance when snapped, NaN when
+        unassigned (:meth:`BoundaryIndex.distance_to_set` measures those on demand).
     lon, lat : ndarray of float
         The points in WGS84, after conversion from the input system.
     """
@@ -110,12 +113,21 @@ class BoundaryIndex:
         for g in self._level_geoms:
             shapely.prepare(g)
         self._trees = [shapely.STRtree(g) for g in self._level_geoms]
+        self._extent = shapely.union_all(self._level_geoms[0])
+        shapely.prepare(self._extent)
+        # The extent grown by at least the snap tolerance (a degree of longitude is shortest at
+        # the highest latitude): only points inside it can snap.
+        max_lat = max(abs(bset.bounds[1]), abs(bset.bounds[3]))
+        tol_deg = self.snap_tolerance_m / (110_574.0 * max(np.cos(np.radians(max_lat)), 1e-6))
+        self._snap_zone = shapely.buffer(self._extent, tol_deg * 1.01 + 1e-9)
+        shapely.prepare(self._snap_zone)
         # rank of each unit's code within the set, for the "smaller code wins" tie rule
         codes = bset.units["code"].to_numpy(dtype=str)
         self._code_rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")
         self._has_children = bset.children_count > 0
         self._metric_lock = threading.Lock()
         self._metric_trees: list[shapely.STRtree] | None = None
+        self._edge_tree: shapely.STRtree | None = None
         self._to_metric = pyproj.Transformer.from_crs(4326, bset.metric_crs, always_xy=True)
 
     # -- public -----------------------------------------------------------------------------
@@ -177,6 +189,8 @@ class BoundaryIndex:
             }
         status = str(result.status[i])
         distance = float(result.distance_m[i])
+        if status == UNASSIGNED:
+            distance = float(self.distance_to_set(result.lon[i : i + 1], result.lat[i : i + 1])[0])
         return {
             "status": status,
             "units": [
@@ -189,8 +203,35 @@ class BoundaryIndex:
             ],
             "leader": leader,
             "distance_m": None if np.isnan(distance) else round(distance, 2),
-            "reason": self._reason(status, chain, distance),
+            "reason": self.explain(status, int(result.unit[i]), distance),
         }
+
+    def distance_to_set(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.float64]:
+        """Metres from WGS84 points to the nearest unit (0 inside; NaN beyond 100 km).
+
+        Kept out of :meth:`assign`, which needs it only to explain unassigned points: measuring
+        every far point of a big batch would cost more than assigning the batch.
+
+        Example
+        -------
+        See :class:`BoundaryIndex`.
+        """
+        _, edges = self._metric()
+        x = np.atleast_1d(np.asarray(lon, dtype=float))
+        y = np.atleast_1d(np.asarray(lat, dtype=float))
+        out = np.full(x.size, np.nan)
+        if x.size == 0:
+            return out
+        found_i, _ = self._covering(0, shapely.points(x, y), x, y)
+        mx, my = self._to_metric.transform(x, y)
+        # (an unbounded search is ten times faster here than one with a large max_distance)
+        (i, _), dist = edges.query_nearest(
+            shapely.points(mx, my), return_distance=True, all_matches=False
+        )
+        near = dist <= _EXPLAIN_RADIUS_M
+        out[i[near]] = dist[near]
+        out[found_i] = 0.0
+        return out
 
     # -- internals --------------------------------------------------------------------------
 
@@ -198,21 +239,25 @@ class BoundaryIndex:
         n = x.size
         depths = len(self.bset.levels)
         unit = np.full(n, -1, dtype=np.intp)
-        status = np.full(n, UNASSIGNED, dtype=object)
+        status = np.full(n, UNASSIGNED, dtype=f"<U{max(map(len, STATUSES))}")
         distance = np.full(n, np.nan)
-        remaining = np.arange(n)
-        points = shapely.points(x, y)
+        # The set's extent (the union of the top level, prepared) screens out points outside
+        # everything in one vectorised call; inside it, the deepest level is tried first, then
+        # each level above for the points still unplaced (gaps).
+        remaining = np.flatnonzero(shapely.intersects_xy(self._extent, x, y))
+        points = shapely.points(x[remaining], y[remaining])
         for depth in range(depths - 1, -1, -1):
             if remaining.size == 0:
                 break
-            found_i, found_pos = self._covering(
-                depth, points[remaining], x[remaining], y[remaining]
-            )
-            hit = remaining[found_i]
-            unit[hit] = found_pos
-            distance[hit] = 0.0
-            status[hit] = np.where(self._has_children[found_pos], GAP, ASSIGNED)
-            remaining = np.setdiff1d(remaining, hit, assume_unique=True)
+            found_i, found_pos = self._covering(depth, points, x[remaining], y[remaining])
+            unit[remaining[found_i]] = found_pos
+            keep = np.ones(remaining.size, dtype=bool)
+            keep[found_i] = False
+            remaining, points = remaining[keep], points[keep]
+        placed = unit >= 0
+        distance[placed] = 0.0
+        status[placed] = np.where(self._has_children[unit[placed]], GAP, ASSIGNED)
+        remaining = np.flatnonzero(~placed)
         if remaining.size:
             self._snap(remaining, x, y, unit, status, distance)
         chain = np.full((n, depths), -1, dtype=np.intp)
@@ -221,7 +266,7 @@ class BoundaryIndex:
         leader = np.full(n, -1, dtype=np.intp)
         leader[ok] = self.bset.responsible[unit[ok]]
         return Assignment(
-            status=status.astype(str),
+            status=status,
             unit=unit,
             chain=chain,
             leader=leader,
@@ -234,14 +279,14 @@ class BoundaryIndex:
         self, depth: int, points: NDArray[np.object_], x: NDArray, y: NDArray
     ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """Points covered by a unit of a level: (point index, unit position), one per point."""
-        # Candidates by bounding box from the tree, then an exact test against the prepared
-        # polygons; intersects_xy includes the boundary (covers semantics).
-        i, j = self._trees[depth].query(points)
-        if i.size == 0:
-            return i, j
-        inside = shapely.intersects_xy(self._level_geoms[depth][j], x[i], y[i])
-        i, pos = i[inside], self._level_pos[depth][j[inside]]
-        return self._first_by_code(i, pos)
+        # A point intersects a polygon exactly when the polygon covers it (boundary included).
+        # Few points: query the level's tree with them. Many: index the points instead and
+        # query with the (prepared) polygons, which is much faster for large batches.
+        if points.size < _POINT_TREE_MIN:
+            i, j = self._trees[depth].query(points, predicate="intersects")
+        else:
+            j, i = shapely.STRtree(points).query(self._level_geoms[depth], predicate="intersects")
+        return self._first_by_code(i, self._level_pos[depth][j])
 
     def _first_by_code(
         self, i: NDArray[np.intp], pos: NDArray[np.intp]
@@ -255,12 +300,14 @@ class BoundaryIndex:
         first[1:] = i[1:] != i[:-1]
         return i[first], pos[first]
 
-    def _metric(self) -> list[shapely.STRtree]:
+    def _metric(self) -> tuple[list[shapely.STRtree], shapely.STRtree]:
+        """Per-level trees of the metric geometries, and a tree of the top level's edges."""
         with self._metric_lock:
             if self._metric_trees is None:
                 metric = self.bset.metric_geometries
                 self._metric_trees = [shapely.STRtree(metric[pos]) for pos in self._level_pos]
-            return self._metric_trees
+                self._edge_tree = shapely.STRtree(_segments(metric[self._level_pos[0]]))
+            return self._metric_trees, self._edge_tree
 
     def _snap(
         self,
@@ -268,10 +315,14 @@ class BoundaryIndex:
         x: NDArray,
         y: NDArray,
         unit: NDArray[np.intp],
-        status: NDArray[np.object_],
+        status: NDArray[np.str_],
         distance: NDArray[np.float64],
     ) -> None:
-        trees = self._metric()
+        """Snap points outside every unit to the nearest unit within the tolerance."""
+        remaining = remaining[shapely.intersects_xy(self._snap_zone, x[remaining], y[remaining])]
+        if remaining.size == 0:
+            return
+        trees, _ = self._metric()
         mx, my = self._to_metric.transform(x[remaining], y[remaining])
         points = shapely.points(mx, my)
         todo = np.arange(remaining.size)
@@ -295,19 +346,14 @@ class BoundaryIndex:
             status[target] = SNAPPED
             distance[target] = dist
             todo = np.setdiff1d(todo, todo[i], assume_unique=True)
-        if todo.size:
-            # explain: how far is the nearest unit (any level; the top level is enough)
-            (i, _j), dist = trees[0].query_nearest(
-                points[todo], max_distance=_EXPLAIN_RADIUS_M, return_distance=True
-            )
-            distance[remaining[todo[i]]] = dist
 
-    def _reason(self, status: str, chain: list[int], distance: float) -> str | None:
-        levels = self.bset.levels
+    def explain(self, status: str, unit: int, distance: float) -> str | None:
+        """Why a point is not simply assigned, in one sentence (None when it is)."""
+        units = self.bset.units
         if status == GAP:
-            deepest = self.bset.units["level"].iat[chain[-1]]
-            below = levels[levels.index(deepest) + 1]
-            return f"inside {deepest} {self.bset.units['code'].iat[chain[-1]]} but in no {below}"
+            level = units["level"].iat[unit]
+            below = self.bset.levels[self.bset.depth_of(level) + 1]
+            return f"inside {level} {units['code'].iat[unit]} but in no {below}"
         if status == SNAPPED:
             return f"outside every unit; snapped to the nearest {distance:.1f} m away"
         if status == UNASSIGNED:
@@ -318,6 +364,15 @@ class BoundaryIndex:
                 f"tolerance of {self.snap_tolerance_m:g} m"
             )
         return None
+
+
+def _segments(polygons: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Every edge of the polygons' rings as its own two-point line."""
+    rings = shapely.get_rings(shapely.get_parts(polygons))
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[1:] == ring[:-1]
+    starts, ends = coords[:-1][same], coords[1:][same]
+    return shapely.linestrings(np.stack([starts, ends], axis=1))
 
 
 def _finite_or_nan(x: NDArray, y: NDArray) -> tuple[NDArray, NDArray]:

@@ -325,6 +325,10 @@ def invalid_lonlat(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.bool_], N
             f"lon has {lon.size} values but lat has {lat.size}",
             allowed="the same number of lon and lat values",
         )
+    with np.errstate(invalid="ignore"):
+        fine = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    if fine.all():  # the common case, without building a reason per point
+        return np.zeros(lon.shape, dtype=bool), np.full(lon.shape, "", dtype="<U1")
     reasons = np.full(lon.shape, "", dtype=object)
     with np.errstate(invalid="ignore"):
         checks = [
