@@ -3,10 +3,10 @@
 Rules
 -----
 1. **Inside**: the union of the top level is the set's extent. A point inside it is tested
-   against the units of the deepest level first. A point on the boundary counts as inside (``covers``
-   semantics, as in MapIt), so a point on an edge or vertex shared by several units touches
-   all of them; it goes to exactly one: **the unit whose code sorts first** (plain string
-   order). The chain above it follows parent codes.
+   against the units of the deepest level first. A point on the boundary counts as inside
+   (``covers`` semantics, as in MapIt), so a point on an edge or vertex shared by several
+   units touches all of them; it goes to exactly one: **the unit whose code sorts first**
+   (plain string order). The chain above it follows parent codes.
 2. **Gap**: a point in no unit of the deepest level is tested against the level above, and so
    on. If it is found in a unit that has children it lies in a gap between them: it gets that
    unit and the chain above it, with status ``gap``. (A unit without children is simply the

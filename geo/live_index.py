@@ -1,0 +1,132 @@
+"""A live spatial index of open cases, for nearby-duplicate suggestions.
+
+Open cases come and go one at a time, so this uses an ``rtree`` index that is updated in place
+(an STRtree would have to be rebuilt on every change). Coordinates are WGS84; the search box is
+widened from metres to degrees at the point's latitude and the exact distance is then measured
+on the ellipsoid.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyproj
+from rtree import index as rtree_index
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+_M_PER_DEG_LAT = 110_574.0  # the smallest value (at the equator), so boxes are never too small
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """What the index keeps about an open case."""
+
+    id: int
+    category: str
+    lon: float
+    lat: float
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NearbyCase:
+    """An open case near a point, with the distance in metres."""
+
+    case: OpenCase
+    distance_m: float
+
+
+class OpenCaseIndex:
+    """Open cases by location; thread-safe.
+
+    Example
+    -------
+    >>> from datetime import datetime, timedelta
+    >>> idx = OpenCaseIndex()
+    >>> t = datetime(2026, 1, 1)
+    >>> idx.add(OpenCase(1, "noise", 117.2, 39.1, t))
+    >>> [n.case.id for n in idx.nearby(117.2003, 39.1, "noise", 50, t - timedelta(hours=72))]
+    [1]
+    >>> idx.remove(1)
+    >>> len(idx)
+    0
+    """
+
+    def __init__(self) -> None:
+        self._tree = rtree_index.Index()
+        self._cases: dict[int, OpenCase] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._cases)
+
+    def __contains__(self, case_id: int) -> bool:
+        return case_id in self._cases
+
+    def add(self, case: OpenCase) -> None:
+        """Add (or move) a case."""
+        with self._lock:
+            if case.id in self._cases:
+                self._remove(case.id)
+            self._cases[case.id] = case
+            self._tree.insert(case.id, (case.lon, case.lat, case.lon, case.lat))
+
+    def remove(self, case_id: int) -> None:
+        """Remove a case if present."""
+        with self._lock:
+            self._remove(case_id)
+
+    def _remove(self, case_id: int) -> None:
+        case = self._cases.pop(case_id, None)
+        if case is not None:
+            self._tree.delete(case_id, (case.lon, case.lat, case.lon, case.lat))
+
+    def nearby(
+        self,
+        lon: float,
+        lat: float,
+        category: str,
+        radius_m: float,
+        since: datetime,
+        *,
+        exclude: int | None = None,
+    ) -> list[NearbyCase]:
+        """Open cases of a category within ``radius_m`` metres created at or after ``since``.
+
+        Parameters
+        ----------
+        lon, lat : float
+            WGS84 degrees.
+        category : str
+            Only cases of this category.
+        radius_m : float
+            Search radius in metres.
+        since : datetime
+            Only cases created at or after this time.
+        exclude : int, optional
+            A case id to leave out (the case itself).
+
+        Returns
+        -------
+        list of NearbyCase
+            Nearest first.
+        """
+        dlat = radius_m / _M_PER_DEG_LAT
+        widest = math.cos(math.radians(min(abs(lat) + dlat, 89.9)))
+        dlon = radius_m / (_M_PER_DEG_LAT * max(widest, 1e-6))
+        with self._lock:
+            hits = [
+                self._cases[i]
+                for i in self._tree.intersection((lon - dlon, lat - dlat, lon + dlon, lat + dlat))
+            ]
+        found = []
+        for case in hits:
+            if case.category != category or case.created_at < since or case.id == exclude:
+                continue
+            distance = _GEOD.inv(lon, lat, case.lon, case.lat)[2]
+            if distance <= radius_m:
+                found.append(NearbyCase(case, float(distance)))
+        return sorted(found, key=lambda n: (n.distance_m, n.case.id))
