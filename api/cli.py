@@ -297,6 +297,93 @@ def _take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return out
 
 
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+
+
+def _factory():  # type: ignore[no-untyped-def]
+    from api.db import make_engine, migrate, session_factory
+
+    engine = make_engine(Settings().database)
+    migrate(engine)
+    return session_factory(engine)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema (WANGGE_DATABASE_URL)."""
+    _factory()
+    console.print(f"database at {Settings().database.split('@')[-1]} is up to date")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="reporter, grid_worker, dispatcher, planner, admin")],
+    unit: Annotated[
+        str | None, typer.Option(help="The unit a grid worker serves (its code)")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Who or what the key is for")] = "",
+) -> None:
+    """Create an API key; the key is printed alone on the last line (and never stored)."""
+    from api.auth import Role, create_key
+
+    if role not in {r.value for r in Role}:
+        err_console.print(f"[bold red]error:[/] unknown role {role!r}")
+        err_console.print("allowed: " + ", ".join(r.value for r in Role))
+        raise typer.Exit(2)
+    if role == Role.GRID_WORKER and not unit:
+        err_console.print("[bold red]error:[/] a grid worker's key needs --unit CODE")
+        raise typer.Exit(2)
+    with _factory()() as session:
+        row, key = create_key(session, role, unit_code=unit, name=name)
+    err_console.print(f"key {row.id} for role {row.role}" + (f", unit {unit}" if unit else ""))
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never the keys themselves)."""
+    from sqlalchemy import select
+
+    from api.models import ApiKey
+
+    table = Table()
+    for column in ("id", "role", "unit", "name", "created", "revoked"):
+        table.add_column(column)
+    with _factory()() as session:
+        for row in session.scalars(select(ApiKey).order_by(ApiKey.id)):
+            table.add_row(
+                str(row.id),
+                row.role,
+                row.unit_code or "",
+                row.name,
+                f"{row.created_at:%Y-%m-%d %H:%M}",
+                f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "",
+            )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (wangge keys list)")],
+) -> None:
+    """Revoke a key."""
+    from datetime import UTC, datetime
+
+    from api.models import ApiKey
+
+    with _factory()() as session:
+        row = session.get(ApiKey, key_id)
+        if row is None:
+            err_console.print(f"[bold red]error:[/] no key {key_id}")
+            raise typer.Exit(2)
+        row.revoked_at = row.revoked_at or datetime.now(UTC)
+        session.commit()
+    console.print(f"key {key_id} revoked")
+
+
 def main() -> None:
     """Entry point of the ``wangge`` console script."""
     app()

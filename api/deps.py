@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.errors import ApiError
+from api.reports import Reports
 from api.settings import Settings
 from geo.assign import BoundaryIndex
 
@@ -19,6 +20,11 @@ def get_settings(request: Request) -> Settings:
 def get_index(request: Request) -> BoundaryIndex:
     index: BoundaryIndex = request.app.state.index
     return index
+
+
+def get_reports(request: Request) -> Reports:
+    reports: Reports = request.app.state.reports
+    return reports
 
 
 def reject_unknown_query_params(request: Request) -> None:
@@ -46,3 +52,4 @@ def _query_params(dependant):  # type: ignore[no-untyped-def]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[BoundaryIndex, Depends(get_index)]
+ReportsDep = Annotated[Reports, Depends(get_reports)]

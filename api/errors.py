@@ -37,11 +37,19 @@ class ApiError(WanggeError):
     """An error raised by the API layer itself, with its status code."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, allowed: str | None = None, **details: Any
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        allowed: str | None = None,
+        headers: dict[str, str] | None = None,
+        **details: Any,
     ) -> None:
         super().__init__(message, allowed=allowed, **details)
         self.status = status
         self.code = code
+        self.headers = headers
 
 
 def error_body(
@@ -59,7 +67,9 @@ def _domain_error(_: Request, exc: Exception) -> JSONResponse:
         else next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
     )
     return JSONResponse(
-        error_body(exc.code, exc.message, exc.allowed, exc.details), status_code=status
+        error_body(exc.code, exc.message, exc.allowed, exc.details),
+        status_code=status,
+        headers=exc.headers if isinstance(exc, ApiError) else None,
     )
 
 

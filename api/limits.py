@@ -13,21 +13,26 @@ from api.errors import error_body
 class BodySizeLimit:
     """Answer 413 when Content-Length or the streamed body exceeds ``max_bytes``."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-
-    def _allowed(self) -> str:
-        return f"at most {self.max_bytes} bytes (WANGGE_MAX_BODY_BYTES)"
+        self.max_upload_bytes = max_upload_bytes or max_bytes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        upload = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        limit = self.max_upload_bytes if upload else self.max_bytes
+        allowed = (
+            f"at most {limit} bytes ("
+            + ("photos plus form fields" if upload else "WANGGE_MAX_BODY_BYTES")
+            + ")"
+        )
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(send, allowed)
             return
         seen = 0
 
@@ -36,16 +41,16 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # raised inside the app, so the app's handler answers 413 in the usual shape
                     raise HTTPException(413, "request body is larger than allowed")
             return message
 
         await self.app(scope, limited_receive, send)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, send: Any, allowed: str) -> None:
         body = json.dumps(
-            error_body("body_too_large", "request body is larger than allowed", self._allowed())
+            error_body("body_too_large", "request body is larger than allowed", allowed)
         ).encode()
         await send(
             {

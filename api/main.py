@@ -9,10 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api import VERSION
+from api.auth import KeyStore, RateLimiter
+from api.catalogue import load_catalogue, sync_catalogue
+from api.db import make_engine, migrate, session_factory
 from api.deps import reject_unknown_query_params
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routers import health, lookup, units
+from api.reports import Reports
+from api.routers import bench, categories, health, keys, lookup, reports, units
 from api.settings import Settings
 from boundaries.loader import read_boundary_set
 from geo.assign import BoundaryIndex
@@ -58,7 +62,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.index = load_index(settings)
         bset = app.state.index.bset
         log.info("loaded %d units in %d levels from %s", len(bset), len(bset.levels), bset.name)
+        engine = make_engine(settings.database)
+        migrate(engine)
+        factory = session_factory(engine)
+        with factory() as session:
+            sync_catalogue(session, load_catalogue(settings.categories_file))
+        settings.media.mkdir(parents=True, exist_ok=True)
+        app.state.reports = Reports(settings=settings, index=app.state.index, factory=factory)
+        app.state.reports.load()
+        app.state.keys = KeyStore(factory)
+        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         yield
+        engine.dispose()
 
     app = FastAPI(
         title="Wangge",
@@ -69,7 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for router in (health.router, lookup.router, units.router):
-        app.include_router(router)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    routers = [health, lookup, units, categories, reports, keys]
+    if settings.bench_noop:
+        routers.append(bench)
+    for module in routers:
+        app.include_router(module.router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -137,3 +138,157 @@ class UnitCollection(BaseModel):
     limit: int
     offset: int
     features: list[UnitFeature]
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+
+class ReportIn(Strict):
+    """A new report: where (with its coordinate system), what, and optionally who."""
+
+    lon: float = Field(examples=[117.2239])
+    lat: float = Field(examples=[39.0998])
+    crs: str = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
+    category: str = Field(examples=["flying_wires"], description="A code from GET /categories")
+    description: str = Field("", max_length=5000, examples=["楼道里有电动车飞线充电"])
+    address: str | None = Field(None, max_length=500)
+    name: str | None = Field(None, max_length=200, description="The reporter's name (private)")
+    phone: str | None = Field(
+        None,
+        max_length=50,
+        pattern=r"^[0-9+\-() ]{3,50}$",
+        description="The reporter's phone (private)",
+    )
+
+
+class Reporter(BaseModel):
+    name: str | None
+    phone: str | None
+
+
+class Duplicate(BaseModel):
+    id: int
+    distance_m: float
+    status: str
+    created_at: datetime
+
+
+class PhotoOut(BaseModel):
+    id: int
+    content_type: str
+    bytes: int
+    url: str
+
+
+class Assignment(BaseModel):
+    status: Literal["assigned", "gap", "snapped", "unassigned"]
+    units: list[UnitRef]
+    leader: Leader | None
+    distance_m: float | None
+    reason: str | None
+    boundary_set: str
+
+
+class ReportOut(BaseModel):
+    """A report as the caller may see it (reporter fields only for its handlers)."""
+
+    id: int
+    status: str
+    category: str
+    description: str
+    address: str | None
+    lon: float = Field(description="WGS84")
+    lat: float
+    input: dict[str, Any] = Field(description="The location as sent: lon, lat, crs")
+    assignment: Assignment
+    department: str | None
+    duplicate_of: int | None
+    created_at: datetime
+    updated_at: datetime
+    due_at: datetime
+    overdue: bool
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    rating: int | None
+    rating_comment: str | None
+    reporter: Reporter | None = Field(
+        None, description="Only for dispatchers and the handlers of the case"
+    )
+    photos: list[PhotoOut] = Field(default_factory=list)
+    possible_duplicates: list[Duplicate] | None = Field(
+        None, description="On intake: open reports of the same category close by"
+    )
+    allowed_next: list[str] = Field(description="The states this case may move to next")
+
+
+class ReportPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[ReportOut]
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    role: str
+    from_status: str | None
+    to_status: str
+    note: str
+    data: dict[str, Any]
+
+
+class TransitionIn(Strict):
+    """Move a case to another state."""
+
+    to: str = Field(examples=["accepted"])
+    note: str = Field("", max_length=2000)
+    unit_code: str | None = Field(None, description="reassigned: the unit to move the case to")
+    escalate_to: str | None = Field(
+        None,
+        description="escalated: 'parent' (the unit above the current one) or a department name",
+    )
+    duplicate_of: int | None = Field(None, description="rejected: the report this duplicates")
+
+
+class RatingIn(Strict):
+    score: int = Field(ge=1, le=5)
+    comment: str = Field("", max_length=2000)
+
+
+class CategoryOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    sla_hours: float
+    department: str
+    duplicate_radius_m: float
+
+
+class UnitStats(BaseModel):
+    code: str
+    level: str
+    total: int
+    by_status: dict[str, int]
+    by_category: dict[str, int]
+    overdue: int
+    median_hours_to_resolve: float | None
+
+
+class KeyIn(Strict):
+    role: str
+    unit_code: str | None = None
+    name: str = ""
+
+
+class KeyOut(BaseModel):
+    id: int
+    role: str
+    unit_code: str | None
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+    key: str | None = Field(None, description="Shown once, when the key is created")

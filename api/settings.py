@@ -23,16 +23,50 @@ class Settings(BaseSettings):
     boundaries_crs: str | None = None
     #: Points outside every unit but this close (metres) are snapped to the nearest unit.
     snap_tolerance_m: float = Field(50.0, ge=0, le=10_000)
+    #: SQLAlchemy URL of the database; empty means a SQLite file under data_dir. PostgreSQL
+    #: with PostGIS: postgresql+psycopg://user:password@host/db
+    database_url: str = ""
+    #: Where photos are stored (default data_dir/media).
+    media_dir: Path | None = None
+    #: Photos per report, and the largest photo accepted (bytes).
+    max_photos: int = Field(3, ge=0, le=20)
+    max_photo_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    #: Category catalogue (JSON list of {code, name_zh, name_en, sla_hours, department,
+    #: duplicate_radius_m?}); empty means the built-in catalogue.
+    categories_file: Path | None = None
+    #: Open reports of the same category this close (m) and this recent (h) are possible
+    #: duplicates (a category can set its own radius).
+    duplicate_radius_m: float = Field(50.0, gt=0)
+    duplicate_window_hours: float = Field(72.0, gt=0)
+    #: A rating below this reopens a resolved case; at or above it closes the case.
+    reopen_below_rating: int = Field(3, ge=1, le=6)
+    #: Requests per minute allowed per API key (429 beyond).
+    rate_limit_per_minute: int = Field(1200, ge=1)
+    #: Serve POST /bench/noop (the baseline of bench/intake.py).
+    bench_noop: bool = False
     #: Most points accepted by one POST /lookup/batch.
     batch_max_points: int = Field(10_000, ge=1)
     #: Largest request body accepted, in bytes (413 beyond).
-    max_body_bytes: int = Field(5_000_000, ge=1_024)
+    max_body_bytes: int = Field(2_000_000, ge=1_024)
     host: str = "127.0.0.1"
     port: int = 8000
 
     @property
     def demo_boundaries(self) -> Path:
         return self.data_dir / "demo" / "hexi.gpkg"
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'wangge.db'}"
+
+    @property
+    def media(self) -> Path:
+        return self.media_dir or self.data_dir / "media"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """Largest multipart body: the photos plus room for the form fields."""
+        return self.max_photos * self.max_photo_bytes + 1024 * 1024
 
     @property
     def boundary_paths(self) -> list[Path]:

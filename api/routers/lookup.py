@@ -6,8 +6,9 @@ from collections import Counter
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
+from api.auth import ALL_ROLES, Principal, Role, allow
 from api.deps import IndexDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import (
@@ -20,6 +21,7 @@ from api.schemas import (
 from geo.assign import Assignment, BoundaryIndex
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
+Caller = Annotated[Principal, Depends(allow(*ALL_ROLES))]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "Body or batch too large"},
@@ -33,11 +35,16 @@ CRS_QUERY = Query(
 
 
 def _results(
-    index: BoundaryIndex, result: Assignment, ids: list[str | int | None] | None
+    index: BoundaryIndex,
+    result: Assignment,
+    ids: list[str | int | None] | None,
+    principal: Principal,
 ) -> list[LookupResult]:
+    # leaders' phones are contact details: not for planners, who see aggregates only
+    with_phone = principal.role != Role.PLANNER
     return [
         LookupResult(
-            **index.describe(result, i),
+            **index.describe(result, i, with_phone=with_phone),
             lon=float(result.lon[i]),
             lat=float(result.lat[i]),
             id=ids[i] if ids else None,
@@ -49,6 +56,7 @@ def _results(
 @router.get("", response_model=LookupResult, responses=ERRORS)
 def read_lookup(
     index: IndexDep,
+    principal: Caller,
     lon: Annotated[float, Query(description="Longitude (or x)", examples=[117.2175])],
     lat: Annotated[float, Query(description="Latitude (or y)", examples=[39.0985])],
     crs: Annotated[str, CRS_QUERY] = "wgs84",
@@ -59,7 +67,7 @@ def read_lookup(
     micro-grids gets the grid (status `gap`); a point just outside the set (within the snap
     tolerance, 50 m by default) gets the nearest unit (status `snapped`).
     """
-    return _results(index, index.assign([lon], [lat], crs=crs), None)[0]
+    return _results(index, index.assign([lon], [lat], crs=crs), None, principal)[0]
 
 
 BATCH_EXAMPLES = {
@@ -87,6 +95,7 @@ BATCH_EXAMPLES = {
 @router.post("/batch", response_model=BatchResult, responses=ERRORS)
 def create_lookup_batch(
     index: IndexDep,
+    principal: Caller,
     settings: SettingsDep,
     body: Annotated[PointsBatch | FeatureCollectionBatch, Body(openapi_examples=BATCH_EXAMPLES)],
     crs: Annotated[str | None, CRS_QUERY] = None,
@@ -122,7 +131,7 @@ def create_lookup_batch(
             allowed=f"at most {settings.batch_max_points} points per request",
         )
     result = index.assign(coords[:, 0], coords[:, 1], crs=system)
-    results = _results(index, result, ids)
+    results = _results(index, result, ids, principal)
     return BatchResult(
         count=len(results),
         summary=dict(Counter(result.status.tolist())),

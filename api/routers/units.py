@@ -6,25 +6,34 @@ from typing import Annotated, Any
 
 import numpy as np
 import shapely
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps import IndexDep
-from api.schemas import ErrorBody, Leader, UnitCollection, UnitFeature, UnitProperties
+from api.auth import ALL_ROLES, Principal, Role, allow
+from api.deps import IndexDep, ReportsDep
+from api.schemas import (
+    ErrorBody,
+    Leader,
+    UnitCollection,
+    UnitFeature,
+    UnitProperties,
+    UnitStats,
+)
 from geo.units import BoundarySet
 
 router = APIRouter(prefix="/units", tags=["units"])
+Caller = Annotated[Principal, Depends(allow(*ALL_ROLES))]
 
 MAX_LIMIT = 1000
 
 
-def unit_feature(bset: BoundarySet, pos: int) -> UnitFeature:
-    """One unit as a GeoJSON Feature whose id is its code."""
+def unit_feature(bset: BoundarySet, pos: int, *, with_phone: bool = True) -> UnitFeature:
+    """One unit as a GeoJSON Feature whose id is its code (leader's phone if allowed)."""
     row = bset.units.iloc[pos]
     leader = None
     if any(row[c] is not None for c in ("leader_name", "leader_phone", "leader_id")):
         leader = Leader(
             name=row["leader_name"],
-            phone=row["leader_phone"],
+            phone=row["leader_phone"] if with_phone else None,
             id=row["leader_id"],
             unit_code=row["code"],
             level=row["level"],
@@ -52,6 +61,7 @@ def unit_feature(bset: BoundarySet, pos: int) -> UnitFeature:
 )
 def read_units(
     index: IndexDep,
+    principal: Caller,
     level: Annotated[
         str | None, Query(description="Only units of this level", examples=["community"])
     ] = None,
@@ -73,7 +83,9 @@ def read_units(
         numberReturned=int(page.size),
         limit=limit,
         offset=offset,
-        features=[unit_feature(bset, int(p)) for p in page],
+        features=[
+            unit_feature(bset, int(p), with_phone=principal.role != Role.PLANNER) for p in page
+        ],
     )
 
 
@@ -84,7 +96,27 @@ def read_units(
 )
 def read_unit(
     index: IndexDep,
+    principal: Caller,
     code: Annotated[str, Path(description="Unit code", examples=["120103001"])],
 ) -> UnitFeature:
     """One unit as a GeoJSON Feature: name, level, leader, parent and number of children."""
-    return unit_feature(index.bset, index.bset.position(code))
+    return unit_feature(
+        index.bset, index.bset.position(code), with_phone=principal.role != Role.PLANNER
+    )
+
+
+@router.get(
+    "/{code}/stats",
+    response_model=UnitStats,
+    responses={404: {"model": ErrorBody, "description": "No unit with that code"}},
+)
+def read_unit_stats(
+    reports: ReportsDep,
+    principal: Annotated[
+        Principal, Depends(allow(Role.PLANNER, Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN))
+    ],
+    code: Annotated[str, Path(description="Unit code at any level")],
+) -> UnitStats:
+    """Cases in a unit and below: counts by status and category, overdue, median hours to
+    resolve. No personal data."""
+    return UnitStats.model_validate(reports.unit_stats(code, principal))

@@ -34,13 +34,32 @@ def hexi_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(hexi_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    env = {
+def env(hexi_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {
         **os.environ,
         "WANGGE_BOUNDARIES": str(hexi_gpkg),
         "WANGGE_DATA_DIR": str(tmp_path_factory.mktemp("data")),
     }
+
+
+@pytest.fixture(scope="module")
+def headers(env: dict[str, str]) -> dict[str, str]:
+    """A dispatcher's key made with the real CLI: the key is alone on the last line."""
+    done = subprocess.run(
+        [*WANGGE, "keys", "create", "--role", "dispatcher", "--name", "e2e"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    key = done.stdout.strip().splitlines()[-1]
+    assert key.startswith("wg_") and " " not in key
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(scope="module")
+def server(env: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
     proc = subprocess.Popen(
         [*WANGGE, "serve", "--port", str(port)],
         env=env,
@@ -84,11 +103,17 @@ def test_health_lists_the_five_levels(server):
     ]
 
 
-def test_lookup_in_hexi_has_five_levels_and_a_leader(server, hexi_gpkg):
+def test_lookup_without_a_key_is_refused(server):
+    assert httpx.get(f"{server}/lookup", params={"lon": 117.2, "lat": 39.1}).status_code == 401
+
+
+def test_lookup_in_hexi_has_five_levels_and_a_leader(server, hexi_gpkg, headers):
     micro = gpd.read_file(hexi_gpkg, layer="microgrid", rows=slice(500, 501))
     point = micro.geometry.iloc[0].representative_point()
     got = LookupResult.model_validate(
-        httpx.get(f"{server}/lookup", params={"lon": point.x, "lat": point.y}).json()
+        httpx.get(
+            f"{server}/lookup", params={"lon": point.x, "lat": point.y}, headers=headers
+        ).json()
     )
     assert got.status == "assigned"
     assert [u.level for u in got.units] == ["district", "street", "community", "grid", "microgrid"]
@@ -100,13 +125,17 @@ def test_lookup_in_hexi_has_five_levels_and_a_leader(server, hexi_gpkg):
     # the same place as a phone with Amap reports it (GCJ-02) lands in the same micro-grid
     lon, lat = wgs84_to_gcj02(point.x, point.y)
     gcj = httpx.get(
-        f"{server}/lookup", params={"lon": float(lon), "lat": float(lat), "crs": "gcj02"}
+        f"{server}/lookup",
+        params={"lon": float(lon), "lat": float(lat), "crs": "gcj02"},
+        headers=headers,
     ).json()
     assert gcj["units"][-1]["code"] == micro["code"].iloc[0]
 
 
-def test_unit_of_a_real_street(server):
-    unit = UnitFeature.model_validate(httpx.get(f"{server}/units/120103001").json())
+def test_unit_of_a_real_street(server, headers):
+    unit = UnitFeature.model_validate(
+        httpx.get(f"{server}/units/120103001", headers=headers).json()
+    )
     assert unit.properties.level == "street"
     assert unit.properties.parent == "120103"
     assert unit.properties.children > 0

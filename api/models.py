@@ -1,0 +1,176 @@
+"""Database tables (SQLAlchemy 2 ORM). Migrations live in api/migrations (alembic)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    JSON,
+    Computed,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite stores naive text: UTC is assumed)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class Category(Base):
+    """A kind of problem residents report, with its service-level deadline and department."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    sla_hours: Mapped[float] = mapped_column(Float)
+    department: Mapped[str] = mapped_column(String(100))
+    duplicate_radius_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ApiKey(Base):
+    """A client's key: only its SHA-256 is stored; the prefix finds it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True, index=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    unit_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Report(Base):
+    """A geotagged report (a case) and where it stands."""
+
+    __tablename__ = "reports"
+    # the PostGIS geometry is computed by the database; never fetch it after an insert
+    __mapper_args__ = {"eager_defaults": False}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    reporter_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reporter_phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    input_crs: Mapped[str] = mapped_column(String(20))
+    input_lon: Mapped[float] = mapped_column(Float)
+    input_lat: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    assignment: Mapped[str] = mapped_column(String(12))
+    distance_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    unit_code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    leader_unit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    leader_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    leader_phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    boundary_set: Mapped[str] = mapped_column(String(500))
+    department: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Only on PostGIS (the migration adds it there): a point computed from lon/lat, with a GiST
+    # index for bounding-box queries. Deferred, so SQLite never selects it.
+    geom: Mapped[Any] = deferred(
+        mapped_column(
+            Geometry("POINT", srid=4326, spatial_index=False),
+            Computed("ST_SetSRID(ST_MakePoint(lon, lat), 4326)", persisted=True),
+        )
+    )
+
+    __table_args__ = (Index("ix_reports_lon_lat", "lon", "lat"),)
+
+
+class ReportUnit(Base):
+    """The chain of units a report was assigned to, one row per level (for 'everything below')."""
+
+    __tablename__ = "report_units"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    depth: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class ReportEvent(Base):
+    """One change to a report. Append-only: the database refuses updates and deletes."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Photo(Base):
+    """A photo attached to a report, stored under the media directory with metadata stripped."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(50))
+    bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyRecord(Base):
+    """The first response to a request with an Idempotency-Key, per client."""
+
+    __tablename__ = "idempotency_keys"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column()

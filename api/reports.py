@@ -1,0 +1,635 @@
+"""Reports: intake (idempotent, durable), the lifecycle, queries and statistics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.auth import Principal, Role
+from api.errors import ApiError
+from api.lifecycle import ACTORS, DONE, OPEN, Status, allowed_next
+from api.models import (
+    Category,
+    IdempotencyRecord,
+    Photo,
+    Report,
+    ReportEvent,
+    ReportUnit,
+)
+from api.photos import CleanPhoto, store_photo
+from api.schemas import ReportIn, ReportOut, TransitionIn
+from api.settings import Settings
+from geo.assign import BoundaryIndex
+from geo.errors import UnitNotFound
+from geo.live_index import OpenCase, OpenCaseIndex
+
+SYSTEM = "system"
+
+
+@dataclass
+class Reports:
+    """Everything the report routes need: settings, boundaries, database, open-case index."""
+
+    settings: Settings
+    index: BoundaryIndex
+    factory: sessionmaker[Session]
+    categories: dict[str, Category] = field(default_factory=dict)
+    open_cases: OpenCaseIndex = field(default_factory=OpenCaseIndex)
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read the catalogue and rebuild the open-case index from the database."""
+        with self.factory() as session:
+            self.categories = {c.code: c for c in session.scalars(select(Category))}
+            for expunge in self.categories.values():
+                session.expunge(expunge)
+            rows = session.execute(
+                select(Report.id, Report.category, Report.lon, Report.lat, Report.created_at).where(
+                    Report.status.in_([s.value for s in OPEN])
+                )
+            )
+            for row in rows:
+                self.open_cases.add(
+                    OpenCase(row.id, row.category, row.lon, row.lat, row.created_at)
+                )
+
+    # -- intake -----------------------------------------------------------------------------
+
+    def create(
+        self,
+        principal: Principal,
+        body: ReportIn,
+        photos: list[CleanPhoto],
+        idempotency_key: str | None,
+    ) -> tuple[int, dict[str, Any], bool]:
+        """Assign, store and acknowledge a report: (status code, response body, replayed).
+
+        The response is sent only after the transaction (report, its units, its events, its
+        photos and the idempotency record) is committed, and photos are fsynced before that.
+        """
+        request_hash = _request_hash(body, photos)
+        if idempotency_key:
+            replay = self._replay(principal, idempotency_key, request_hash)
+            if replay is not None:
+                return (*replay, True)
+        category = self.categories.get(body.category)
+        if category is None:
+            raise ApiError(
+                422,
+                "unknown_category",
+                f"unknown category {body.category!r}",
+                allowed=", ".join(sorted(self.categories)),
+            )
+        result = self.index.assign([body.lon], [body.lat], crs=body.crs)
+        placed = self.index.describe(result, 0)
+        now = datetime.now(UTC)
+        lon, lat = float(result.lon[0]), float(result.lat[0])
+        duplicates = self.open_cases.nearby(
+            lon,
+            lat,
+            category.code,
+            category.duplicate_radius_m or self.settings.duplicate_radius_m,
+            now - timedelta(hours=self.settings.duplicate_window_hours),
+        )
+        leader = placed["leader"]
+        report = Report(
+            category=category.code,
+            description=body.description,
+            address=body.address,
+            reporter_name=body.name,
+            reporter_phone=body.phone,
+            submitted_by=principal.key_id,
+            lon=lon,
+            lat=lat,
+            input_crs=str(body.crs),
+            input_lon=body.lon,
+            input_lat=body.lat,
+            status=Status.SUBMITTED.value,
+            assignment=placed["status"],
+            distance_m=placed["distance_m"],
+            unit_code=placed["units"][-1]["code"] if placed["units"] else None,
+            leader_unit=leader["unit_code"] if leader else None,
+            leader_name=leader["name"] if leader else None,
+            leader_phone=leader["phone"] if leader else None,
+            boundary_set=self.index.bset.name,
+            department=category.department,
+            created_at=now,
+            updated_at=now,
+            due_at=now + timedelta(hours=category.sla_hours),
+        )
+        stored: list[Path] = []
+        try:
+            for photo in photos:
+                stored.append(store_photo(self.settings.media, photo))
+            with self.factory() as session:
+                session.add(report)
+                session.flush()
+                session.add_all(
+                    ReportUnit(report_id=report.id, depth=d, **u)
+                    for d, u in enumerate(placed["units"])
+                )
+                session.add_all(
+                    Photo(
+                        report_id=report.id,
+                        path=str(p),
+                        content_type=ph.content_type,
+                        bytes=len(ph.data),
+                        sha256=ph.sha256,
+                    )
+                    for p, ph in zip(stored, photos, strict=True)
+                )
+                _event(
+                    session,
+                    report,
+                    principal,
+                    None,
+                    Status.SUBMITTED,
+                    body.description[:200],
+                    {"lon": body.lon, "lat": body.lat, "crs": str(body.crs)},
+                )
+                if report.unit_code is not None:
+                    # routed to the responsible unit at once (派单)
+                    _event(
+                        session,
+                        report,
+                        None,
+                        Status.SUBMITTED,
+                        Status.ASSIGNED,
+                        placed["reason"] or "",
+                        {"unit_code": report.unit_code, "assignment": placed["status"]},
+                    )
+                    report.status = Status.ASSIGNED.value
+                session.flush()
+                body_out = self.to_out(
+                    session,
+                    report,
+                    principal,
+                    duplicates=[
+                        {
+                            "id": d.case.id,
+                            "distance_m": round(d.distance_m, 1),
+                            "status": "open",
+                            "created_at": d.case.created_at,
+                        }
+                        for d in duplicates
+                    ],
+                )
+                payload = json.loads(ReportOut.model_validate(body_out).model_dump_json())
+                if idempotency_key:
+                    session.add(
+                        IdempotencyRecord(
+                            client=principal.client,
+                            key=idempotency_key,
+                            request_hash=request_hash,
+                            status_code=201,
+                            response=payload,
+                            created_at=now,
+                        )
+                    )
+                session.commit()
+        except IntegrityError:
+            # the same key raced in from another request: answer as that one did
+            self._forget(stored)
+            if idempotency_key:
+                replay = self._replay(principal, idempotency_key, request_hash)
+                if replay is not None:
+                    return (*replay, True)
+            raise
+        except BaseException:
+            self._forget(stored)
+            raise
+        self.open_cases.add(OpenCase(report.id, report.category, lon, lat, now))
+        return 201, payload, False
+
+    def _forget(self, stored: list[Path]) -> None:
+        for path in stored:
+            (self.settings.media / path).unlink(missing_ok=True)
+
+    def _replay(
+        self, principal: Principal, key: str, request_hash: str
+    ) -> tuple[int, dict[str, Any]] | None:
+        with self.factory() as session:
+            record = session.get(IdempotencyRecord, (principal.client, key))
+        if record is None:
+            return None
+        if record.request_hash != request_hash:
+            raise ApiError(
+                409,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used before with a different request",
+                allowed="a new key for a new request; the same key only to retry the same one",
+            )
+        return record.status_code, record.response
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, session: Session, report_id: int, principal: Principal) -> Report:
+        """A report the caller may see (404 otherwise, so ids of others' cases do not leak)."""
+        report = session.get(Report, report_id)
+        if report is None or not self._visible(session, report, principal):
+            raise ApiError(
+                404,
+                "report_not_found",
+                f"no report {report_id} visible to you",
+                allowed="ids from GET /reports",
+            )
+        return report
+
+    def _visible(self, session: Session, report: Report, principal: Principal) -> bool:
+        if principal.role in (Role.DISPATCHER, Role.ADMIN):
+            return True
+        if principal.role == Role.REPORTER:
+            return report.submitted_by == principal.key_id
+        if principal.role == Role.GRID_WORKER:
+            return principal.unit_code in self._chain_codes(session, report.id)
+        return False
+
+    @staticmethod
+    def _chain_codes(session: Session, report_id: int) -> set[str]:
+        return set(
+            session.scalars(select(ReportUnit.code).where(ReportUnit.report_id == report_id))
+        )
+
+    def scoped(self, query: Select[Any], principal: Principal) -> Select[Any]:
+        """Restrict a report query to what the caller may see."""
+        if principal.role == Role.REPORTER:
+            return query.where(Report.submitted_by == principal.key_id)
+        if principal.role == Role.GRID_WORKER:
+            return query.where(
+                Report.id.in_(
+                    select(ReportUnit.report_id).where(ReportUnit.code == principal.unit_code)
+                )
+            )
+        return query
+
+    def to_out(
+        self,
+        session: Session,
+        report: Report,
+        principal: Principal,
+        *,
+        duplicates: list[dict[str, Any]] | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The report as this caller may see it."""
+        now = now or datetime.now(UTC)
+        units = session.scalars(
+            select(ReportUnit).where(ReportUnit.report_id == report.id).order_by(ReportUnit.depth)
+        ).all()
+        photos = session.scalars(select(Photo).where(Photo.report_id == report.id)).all()
+        sees_reporter = principal.role in (Role.DISPATCHER, Role.ADMIN) or (
+            principal.role == Role.GRID_WORKER and principal.unit_code in {u.code for u in units}
+        )
+        leader = None
+        if report.leader_unit:
+            leader = {
+                "name": report.leader_name,
+                "phone": report.leader_phone if principal.role != Role.PLANNER else None,
+                "unit_code": report.leader_unit,
+                "level": next((u.level for u in units if u.code == report.leader_unit), ""),
+            }
+        status = Status(report.status)
+        return {
+            "id": report.id,
+            "status": report.status,
+            "category": report.category,
+            "description": report.description,
+            "address": report.address,
+            "lon": report.lon,
+            "lat": report.lat,
+            "input": {"lon": report.input_lon, "lat": report.input_lat, "crs": report.input_crs},
+            "assignment": {
+                "status": report.assignment,
+                "units": [{"level": u.level, "code": u.code, "name": u.name} for u in units],
+                "leader": leader,
+                "distance_m": report.distance_m,
+                "reason": None,
+                "boundary_set": report.boundary_set,
+            },
+            "department": report.department,
+            "duplicate_of": report.duplicate_of,
+            "created_at": report.created_at,
+            "updated_at": report.updated_at,
+            "due_at": report.due_at,
+            "overdue": status not in DONE and now > report.due_at,
+            "resolved_at": report.resolved_at,
+            "closed_at": report.closed_at,
+            "rating": report.rating,
+            "rating_comment": report.rating_comment,
+            "reporter": {"name": report.reporter_name, "phone": report.reporter_phone}
+            if sees_reporter
+            else None,
+            "photos": [
+                {
+                    "id": p.id,
+                    "content_type": p.content_type,
+                    "bytes": p.bytes,
+                    "url": f"/reports/{report.id}/photos/{p.id}",
+                }
+                for p in photos
+            ],
+            "possible_duplicates": duplicates,
+            "allowed_next": [s.value for s in allowed_next(status)],
+        }
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def transition(
+        self, report_id: int, principal: Principal, change: TransitionIn
+    ) -> dict[str, Any]:
+        """Move a case to another state, if the lifecycle and the caller's role allow it."""
+        try:
+            target = Status(change.to)
+        except ValueError:
+            raise ApiError(
+                422,
+                "unknown_status",
+                f"unknown status {change.to!r}",
+                allowed=", ".join(s.value for s in Status),
+            ) from None
+        with self.factory() as session:
+            report = self.get(session, report_id, principal)
+            current = Status(report.status)
+            if target not in allowed_next(current):
+                raise ApiError(
+                    409,
+                    "transition_not_allowed",
+                    f"a {current.value} case cannot become {target.value}",
+                    allowed=", ".join(s.value for s in allowed_next(current)) or "nothing: final",
+                )
+            if principal.role not in ACTORS[target]:
+                raise ApiError(
+                    403,
+                    "forbidden",
+                    f"role {principal.role.value!r} may not make a case {target.value}",
+                    allowed="roles: " + ", ".join(r.value for r in ACTORS[target]),
+                )
+            now = datetime.now(UTC)
+            values: dict[str, Any] = {"status": target.value, "updated_at": now}
+            data: dict[str, Any] = {}
+            if target == Status.REASSIGNED:
+                if not change.unit_code:
+                    raise ApiError(
+                        422,
+                        "unit_required",
+                        "reassigning needs unit_code",
+                        allowed="a unit code from GET /units",
+                    )
+                values |= self._move_to(session, report, change.unit_code)
+                data["unit_code"] = change.unit_code
+            elif target == Status.ESCALATED:
+                if not change.escalate_to:
+                    raise ApiError(
+                        422,
+                        "escalation_target_required",
+                        "escalating needs escalate_to",
+                        allowed="'parent' or a department name",
+                    )
+                if change.escalate_to == "parent":
+                    parent = self._parent_of(report)
+                    values |= self._move_to(session, report, parent)
+                    data["unit_code"] = parent
+                else:
+                    values["department"] = change.escalate_to
+                    data["department"] = change.escalate_to
+            elif target == Status.REJECTED:
+                if not change.note and change.duplicate_of is None:
+                    raise ApiError(
+                        422,
+                        "reason_required",
+                        "rejecting needs a note or duplicate_of",
+                        allowed="note: why; duplicate_of: the report id it repeats",
+                    )
+                if change.duplicate_of is not None:
+                    if (
+                        change.duplicate_of == report.id
+                        or session.get(Report, change.duplicate_of) is None
+                    ):
+                        raise ApiError(
+                            422,
+                            "unknown_duplicate",
+                            f"no other report {change.duplicate_of}",
+                            allowed="the id of another report",
+                        )
+                    values["duplicate_of"] = change.duplicate_of
+                    data["duplicate_of"] = change.duplicate_of
+            elif target == Status.RESOLVED:
+                values["resolved_at"] = now
+            elif target == Status.CLOSED:
+                values["closed_at"] = now
+            elif target == Status.REOPENED:
+                values["resolved_at"] = None
+            self._apply(session, report, current, values)
+            _event(session, report, principal, current, target, change.note, data)
+            session.commit()
+            self._track(report)
+            return self.to_out(session, report, principal)
+
+    def rate(
+        self, report_id: int, principal: Principal, score: int, comment: str
+    ) -> dict[str, Any]:
+        """The reporter rates a resolved case (评单): a low score reopens it, else it closes."""
+        with self.factory() as session:
+            report = self.get(session, report_id, principal)
+            if principal.role != Role.REPORTER or report.submitted_by != principal.key_id:
+                raise ApiError(
+                    403,
+                    "forbidden",
+                    "only the reporter of a case rates it",
+                    allowed="the key that posted the report",
+                )
+            current = Status(report.status)
+            if current != Status.RESOLVED:
+                raise ApiError(
+                    409,
+                    "not_resolved",
+                    f"a {current.value} case cannot be rated",
+                    allowed="rating once the case is resolved",
+                )
+            target = Status.REOPENED if score < self.settings.reopen_below_rating else Status.CLOSED
+            now = datetime.now(UTC)
+            values: dict[str, Any] = {
+                "status": target.value,
+                "updated_at": now,
+                "rating": score,
+                "rating_comment": comment,
+            }
+            if target == Status.CLOSED:
+                values["closed_at"] = now
+            else:
+                values["resolved_at"] = None
+            self._apply(session, report, current, values)
+            _event(session, report, principal, current, target, comment, {"rating": score})
+            session.commit()
+            self._track(report)
+            return self.to_out(session, report, principal)
+
+    def _apply(
+        self, session: Session, report: Report, current: Status, values: dict[str, Any]
+    ) -> None:
+        # compare-and-set on the status, so two concurrent changes cannot both win
+        done = session.execute(
+            update(Report)
+            .where(and_(Report.id == report.id, Report.status == current.value))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
+            raise ApiError(
+                409,
+                "conflict",
+                "the case changed meanwhile; read it and try again",
+                allowed="GET /reports/{id} for the current state",
+            )
+        for key, value in values.items():
+            setattr(report, key, value)
+
+    def _track(self, report: Report) -> None:
+        if Status(report.status) in OPEN:
+            self.open_cases.add(
+                OpenCase(report.id, report.category, report.lon, report.lat, report.created_at)
+            )
+        else:
+            self.open_cases.remove(report.id)
+
+    def _parent_of(self, report: Report) -> str:
+        bset = self.index.bset
+        code = report.unit_code
+        if code is None:
+            raise ApiError(
+                409,
+                "no_unit",
+                "the case has no unit to escalate from",
+                allowed="reassign it to a unit first",
+            )
+        try:
+            parent = bset.units["parent"].iat[bset.position(code)]
+        except UnitNotFound:
+            raise ApiError(
+                409,
+                "unit_retired",
+                f"unit {code} is not in the active boundaries",
+                allowed="reassign the case to a current unit",
+            ) from None
+        if not parent:
+            raise ApiError(
+                409,
+                "top_level",
+                f"unit {code} is at the top level",
+                allowed="escalate to a department instead",
+            )
+        return str(parent)
+
+    def _move_to(self, session: Session, report: Report, code: str) -> dict[str, Any]:
+        """Point the case at another unit: its chain, its responsible leader."""
+        bset = self.index.bset
+        pos = bset.position(code)
+        chain = [int(p) for p in bset.chains[pos] if p >= 0]
+        units = bset.units
+        session.query(ReportUnit).filter(ReportUnit.report_id == report.id).delete()
+        session.add_all(
+            ReportUnit(
+                report_id=report.id,
+                depth=d,
+                level=units["level"].iat[p],
+                code=units["code"].iat[p],
+                name=units["name"].iat[p],
+            )
+            for d, p in enumerate(chain)
+        )
+        leader = int(bset.responsible[pos])
+        return {
+            "unit_code": code,
+            "leader_unit": units["code"].iat[leader] if leader >= 0 else None,
+            "leader_name": units["leader_name"].iat[leader] if leader >= 0 else None,
+            "leader_phone": units["leader_phone"].iat[leader] if leader >= 0 else None,
+        }
+
+    # -- statistics -------------------------------------------------------------------------
+
+    def unit_stats(self, code: str, principal: Principal) -> dict[str, Any]:
+        bset = self.index.bset
+        level = bset.units["level"].iat[bset.position(code)]
+        if principal.role == Role.GRID_WORKER and principal.unit_code != code:
+            chain = {bset.units["code"].iat[p] for p in bset.chains[bset.position(code)] if p >= 0}
+            if principal.unit_code not in chain:
+                raise ApiError(
+                    403,
+                    "forbidden",
+                    "this unit is outside your area",
+                    allowed=f"{principal.unit_code} and the units below it",
+                )
+        now = datetime.now(UTC)
+        with self.factory() as session:
+            rows = session.execute(
+                select(
+                    Report.status,
+                    Report.category,
+                    Report.due_at,
+                    Report.created_at,
+                    Report.resolved_at,
+                )
+                .join(ReportUnit, ReportUnit.report_id == Report.id)
+                .where(ReportUnit.code == code)
+            ).all()
+        done = {s.value for s in DONE}
+        hours = [
+            (r.resolved_at - r.created_at).total_seconds() / 3600
+            for r in rows
+            if r.resolved_at is not None
+        ]
+        return {
+            "code": code,
+            "level": level,
+            "total": len(rows),
+            "by_status": dict(Counter(r.status for r in rows)),
+            "by_category": dict(Counter(r.category for r in rows)),
+            "overdue": sum(1 for r in rows if r.status not in done and now > r.due_at),
+            "median_hours_to_resolve": round(statistics.median(hours), 2) if hours else None,
+        }
+
+
+def count(session: Session, query: Select[Any]) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _event(
+    session: Session,
+    report: Report,
+    principal: Principal | None,
+    from_status: Status | None,
+    to_status: Status,
+    note: str,
+    data: dict[str, Any],
+) -> None:
+    session.add(
+        ReportEvent(
+            report_id=report.id,
+            at=datetime.now(UTC),
+            actor=(principal.name or principal.client) if principal else SYSTEM,
+            role=principal.role.value if principal else SYSTEM,
+            from_status=from_status.value if from_status else None,
+            to_status=to_status.value,
+            note=note,
+            data=data,
+        )
+    )
+
+
+def _request_hash(body: ReportIn, photos: list[CleanPhoto]) -> str:
+    digest = hashlib.sha256(body.model_dump_json().encode())
+    for photo in photos:
+        digest.update(photo.sha256.encode())
+    return digest.hexdigest()

@@ -1,0 +1,20 @@
+"""A no-op POST, served only with WANGGE_BENCH_NOOP=1: the baseline of bench/intake.py."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends
+
+from api.auth import ALL_ROLES, Principal, allow
+
+router = APIRouter(prefix="/bench", tags=["bench"])
+
+
+@router.post("/noop", status_code=201)
+def create_noop(
+    _: Annotated[Principal, Depends(allow(*ALL_ROLES))],
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """Authenticate, parse the JSON body, answer 201: everything but the work."""
+    return {"id": 0, "status": "submitted", "fields": len(body)}

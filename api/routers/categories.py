@@ -1,0 +1,33 @@
+"""The category catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from api.auth import ALL_ROLES, Principal, allow
+from api.deps import ReportsDep, SettingsDep
+from api.schemas import CategoryOut
+
+router = APIRouter(prefix="/categories", tags=["reports"])
+
+
+@router.get("", response_model=list[CategoryOut])
+def read_categories(
+    reports: ReportsDep,
+    settings: SettingsDep,
+    _: Annotated[Principal, Depends(allow(*ALL_ROLES))],
+) -> list[CategoryOut]:
+    """What can be reported: code, names, deadline (SLA hours), department, duplicate radius."""
+    return [
+        CategoryOut(
+            code=c.code,
+            name_zh=c.name_zh,
+            name_en=c.name_en,
+            sla_hours=c.sla_hours,
+            department=c.department,
+            duplicate_radius_m=c.duplicate_radius_m or settings.duplicate_radius_m,
+        )
+        for c in reports.categories.values()
+    ]

@@ -1,0 +1,330 @@
+"""Reports (cases): intake, listing, lifecycle, audit trail, rating, photos."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+
+from api.auth import Principal, Role, allow
+from api.deps import ReportsDep, SettingsDep
+from api.errors import ApiError
+from api.lifecycle import DONE, Status
+from api.models import Photo, Report, ReportEvent, ReportUnit
+from api.photos import CleanPhoto, clean_photo
+from api.reports import count
+from api.schemas import (
+    ErrorBody,
+    EventOut,
+    RatingIn,
+    ReportIn,
+    ReportOut,
+    ReportPage,
+    TransitionIn,
+)
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+CASE_READERS = (Role.REPORTER, Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN)
+Reader = Annotated[Principal, Depends(allow(*CASE_READERS))]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        401: "No or invalid API key",
+        403: "Role not allowed",
+        404: "No such report visible to you",
+        409: "Lifecycle conflict or Idempotency-Key reused with another body",
+        413: "Body or photo too large",
+        415: "Photo is not JPEG or PNG",
+        422: "Invalid request",
+        429: "Rate limit",
+    }.items()
+}
+
+INTAKE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": ReportIn.model_json_schema(),
+                "example": {
+                    "lon": 117.2239,
+                    "lat": 39.0998,
+                    "crs": "gcj02",
+                    "category": "flying_wires",
+                    "description": "楼道里有电动车飞线充电",
+                    "name": "王先生",
+                    "phone": "13800000000",
+                },
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        **ReportIn.model_json_schema()["properties"],
+                        "photos": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
+                    },
+                    "required": ["lon", "lat", "category"],
+                }
+            },
+        },
+    }
+}
+
+
+async def _read_intake(
+    request: Request, max_photos: int, max_photo_bytes: int
+) -> tuple[ReportIn, list[CleanPhoto]]:
+    content_type = request.headers.get("content-type", "")
+    photos: list[CleanPhoto] = []
+    try:
+        if content_type.startswith("multipart/form-data"):
+            form = await request.form(max_files=max_photos, max_fields=20)
+            fields: dict[str, Any] = {}
+            for name, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    if name != "photos":
+                        raise ApiError(
+                            422,
+                            "unknown_field",
+                            f"unexpected file field {name!r}",
+                            allowed="files only in 'photos'",
+                        )
+                    raw = await value.read(max_photo_bytes + 1)
+                    photos.append(
+                        await run_in_threadpool(
+                            clean_photo, raw, index=len(photos), max_bytes=max_photo_bytes
+                        )
+                    )
+                else:
+                    fields[name] = value
+            body = ReportIn.model_validate(fields)
+        elif content_type.startswith("application/json"):
+            body = ReportIn.model_validate_json(await request.body())
+        else:
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"cannot read a report from {content_type or 'no content type'}",
+                allowed="application/json, or multipart/form-data with photos",
+            )
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+    except Exception as exc:  # starlette's multipart limits (too many files or fields)
+        if isinstance(exc, ApiError | RequestValidationError):
+            raise
+        if "Too many files" in str(exc):
+            raise ApiError(
+                413, "too_many_photos", str(exc), allowed=f"at most {max_photos} photos"
+            ) from None
+        if exc.__class__.__name__ in ("MultiPartException", "HTTPException"):
+            raise ApiError(
+                422,
+                "invalid_form",
+                str(exc),
+                allowed="multipart/form-data with the report's fields",
+            ) from None
+        raise
+    return body, photos
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ReportOut,
+    responses=ERRORS,
+    openapi_extra=INTAKE_BODY,
+)
+async def create_report(
+    request: Request,
+    reports: ReportsDep,
+    settings: SettingsDep,
+    principal: Annotated[
+        Principal, Depends(allow(Role.REPORTER, Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN))
+    ],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="Retry with the same key and body: the first answer, nothing new",
+        ),
+    ] = None,
+) -> JSONResponse:
+    """Post a geotagged report (JSON, or multipart with up to 3 JPEG/PNG photos).
+
+    The report is assigned to the micro-grid and leader responsible for its location and is
+    committed to disk before the 201 is sent. Reports outside the jurisdiction are accepted
+    as `submitted` with assignment `unassigned`, into the dispatchers' queue.
+    """
+    body, photos = await _read_intake(request, settings.max_photos, settings.max_photo_bytes)
+    status, payload, replayed = await run_in_threadpool(
+        reports.create, principal, body, photos, idempotency_key
+    )
+    headers = {"Location": f"/reports/{payload['id']}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+@router.get("", response_model=ReportPage, responses=ERRORS)
+def read_reports(
+    reports: ReportsDep,
+    principal: Reader,
+    status: Annotated[list[str] | None, Query(description="One or more statuses")] = None,
+    category: Annotated[list[str] | None, Query(description="One or more categories")] = None,
+    unit: Annotated[
+        str | None, Query(description="A unit code at any level: everything below it")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after")] = None,
+    until: Annotated[datetime | None, Query(description="Created before")] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minlon,minlat,maxlon,maxlat (WGS84)",
+            examples=["117.19,39.05,117.26,39.11"],
+        ),
+    ] = None,
+    overdue: Annotated[bool | None, Query(description="Only overdue (or not overdue)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ReportPage:
+    """Reports the caller may see, newest first, filtered, with the total."""
+    query = reports.scoped(select(Report), principal)
+    if status:
+        known = {s.value for s in Status}
+        bad = sorted(set(status) - known)
+        if bad:
+            raise ApiError(
+                422, "unknown_status", f"unknown status {bad}", allowed=", ".join(sorted(known))
+            )
+        query = query.where(Report.status.in_(status))
+    if category:
+        query = query.where(Report.category.in_(category))
+    if unit:
+        reports.index.bset.position(unit)  # 404 for an unknown unit
+        query = query.where(
+            Report.id.in_(select(ReportUnit.report_id).where(ReportUnit.code == unit))
+        )
+    if since:
+        query = query.where(Report.created_at >= _aware(since))
+    if until:
+        query = query.where(Report.created_at < _aware(until))
+    if bbox:
+        minx, miny, maxx, maxy = _bbox(bbox)
+        query = query.where(
+            Report.lon >= minx, Report.lon <= maxx, Report.lat >= miny, Report.lat <= maxy
+        )
+    now = datetime.now(UTC)
+    if overdue is not None:
+        late = (Report.due_at < now) & Report.status.not_in([s.value for s in DONE])
+        query = query.where(late if overdue else ~late)
+    with reports.factory() as session:
+        total = count(session, query)
+        rows = session.scalars(
+            query.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit).offset(offset)
+        ).all()
+        items = [
+            ReportOut.model_validate(reports.to_out(session, r, principal, now=now)) for r in rows
+        ]
+    return ReportPage(total=total, limit=limit, offset=offset, items=items)
+
+
+@router.get("/{report_id}", response_model=ReportOut, responses=ERRORS)
+def read_report(reports: ReportsDep, principal: Reader, report_id: Annotated[int, Path()]) -> Any:
+    """One report as the caller may see it."""
+    with reports.factory() as session:
+        return reports.to_out(session, reports.get(session, report_id, principal), principal)
+
+
+@router.get("/{report_id}/events", response_model=list[EventOut], responses=ERRORS)
+def read_report_events(
+    reports: ReportsDep, principal: Reader, report_id: Annotated[int, Path()]
+) -> Any:
+    """The audit trail: every change, who made it, when, from and to which state, and why."""
+    with reports.factory() as session:
+        reports.get(session, report_id, principal)
+        return session.scalars(
+            select(ReportEvent).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)
+        ).all()
+
+
+@router.post("/{report_id}/transitions", response_model=ReportOut, responses=ERRORS)
+def create_report_transition(
+    reports: ReportsDep,
+    principal: Annotated[Principal, Depends(allow(Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN))],
+    report_id: Annotated[int, Path()],
+    change: TransitionIn,
+) -> Any:
+    """Move a case: accept (接单), start, resolve, escalate (吹哨: to 'parent' or a department),
+    reassign (to a unit), reject (with a reason or the report it duplicates), close, reopen.
+    Any move the lifecycle does not allow gets 409 naming the allowed next states."""
+    return reports.transition(report_id, principal, change)
+
+
+@router.post("/{report_id}/rating", response_model=ReportOut, responses=ERRORS)
+def create_report_rating(
+    reports: ReportsDep,
+    principal: Annotated[Principal, Depends(allow(Role.REPORTER))],
+    report_id: Annotated[int, Path()],
+    rating: RatingIn,
+) -> Any:
+    """The reporter rates a resolved case (评单), 1-5: below the threshold (3) reopens it,
+    otherwise it is closed."""
+    return reports.rate(report_id, principal, rating.score, rating.comment)
+
+
+@router.get("/{report_id}/photos/{photo_id}", responses=ERRORS, response_class=FileResponse)
+def read_report_photo(
+    reports: ReportsDep,
+    settings: SettingsDep,
+    principal: Reader,
+    report_id: Annotated[int, Path()],
+    photo_id: Annotated[int, Path()],
+) -> FileResponse:
+    """A photo of a report (metadata stripped on intake)."""
+    with reports.factory() as session:
+        reports.get(session, report_id, principal)
+        photo = session.get(Photo, photo_id)
+    if photo is None or photo.report_id != report_id:
+        raise ApiError(
+            404,
+            "photo_not_found",
+            f"report {report_id} has no photo {photo_id}",
+            allowed="ids from the report's photos list",
+        )
+    return FileResponse(settings.media / photo.path, media_type=photo.content_type)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    allowed = "minlon,minlat,maxlon,maxlat with min < max, lon in [-180, 180], lat in [-90, 90]"
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ApiError(
+            422, "invalid_bbox", f"bbox {text!r} is not four numbers", allowed=allowed
+        ) from None
+    values = json.dumps([minx, miny, maxx, maxy])
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise ApiError(
+            422, "invalid_bbox", f"bbox {values} is out of range or inverted", allowed=allowed
+        )
+    return minx, miny, maxx, maxy
