@@ -602,7 +602,9 @@ class Reports:
 
 
 def count(session: Session, query: Select[Any]) -> int:
-    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    """Rows a report query matches (counting ids only: the PostGIS-only column stays out)."""
+    ids = query.with_only_columns(Report.id).order_by(None).subquery()
+    return int(session.scalar(select(func.count()).select_from(ids)) or 0)
 
 
 def _event(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.auth import Role, create_key
@@ -62,3 +65,62 @@ def client(served: tuple[TestClient, dict[str, str]]) -> TestClient:
     test_client, keys = served
     test_client.headers.update(auth(keys["dispatcher"]))
     return test_client
+
+
+def postgres_database() -> Iterator[str]:
+    """A fresh PostGIS database for one test module, dropped afterwards.
+
+    Skips with the reason when no server is reachable; in CI (CI=true) that is a failure,
+    since .ci/run starts one.
+    """
+    admin_url = os.environ.get("WANGGE_TEST_POSTGRES_URL")
+    reason = "PostGIS not reachable: set WANGGE_TEST_POSTGRES_URL (bash .ci/postgres.sh)"
+    if not admin_url:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"wangge_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: {exc}")
+        pytest.skip(f"{reason}: {exc}")
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgis"])
+def backend(
+    request: pytest.FixtureRequest, tiny_gpkg: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """Settings on a real SQLite file, then on a real PostGIS database."""
+    data = tmp_path_factory.mktemp(f"data-{request.param}")
+    common = dict(
+        boundaries=str(tiny_gpkg),
+        data_dir=data,
+        max_photo_bytes=200_000,
+        rate_limit_per_minute=100_000,
+    )
+    if request.param == "sqlite":
+        yield Settings(**common)
+    else:
+        for url in postgres_database():
+            yield Settings(database_url=url, **common)
+
+
+@pytest.fixture(scope="module")
+def stored(backend: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """The app on the module's backend, with one key per role; a dispatcher's by default."""
+    client, keys = make_client(backend)
+    client.headers.update(auth(keys["dispatcher"]))
+    try:
+        yield client, keys
+    finally:
+        client.__exit__(None, None, None)
