@@ -1,0 +1,147 @@
+"""Every route refuses callers without a key (401) and roles it does not serve (403).
+
+The table below must name every route of the app: a new route fails this test until its
+roles are written here, so nothing ships unprotected by accident.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.auth import Role
+from api.schemas import ErrorBody
+from tests.api.conftest import auth, make_client
+
+EVERYONE = {r.value for r in Role}
+CASES = {"reporter", "grid_worker", "dispatcher", "admin"}
+PUBLIC = "public"
+
+EXPECTED: dict[tuple[str, str], set[str] | str] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/lookup"): EVERYONE,
+    ("POST", "/lookup/batch"): EVERYONE,
+    ("GET", "/units"): EVERYONE,
+    ("GET", "/units/{code}"): EVERYONE,
+    ("GET", "/units/{code}/stats"): {"planner", "grid_worker", "dispatcher", "admin"},
+    ("GET", "/categories"): EVERYONE,
+    ("POST", "/reports"): CASES,
+    ("GET", "/reports"): CASES,
+    ("GET", "/reports/{report_id}"): CASES,
+    ("GET", "/reports/{report_id}/events"): CASES,
+    ("POST", "/reports/{report_id}/transitions"): {"grid_worker", "dispatcher", "admin"},
+    ("POST", "/reports/{report_id}/rating"): {"reporter"},
+    ("GET", "/reports/{report_id}/photos/{photo_id}"): CASES,
+    ("POST", "/keys"): {"admin"},
+    ("GET", "/keys"): {"admin"},
+    ("DELETE", "/keys/{key_id}"): {"admin"},
+    ("POST", "/bench/noop"): EVERYONE,
+}
+
+PATH_VALUES = {"code": "G1", "report_id": "1", "photo_id": "1", "key_id": "999"}
+
+
+def _routes(client: TestClient) -> list[tuple[str, str]]:
+    spec = client.app.openapi()  # type: ignore[attr-defined]
+    return sorted((method.upper(), path) for path, ops in spec["paths"].items() for method in ops)
+
+
+def _call(client: TestClient, method: str, path: str, headers: dict[str, str]):
+    url = path.format(**PATH_VALUES)
+    return client.request(method, url, headers=headers, json={} if method == "POST" else None)
+
+
+@pytest.fixture(scope="module")
+def walked(app_settings):
+    client, keys = make_client(app_settings)
+    yield client, keys
+    client.__exit__(None, None, None)
+
+
+def test_every_route_is_in_the_table(walked):
+    client, _ = walked
+    assert set(_routes(client)) == set(EXPECTED)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(EXPECTED))
+def test_route_refuses_the_wrong_callers(walked, method, path):
+    client, keys = walked
+    roles = EXPECTED[(method, path)]
+    anonymous = _call(client, method, path, {})
+    if roles == PUBLIC:
+        assert anonymous.status_code == 200
+        return
+    assert anonymous.status_code == 401, anonymous.text
+    assert ErrorBody.model_validate(anonymous.json()).code == "not_authenticated"
+    assert anonymous.headers["WWW-Authenticate"] == "Bearer"
+    bogus = _call(client, method, path, auth("wg_00000000_not-a-key"))
+    assert bogus.status_code == 401
+    for role, key in keys.items():
+        response = _call(client, method, path, auth(key))
+        if role in roles:
+            assert response.status_code not in (401, 403), (role, response.text)
+        else:
+            assert response.status_code == 403, (role, response.text)
+            body = ErrorBody.model_validate(response.json())
+            assert body.code == "forbidden" and role not in (body.allowed or "")
+
+
+def test_x_api_key_header_works(walked):
+    client, keys = walked
+    assert client.get("/categories", headers={"X-API-Key": keys["planner"]}).status_code == 200
+
+
+def test_revoked_key_is_refused(app_settings):
+    client, keys = make_client(app_settings)
+    try:
+        admin = auth(keys["admin"])
+        made = client.post("/keys", json={"role": "reporter"}, headers=admin).json()
+        new_key = made["key"]
+        assert client.get("/categories", headers=auth(new_key)).status_code == 200
+        assert client.delete(f"/keys/{made['id']}", headers=admin).status_code == 200
+        client.app.state.keys._cache.clear()  # type: ignore[attr-defined]
+        assert client.get("/categories", headers=auth(new_key)).status_code == 401
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_rate_limit_per_key(app_settings):
+    client, keys = make_client(app_settings.model_copy(update={"rate_limit_per_minute": 5}))
+    try:
+        codes = [
+            client.get("/categories", headers=auth(keys["planner"])).status_code for _ in range(7)
+        ]
+        assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
+        limited = client.get("/categories", headers=auth(keys["planner"]))
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert ErrorBody.model_validate(limited.json()).code == "rate_limited"
+        # another key has its own budget
+        assert client.get("/categories", headers=auth(keys["admin"])).status_code == 200
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_multipart_body_cap(walked, app_settings):
+    client, keys = walked
+    too_big = b"\x89PNG\r\n\x1a\n" + b"\x00" * (app_settings.max_upload_bytes + 10)
+    response = client.post(
+        "/reports",
+        data={"lon": "117.2", "lat": "39.1", "category": "noise"},
+        files=[("photos", ("big.png", too_big, "image/png"))],
+        headers=auth(keys["reporter"]),
+    )
+    assert response.status_code == 413
+    assert ErrorBody.model_validate(response.json()).code == "body_too_large"
+
+
+def test_create_key_validation(walked):
+    client, keys = walked
+    admin = auth(keys["admin"])
+    for body, code in [
+        ({"role": "king"}, "unknown_role"),
+        ({"role": "grid_worker"}, "unit_required"),
+        ({"role": "grid_worker", "unit_code": "NOPE"}, "unit_not_found"),
+    ]:
+        response = client.post("/keys", json=body, headers=admin)
+        assert response.status_code in (404, 422)
+        assert ErrorBody.model_validate(response.json()).code == code
