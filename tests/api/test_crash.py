@@ -1,0 +1,147 @@
+"""Kill -9 the real server while clients post reports: nothing acknowledged is lost or doubled."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+WANGGE = [sys.executable, "-m", "api.cli"]
+CLIENTS = 6
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [*WANGGE, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+@pytest.fixture
+def env(tiny_gpkg: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
+    yield {
+        **os.environ,
+        "WANGGE_BOUNDARIES": str(tiny_gpkg),
+        "WANGGE_DATA_DIR": str(tmp_path),
+        "WANGGE_RATE_LIMIT_PER_MINUTE": "1000000",
+    }
+
+
+def _body(client: int, n: int) -> dict[str, object]:
+    return {
+        "lon": 117.2025 + client * 1e-4,
+        "lat": 39.1025 + n * 1e-6,
+        "crs": "wgs84",
+        "category": "rubbish",
+        "description": f"client {client} report {n}",
+        "phone": f"100-0000-{client:02d}{n:02d}"[:50],
+    }
+
+
+def test_acknowledged_reports_survive_kill_9(env):
+    done = subprocess.run(
+        [*WANGGE, "keys", "create", "--role", "reporter"],
+        env=env, check=True, capture_output=True, text=True,
+    )
+    headers = {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _start(env, port)
+
+    acked: dict[str, tuple[dict[str, object], dict[str, object]]] = {}
+    unsure: dict[str, dict[str, object]] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(c: int) -> None:
+        with httpx.Client(base_url=base, headers=headers, timeout=5) as http:
+            for n in range(10_000):
+                if stop.is_set():
+                    return
+                key = f"c{c}-n{n}"
+                body = _body(c, n)
+                try:
+                    response = http.post("/reports", json=body,
+                                         headers={"Idempotency-Key": key})
+                except httpx.TransportError:
+                    with lock:
+                        unsure[key] = body
+                    return  # the server is gone
+                with lock:
+                    if response.status_code == 201:
+                        acked[key] = (body, response.json())
+                    else:
+                        unsure[key] = body
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)
+    os.kill(server.pid, signal.SIGKILL)  # mid-stream, no chance to flush anything
+    server.wait()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(acked) > 20, "too few reports before the kill to prove anything"
+    print(f"{len(acked)} acknowledged, {len(unsure)} unanswered when the server died")
+
+    server = _start(env, port)
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
+            # every acknowledged report is there, intact
+            for key, (body, answer) in acked.items():
+                got = http.get(f"/reports/{answer['id']}")
+                assert got.status_code == 200, key
+                report = got.json()
+                assert report["description"] == body["description"]
+                assert report["input"]["lon"] == body["lon"]
+                assert report["status"] == "assigned"
+                assert report["assignment"]["units"][-1]["code"] == "M1"
+            # the clients retry everything with the same keys
+            for key, (body, answer) in acked.items():
+                again = http.post("/reports", json=body, headers={"Idempotency-Key": key})
+                assert again.status_code == 201 and again.json()["id"] == answer["id"]
+            for key, body in unsure.items():
+                again = http.post("/reports", json=body, headers={"Idempotency-Key": key})
+                assert again.status_code == 201
+            # and no request made two reports
+            page = http.get("/reports", params={"limit": 500, "category": "rubbish"}).json()
+            total = page["total"]
+            descriptions = []
+            offset = 0
+            while offset < total:
+                chunk = http.get("/reports", params={"limit": 500, "offset": offset}).json()
+                descriptions += [r["description"] for r in chunk["items"]]
+                offset += 500
+            assert len(descriptions) == len(set(descriptions)) == len(acked) + len(unsure)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
