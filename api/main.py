@@ -18,6 +18,7 @@ from api.limits import BodySizeLimit
 from api.reports import Reports
 from api.routers import bench, categories, health, keys, lookup, reports, units
 from api.settings import Settings
+from api.writer import GroupWriter
 from boundaries.loader import read_boundary_set
 from geo.assign import BoundaryIndex
 from geo.errors import BoundaryFileError
@@ -68,11 +69,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with factory() as session:
             sync_catalogue(session, load_catalogue(settings.categories_file))
         settings.media.mkdir(parents=True, exist_ok=True)
-        app.state.reports = Reports(settings=settings, index=app.state.index, factory=factory)
-        app.state.reports.load()
+        reports = Reports(settings=settings, index=app.state.index, factory=factory)
+        reports.load()
+        writer = GroupWriter(factory, reports.write_intakes)
+        reports.writer = writer
+        app.state.reports = reports
         app.state.keys = KeyStore(factory)
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         yield
+        writer.close()
         engine.dispose()
 
     app = FastAPI(

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, and_, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Principal, Role
@@ -27,8 +26,9 @@ from api.models import (
     ReportUnit,
 )
 from api.photos import CleanPhoto, store_photo
-from api.schemas import ReportIn, ReportOut, TransitionIn
+from api.schemas import ReportIn, TransitionIn
 from api.settings import Settings
+from api.writer import GroupWriter
 from geo.assign import BoundaryIndex
 from geo.errors import UnitNotFound
 from geo.live_index import OpenCase, OpenCaseIndex
@@ -45,6 +45,8 @@ class Reports:
     factory: sessionmaker[Session]
     categories: dict[str, Category] = field(default_factory=dict)
     open_cases: OpenCaseIndex = field(default_factory=OpenCaseIndex)
+    #: Batches intake writes into shared commits (None: each report commits alone).
+    writer: GroupWriter[_Intake, tuple[int, dict[str, Any], bool]] | None = None
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -75,8 +77,8 @@ class Reports:
     ) -> tuple[int, dict[str, Any], bool]:
         """Assign, store and acknowledge a report: (status code, response body, replayed).
 
-        The response is sent only after the transaction (report, its units, its events, its
-        photos and the idempotency record) is committed, and photos are fsynced before that.
+        The answer is given only once the report, its units, events, photos and idempotency
+        record are committed (photos are fsynced before that).
         """
         request_hash = _request_hash(body, photos)
         if idempotency_key:
@@ -95,7 +97,7 @@ class Reports:
         placed = self.index.describe(result, 0)
         now = datetime.now(UTC)
         lon, lat = float(result.lon[0]), float(result.lat[0])
-        duplicates = self.open_cases.nearby(
+        nearby = self.open_cases.nearby(
             lon,
             lat,
             category.code,
@@ -103,114 +105,205 @@ class Reports:
             now - timedelta(hours=self.settings.duplicate_window_hours),
         )
         leader = placed["leader"]
-        report = Report(
-            category=category.code,
-            description=body.description,
-            address=body.address,
-            reporter_name=body.name,
-            reporter_phone=body.phone,
-            submitted_by=principal.key_id,
-            lon=lon,
-            lat=lat,
-            input_crs=str(body.crs),
-            input_lon=body.lon,
-            input_lat=body.lat,
-            status=Status.SUBMITTED.value,
-            assignment=placed["status"],
-            distance_m=placed["distance_m"],
-            unit_code=placed["units"][-1]["code"] if placed["units"] else None,
-            leader_unit=leader["unit_code"] if leader else None,
-            leader_name=leader["name"] if leader else None,
-            leader_phone=leader["phone"] if leader else None,
-            boundary_set=self.index.bset.name,
-            department=category.department,
-            created_at=now,
-            updated_at=now,
-            due_at=now + timedelta(hours=category.sla_hours),
-        )
-        stored: list[Path] = []
-        try:
-            for photo in photos:
-                stored.append(store_photo(self.settings.media, photo))
-            with self.factory() as session:
-                session.add(report)
-                session.flush()
-                session.add_all(
-                    ReportUnit(report_id=report.id, depth=d, **u)
-                    for d, u in enumerate(placed["units"])
-                )
-                session.add_all(
-                    Photo(
-                        report_id=report.id,
-                        path=str(p),
-                        content_type=ph.content_type,
-                        bytes=len(ph.data),
-                        sha256=ph.sha256,
-                    )
-                    for p, ph in zip(stored, photos, strict=True)
-                )
-                _event(
-                    session,
-                    report,
-                    principal,
+        unit_code = placed["units"][-1]["code"] if placed["units"] else None
+        row = {
+            "category": category.code,
+            "description": body.description,
+            "address": body.address,
+            "reporter_name": body.name,
+            "reporter_phone": body.phone,
+            "submitted_by": principal.key_id,
+            "lon": lon,
+            "lat": lat,
+            "input_crs": str(body.crs),
+            "input_lon": body.lon,
+            "input_lat": body.lat,
+            # routed at once (派单) when the place has a responsible unit; else the queue
+            "status": (Status.ASSIGNED if unit_code else Status.SUBMITTED).value,
+            "assignment": placed["status"],
+            "distance_m": placed["distance_m"],
+            "unit_code": unit_code,
+            "leader_unit": leader["unit_code"] if leader else None,
+            "leader_name": leader["name"] if leader else None,
+            "leader_phone": leader["phone"] if leader else None,
+            "boundary_set": self.index.bset.name,
+            "department": category.department,
+            "duplicate_of": None,
+            "created_at": now,
+            "updated_at": now,
+            "due_at": now + timedelta(hours=category.sla_hours),
+            "resolved_at": None,
+            "closed_at": None,
+            "rating": None,
+            "rating_comment": None,
+        }
+        events = [
+            _event_row(
+                principal,
+                None,
+                Status.SUBMITTED,
+                body.description[:200],
+                {"lon": body.lon, "lat": body.lat, "crs": str(body.crs)},
+                now,
+            )
+        ]
+        if unit_code:
+            events.append(
+                _event_row(
                     None,
                     Status.SUBMITTED,
-                    body.description[:200],
-                    {"lon": body.lon, "lat": body.lat, "crs": str(body.crs)},
+                    Status.ASSIGNED,
+                    placed["reason"] or "",
+                    {"unit_code": unit_code, "assignment": placed["status"]},
+                    now,
                 )
-                if report.unit_code is not None:
-                    # routed to the responsible unit at once (派单)
-                    _event(
-                        session,
-                        report,
-                        None,
-                        Status.SUBMITTED,
-                        Status.ASSIGNED,
-                        placed["reason"] or "",
-                        {"unit_code": report.unit_code, "assignment": placed["status"]},
-                    )
-                    report.status = Status.ASSIGNED.value
-                session.flush()
-                body_out = self.to_out(
-                    session,
-                    report,
-                    principal,
-                    duplicates=[
-                        {
-                            "id": d.case.id,
-                            "distance_m": round(d.distance_m, 1),
-                            "status": "open",
-                            "created_at": d.case.created_at,
-                        }
-                        for d in duplicates
-                    ],
-                )
-                payload = json.loads(ReportOut.model_validate(body_out).model_dump_json())
-                if idempotency_key:
-                    session.add(
-                        IdempotencyRecord(
-                            client=principal.client,
-                            key=idempotency_key,
-                            request_hash=request_hash,
-                            status_code=201,
-                            response=payload,
-                            created_at=now,
-                        )
-                    )
-                session.commit()
-        except IntegrityError:
-            # the same key raced in from another request: answer as that one did
-            self._forget(stored)
-            if idempotency_key:
-                replay = self._replay(principal, idempotency_key, request_hash)
-                if replay is not None:
-                    return (*replay, True)
-            raise
+            )
+        stored = [store_photo(self.settings.media, photo) for photo in photos]
+        job = _Intake(
+            principal=principal,
+            key=idempotency_key,
+            request_hash=request_hash,
+            row=row,
+            units=placed["units"],
+            photos=[
+                {
+                    "path": str(path),
+                    "content_type": ph.content_type,
+                    "bytes": len(ph.data),
+                    "sha256": ph.sha256,
+                }
+                for path, ph in zip(stored, photos, strict=True)
+            ],
+            events=events,
+            duplicates=[
+                {
+                    "id": d.case.id,
+                    "distance_m": round(d.distance_m, 1),
+                    "status": "open",
+                    "created_at": d.case.created_at,
+                }
+                for d in nearby
+            ],
+            reason=placed["reason"],
+        )
+        try:
+            if self.writer is not None:
+                status, payload, replayed = self.writer.submit(job)
+            else:
+                with self.factory() as session:
+                    [(status, payload, replayed)] = self.write_intakes(session, [job])
+                    session.commit()
         except BaseException:
             self._forget(stored)
             raise
-        self.open_cases.add(OpenCase(report.id, report.category, lon, lat, now))
-        return 201, payload, False
+        if status == 409:
+            self._forget(stored)
+            raise _reused_key()
+        if replayed:
+            self._forget(stored)
+        else:
+            self.open_cases.add(OpenCase(payload["id"], category.code, lon, lat, now))
+        return status, payload, replayed
+
+    def write_intakes(
+        self, session: Session, jobs: list[_Intake]
+    ) -> list[tuple[int, dict[str, Any], bool]]:
+        """Write a batch of new reports with one statement per table (the writer's job).
+
+        Runs on the one thread that writes reports, so the idempotency checks here cannot race
+        with another intake; a key repeated within the batch replays its first use.
+        """
+        results: list[tuple[int, dict[str, Any], bool] | None] = [None] * len(jobs)
+        keys = {job.key for job in jobs if job.key}
+        known = {
+            (r.client, r.key): r
+            for r in (
+                session.scalars(select(IdempotencyRecord).where(IdempotencyRecord.key.in_(keys)))
+                if keys
+                else []
+            )
+        }
+        first: dict[tuple[str, str], int] = {}
+        fresh: list[int] = []
+        for n, job in enumerate(jobs):
+            if job.key:
+                ident = (job.principal.client, job.key)
+                record = known.get(ident)
+                if record is not None:
+                    same = record.request_hash == job.request_hash
+                    results[n] = (
+                        (record.status_code, record.response, True) if same else (409, {}, False)
+                    )
+                    continue
+                if ident in first:
+                    continue  # settled below, once its first use has an answer
+                first[ident] = n
+            fresh.append(n)
+        if fresh:
+            ids = session.scalars(
+                insert(Report).returning(Report.id, sort_by_parameter_order=True),
+                [jobs[n].row for n in fresh],
+            ).all()
+            units: list[dict[str, Any]] = []
+            events: list[dict[str, Any]] = []
+            records: list[dict[str, Any]] = []
+            for n, report_id in zip(fresh, ids, strict=True):
+                job = jobs[n]
+                units += [
+                    {"report_id": report_id, "depth": d, **u} for d, u in enumerate(job.units)
+                ]
+                events += [{"report_id": report_id, **e} for e in job.events]
+                photo_ids: list[int] = []
+                if job.photos:
+                    photo_ids = list(
+                        session.scalars(
+                            insert(Photo).returning(Photo.id, sort_by_parameter_order=True),
+                            [{"report_id": report_id, **p} for p in job.photos],
+                        )
+                    )
+                payload = _jsonable(
+                    self.view(
+                        SimpleNamespace(id=report_id, **job.row),
+                        [SimpleNamespace(**u) for u in job.units],
+                        [
+                            SimpleNamespace(id=i, **p)
+                            for i, p in zip(photo_ids, job.photos, strict=True)
+                        ],
+                        job.principal,
+                        now=job.row["created_at"],
+                        duplicates=job.duplicates,
+                        reason=job.reason,
+                    )
+                )
+                results[n] = (201, payload, False)
+                if job.key:
+                    records.append(
+                        {
+                            "client": job.principal.client,
+                            "key": job.key,
+                            "request_hash": job.request_hash,
+                            "status_code": 201,
+                            "response": payload,
+                            "created_at": job.row["created_at"],
+                        }
+                    )
+            for model, rows in (
+                (ReportUnit, units),
+                (ReportEvent, events),
+                (IdempotencyRecord, records),
+            ):
+                if rows:
+                    session.execute(insert(model), rows)
+        for n, job in enumerate(jobs):
+            if results[n] is None:  # a key repeated within the batch
+                status, payload, _ = results[first[(job.principal.client, job.key or "")]]  # type: ignore[misc]
+                original = jobs[first[(job.principal.client, job.key or "")]]
+                results[n] = (
+                    (status, payload, True)
+                    if (original.request_hash == job.request_hash)
+                    else (409, {}, False)
+                )
+        return results  # type: ignore[return-value]
 
     def _forget(self, stored: list[Path]) -> None:
         for path in stored:
@@ -279,23 +372,49 @@ class Reports:
         report: Report,
         principal: Principal,
         *,
-        duplicates: list[dict[str, Any]] | None = None,
         now: datetime | None = None,
     ) -> dict[str, Any]:
-        """The report as this caller may see it."""
+        """A stored report as this caller may see it."""
+        units = list(
+            session.scalars(
+                select(ReportUnit)
+                .where(ReportUnit.report_id == report.id)
+                .order_by(ReportUnit.depth)
+            )
+        )
+        photos = list(session.scalars(select(Photo).where(Photo.report_id == report.id)))
+        reason = None
+        if report.assignment != "assigned" and report.unit_code:
+            try:
+                pos = self.index.bset.position(report.unit_code)
+                reason = self.index.explain(report.assignment, pos, report.distance_m or 0.0)
+            except UnitNotFound:  # assigned under boundaries no longer active
+                reason = None
+        return self.view(report, units, photos, principal, now=now, reason=reason)
+
+    @staticmethod
+    def view(
+        report: Any,
+        units: list[Any],
+        photos: list[Any],
+        principal: Principal,
+        *,
+        now: datetime | None = None,
+        duplicates: list[dict[str, Any]] | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """A report as this caller may see it: reporter fields only for its handlers."""
         now = now or datetime.now(UTC)
-        units = session.scalars(
-            select(ReportUnit).where(ReportUnit.report_id == report.id).order_by(ReportUnit.depth)
-        ).all()
-        photos = session.scalars(select(Photo).where(Photo.report_id == report.id)).all()
+        codes = [u.code for u in units]
         sees_reporter = principal.role in (Role.DISPATCHER, Role.ADMIN) or (
-            principal.role == Role.GRID_WORKER and principal.unit_code in {u.code for u in units}
+            principal.role == Role.GRID_WORKER and principal.unit_code in codes
         )
         leader = None
         if report.leader_unit:
             leader = {
                 "name": report.leader_name,
                 "phone": report.leader_phone if principal.role != Role.PLANNER else None,
+                "id": None,
                 "unit_code": report.leader_unit,
                 "level": next((u.level for u in units if u.code == report.leader_unit), ""),
             }
@@ -314,7 +433,7 @@ class Reports:
                 "units": [{"level": u.level, "code": u.code, "name": u.name} for u in units],
                 "leader": leader,
                 "distance_m": report.distance_m,
-                "reason": None,
+                "reason": reason,
                 "boundary_set": report.boundary_set,
             },
             "department": report.department,
@@ -601,6 +720,60 @@ class Reports:
         }
 
 
+@dataclass
+class _Intake:
+    """A new report, assigned and checked, waiting for the writer."""
+
+    principal: Principal
+    key: str | None
+    request_hash: str
+    row: dict[str, Any]
+    units: list[dict[str, Any]]
+    photos: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
+    reason: str | None
+
+
+def _event_row(
+    principal: Principal | None,
+    from_status: Status | None,
+    to_status: Status,
+    note: str,
+    data: dict[str, Any],
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "at": at,
+        "actor": (principal.name or principal.client) if principal else SYSTEM,
+        "role": principal.role.value if principal else SYSTEM,
+        "from_status": from_status.value if from_status else None,
+        "to_status": to_status.value,
+        "note": note,
+        "data": data,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Datetimes as ISO 8601 UTC ('Z'), recursively: the form stored for idempotent replays."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _reused_key() -> ApiError:
+    return ApiError(
+        409,
+        "idempotency_key_reused",
+        "this Idempotency-Key was used before with a different request",
+        allowed="a new key for a new request; the same key only to retry the same one",
+    )
+
+
 def count(session: Session, query: Select[Any]) -> int:
     """Rows a report query matches (counting ids only: the PostGIS-only column stays out)."""
     ids = query.with_only_columns(Report.id).order_by(None).subquery()
@@ -616,18 +789,8 @@ def _event(
     note: str,
     data: dict[str, Any],
 ) -> None:
-    session.add(
-        ReportEvent(
-            report_id=report.id,
-            at=datetime.now(UTC),
-            actor=(principal.name or principal.client) if principal else SYSTEM,
-            role=principal.role.value if principal else SYSTEM,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value,
-            note=note,
-            data=data,
-        )
-    )
+    row = _event_row(principal, from_status, to_status, note, data, datetime.now(UTC))
+    session.add(ReportEvent(report_id=report.id, **row))
 
 
 def _request_hash(body: ReportIn, photos: list[CleanPhoto]) -> str:

@@ -125,6 +125,11 @@ class BoundaryIndex:
         codes = bset.units["code"].to_numpy(dtype=str)
         self._code_rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")
         self._has_children = bset.children_count > 0
+        # plain lists of the text columns: describe() runs once per request
+        self._text = {
+            column: bset.units[column].tolist()
+            for column in ("code", "name", "level", "leader_name", "leader_phone", "leader_id")
+        }
         self._metric_lock = threading.Lock()
         self._metric_trees: list[shapely.STRtree] | None = None
         self._edge_tree: shapely.STRtree | None = None
@@ -174,18 +179,17 @@ class BoundaryIndex:
 
     def describe(self, result: Assignment, i: int, *, with_phone: bool = True) -> dict[str, Any]:
         """One point's result as plain values: status, units top first, leader, distance."""
-        units = self.bset.units
+        text = self._text
         chain = [int(p) for p in result.chain[i] if p >= 0]
         leader_pos = int(result.leader[i])
         leader = None
         if leader_pos >= 0:
-            row = units.iloc[leader_pos]
             leader = {
-                "name": row["leader_name"],
-                "phone": row["leader_phone"] if with_phone else None,
-                "id": row["leader_id"],
-                "unit_code": row["code"],
-                "level": row["level"],
+                "name": text["leader_name"][leader_pos],
+                "phone": text["leader_phone"][leader_pos] if with_phone else None,
+                "id": text["leader_id"][leader_pos],
+                "unit_code": text["code"][leader_pos],
+                "level": text["level"][leader_pos],
             }
         status = str(result.status[i])
         distance = float(result.distance_m[i])
@@ -194,11 +198,7 @@ class BoundaryIndex:
         return {
             "status": status,
             "units": [
-                {
-                    "level": units["level"].iat[p],
-                    "code": units["code"].iat[p],
-                    "name": units["name"].iat[p],
-                }
+                {"level": text["level"][p], "code": text["code"][p], "name": text["name"][p]}
                 for p in chain
             ],
             "leader": leader,

@@ -1,0 +1,93 @@
+"""Group commit: one thread writes queued jobs in shared transactions, one disk sync per batch.
+
+Each acknowledged report must be on disk before its 201 (SQLite synchronous=FULL, or a
+PostgreSQL commit). A sync costs milliseconds; committing every report alone would cap intake
+at a few hundred per second and make concurrent writers queue for SQLite's lock. Here request
+threads hand their writes to one writer, which takes whatever is waiting (up to ``max_batch``),
+runs the jobs in one transaction and commits once; each caller gets its own result only after
+that commit. If a batch fails, its jobs are retried one by one, so one bad job fails alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+J = TypeVar("J")
+R = TypeVar("R")
+log = logging.getLogger("wangge")
+
+_STOP = object()
+
+
+class GroupWriter(Generic[J, R]):
+    """Writes queued jobs in batches: ``handle(session, jobs) -> results``, one commit each."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        handle: Callable[[Session, list[J]], list[R]],
+        *,
+        max_batch: int = 128,
+    ) -> None:
+        self._factory = factory
+        self._handle = handle
+        self._max_batch = max_batch
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="wangge-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: J) -> R:
+        """Write a job in the next batch; returns its result once the batch is committed."""
+        if not self._thread.is_alive():
+            raise RuntimeError("the writer has stopped")
+        future: Future[R] = Future()
+        self._queue.put((job, future))
+        return future.result()
+
+    def close(self) -> None:
+        """Finish what is queued, then stop."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < self._max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    stop = True
+                    break
+                batch.append(more)
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[tuple[J, Future[R]]]) -> None:
+        try:
+            with self._factory() as session:
+                results = self._handle(session, [job for job, _ in batch])
+                session.commit()
+        except Exception as exc:
+            if len(batch) > 1:
+                log.warning("a batch of %d writes failed; retrying them one by one", len(batch))
+                for one in batch:
+                    self._write([one])
+                return
+            batch[0][1].set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            future.set_result(result)
