@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Start a throwaway PostgreSQL cluster with PostGIS on 127.0.0.1:${PGPORT:-54329} and print the
-# URL the tests read from WANGGE_TEST_POSTGRES_URL. Needs Debian's postgresql and
+# Start a throwaway PostgreSQL cluster with PostGIS on 127.0.0.1:$PGPORT (default: a free port)
+# and print the URL the tests read from WANGGE_TEST_POSTGRES_URL. Needs Debian's postgresql and
 # postgresql-NN-postgis-3 packages.
 set -euo pipefail
-port=${PGPORT:-54329}
+port=${PGPORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 dir=$(mktemp -d /tmp/wangge-pg.XXXXXX)
 chown postgres "$dir"

@@ -34,6 +34,8 @@ from geo.errors import UnitNotFound
 from geo.live_index import OpenCase, OpenCaseIndex
 
 SYSTEM = "system"
+#: The nearest open look-alikes returned with a new report.
+MAX_DUPLICATES = 10
 
 
 @dataclass
@@ -182,7 +184,7 @@ class Reports:
                     "status": "open",
                     "created_at": d.case.created_at,
                 }
-                for d in nearby
+                for d in nearby[:MAX_DUPLICATES]
             ],
             reason=placed["reason"],
         )
