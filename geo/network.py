@@ -506,7 +506,7 @@ class StreetNetwork:
         spans = [incident[indptr[n] : indptr[n + 1]] for n in reached]
         edges = np.unique(np.concatenate(spans)) if spans else np.empty(0, dtype=np.intp)
         length = self.edge_length[edges]
-        left = distance_m - dist[self.edge_u[edges]]  # budget left at each end (inf - -> -inf)
+        left = distance_m - dist[self.edge_u[edges]]  # budget left at each end; -inf if unreached
         right = distance_m - dist[self.edge_v[edges]]
         whole = (
             (left >= length)
