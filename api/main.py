@@ -16,7 +16,17 @@ from api.deps import reject_unknown_query_params
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.reports import Reports
-from api.routers import bench, categories, health, keys, lookup, reports, units
+from api.routers import (
+    bench,
+    categories,
+    coverage,
+    facilities,
+    health,
+    keys,
+    lookup,
+    reports,
+    units,
+)
 from api.settings import Settings
 from api.writer import GroupWriter
 from boundaries.loader import read_boundary_set
@@ -94,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    routers = [health, lookup, units, categories, reports, keys]
+    routers = [health, lookup, units, categories, reports, keys, facilities, coverage]
     if settings.bench_noop:
         routers.append(bench)
     for module in routers:
