@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from api.cli_planning import app as planning_app
+from api.cli_planning import register as register_planning
 from api.settings import Settings
 from geo.errors import WanggeError
 
@@ -307,7 +307,7 @@ keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=T
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
-app.add_typer(planning_app, name="planning")
+register_planning(app)
 
 
 def _factory():  # type: ignore[no-untyped-def]

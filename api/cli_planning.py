@@ -1,7 +1,9 @@
-"""Planning commands: facilities, population, coverage."""
+"""Planning commands: facilities, population, coverage (registered on the main CLI)."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Planning: facilities, population and coverage.", no_args_is_help=True)
+
+def register(app: typer.Typer) -> None:
+    """Add the planning commands to the ``wangge`` CLI."""
