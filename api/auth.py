@@ -104,6 +104,25 @@ class KeyStore:
             self._cache[digest] = (now, principal)
         return principal
 
+    def by_id(self, key_id: int) -> Principal | None:
+        """The principal of a key by id (for signed sessions), unless revoked."""
+        cache_key = f"id:{key_id}"
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(cache_key)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        with self._factory() as session:
+            row = session.get(ApiKey, key_id)
+        principal = None
+        if row is not None and row.revoked_at is None:
+            principal = Principal(
+                key_id=row.id, role=Role(row.role), unit_code=row.unit_code, name=row.name
+            )
+        with self._lock:
+            self._cache[cache_key] = (now, principal)
+        return principal
+
     def _lookup(self, key: str, digest: str) -> Principal | None:
         parts = key.split("_")
         if len(parts) < 3 or parts[0] != "wg":
@@ -139,22 +158,70 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate
 
 
+SESSION_COOKIE = "wangge_session"
+
+
+class SessionSigner:
+    """Browser sessions: an HttpOnly cookie holding a key id and an expiry, signed (HMAC).
+
+    The key itself never reaches the browser after sign-in, and never travels in a URL.
+    """
+
+    def __init__(self, secret: str | None, hours: float) -> None:
+        self._secret = (secret or secrets.token_urlsafe(32)).encode()
+        self.seconds = int(hours * 3600)
+
+    def sign(self, key_id: int) -> str:
+        expires = int(time.time()) + self.seconds
+        body = f"{key_id}.{expires}"
+        mac = hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()
+        return f"{body}.{mac}"
+
+    def verify(self, token: str) -> int | None:
+        """The key id of a valid, unexpired token; None otherwise."""
+        parts = token.split(".")
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+            return None
+        body = f"{parts[0]}.{parts[1]}"
+        mac = hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(mac, parts[2]) or int(parts[1]) < time.time():
+            return None
+        return int(parts[0])
+
+
 def _presented_key(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    return request.headers.get("x-api-key") or request.cookies.get("wangge_session") or None
+    return request.headers.get("x-api-key") or None
+
+
+def _session_principal(request: Request) -> Principal | None:
+    """The signed-in browser's principal; only for reading (GET/HEAD), so a cookie can
+    never make a change on its own (no cross-site request forgery)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or request.method not in ("GET", "HEAD"):
+        return None
+    key_id = request.app.state.sessions.verify(token)
+    if key_id is None:
+        return None
+    store: KeyStore = request.app.state.keys
+    return store.by_id(key_id)
 
 
 def authenticate(request: Request) -> Principal:
     """The caller's principal; 401 without a valid key, 429 over the rate limit."""
     key = _presented_key(request)
     if key is None:
+        principal = _session_principal(request)
+        if principal is not None:
+            return _admit(request, principal)
+    if key is None:
         raise ApiError(
             401,
             "not_authenticated",
             "this route needs an API key",
-            allowed="Authorization: Bearer <key> or X-API-Key: <key>",
+            allowed="Authorization: Bearer <key> or X-API-Key: <key>; browsers: /signin",
             headers={"WWW-Authenticate": "Bearer"},
         )
     store: KeyStore = request.app.state.keys
@@ -167,6 +234,11 @@ def authenticate(request: Request) -> Principal:
             allowed="a key created with `wangge keys create`",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    return _admit(request, principal)
+
+
+def _admit(request: Request, principal: Principal) -> Principal:
+    """Apply the key's rate limit and remember who is calling."""
     wait = request.app.state.rate_limiter.allow(principal.key_id)
     if wait > 0:
         raise ApiError(

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api import VERSION
-from api.auth import KeyStore, RateLimiter
+from api.auth import KeyStore, RateLimiter, SessionSigner
 from api.catalogue import load_catalogue, sync_catalogue
 from api.db import make_engine, migrate, session_factory
 from api.deps import reject_unknown_query_params
@@ -25,6 +25,7 @@ from api.routers import (
     keys,
     lookup,
     reports,
+    session,
     units,
 )
 from api.settings import Settings
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports.writer = writer
         app.state.reports = reports
         app.state.keys = KeyStore(factory)
+        app.state.sessions = SessionSigner(settings.session_secret, settings.session_hours)
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         yield
         writer.close()
@@ -104,7 +106,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    routers = [health, lookup, units, categories, reports, keys, facilities, coverage]
+    routers = [
+        health,
+        lookup,
+        units,
+        categories,
+        reports,
+        keys,
+        facilities,
+        coverage,
+        session,
+    ]
     if settings.bench_noop:
         routers.append(bench)
     for module in routers:

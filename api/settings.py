@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     reopen_below_rating: int = Field(3, ge=1, le=6)
     #: Requests per minute allowed per API key (429 beyond).
     rate_limit_per_minute: int = Field(1200, ge=1)
+    #: Signs the browser session cookie. No default: when unset, a random secret is made at
+    #: start-up (sessions then end when the service restarts).
+    session_secret: str | None = None
+    #: How long a browser session lasts after signing in.
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    #: Base map tiles for the map pages: a URL template ({z}/{x}/{y}); none draws the
+    #: boundaries on a plain background.
+    tiles_url: str | None = None
+    tiles_attribution: str | None = None
     #: Serve POST /bench/noop (the baseline of bench/intake.py).
     bench_noop: bool = False
     #: Most points accepted by one POST /lookup/batch.

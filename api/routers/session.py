@@ -1,0 +1,90 @@
+"""Browser sign-in: exchange an API key for a signed, HttpOnly, SameSite session cookie.
+
+Dispatchers open the map pages in a browser, which cannot send an Authorization header; they
+sign in once with their key (in a POST body, never in a URL) and get a cookie that is valid
+for reading pages only.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.auth import SESSION_COOKIE, KeyStore
+
+router = APIRouter(tags=["session"], include_in_schema=False)
+
+PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>Wangge · sign in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font: 16px/1.5 system-ui, sans-serif; background: #f4f5f7; margin: 0; }}
+form {{ max-width: 22rem; margin: 12vh auto; background: #fff; padding: 2rem;
+        border-radius: 8px; box-shadow: 0 1px 4px #0002; }}
+h1 {{ font-size: 1.3rem; margin: 0 0 1rem; }}
+input {{ width: 100%; box-sizing: border-box; padding: .5rem; margin: .3rem 0 1rem;
+         font: inherit; }}
+button {{ padding: .5rem 1.2rem; font: inherit; }}
+.error {{ color: #b00020; }}
+</style></head>
+<body><form method="post" action="/signin">
+<h1>网格化管理 · Wangge</h1>
+{message}
+<label for="key">API key</label>
+<input id="key" name="key" type="password" autocomplete="current-password" required autofocus>
+<input type="hidden" name="next" value="{next}">
+<button type="submit">Sign in</button>
+</form></body></html>
+"""
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: no open redirect to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\\\" in target:
+        return "/maps/density"
+    return target
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def read_signin(next: Annotated[str | None, Query()] = None) -> HTMLResponse:
+    """The sign-in form."""
+    return HTMLResponse(PAGE.format(message="", next=html.escape(_safe_next(next))))
+
+
+@router.post("/signin")
+def create_session(
+    request: Request,
+    key: Annotated[str, Form(max_length=200)],
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Check the key and set the session cookie; back to the form on a wrong key."""
+    store: KeyStore = request.app.state.keys
+    principal = store.verify(key.strip())
+    target = _safe_next(next)
+    if principal is None:
+        page = PAGE.format(
+            message='<p class="error">Unknown or revoked key.</p>', next=html.escape(target)
+        )
+        return HTMLResponse(page, status_code=401)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        request.app.state.sessions.sign(principal.key_id),
+        max_age=request.app.state.sessions.seconds,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/signout")
+def delete_session() -> Response:
+    """Forget the session cookie."""
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
