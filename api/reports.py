@@ -87,6 +87,45 @@ class Reports:
             replay = self._replay(principal, idempotency_key, request_hash)
             if replay is not None:
                 return (*replay, True)
+        job = self.prepare(principal, body, photos, idempotency_key, request_hash)
+        try:
+            if self.writer is not None:
+                status, payload, replayed = self.writer.submit(job)
+            else:
+                with self.factory() as session:
+                    [(status, payload, replayed)] = self.write_intakes(session, [job])
+                    session.commit()
+        except BaseException:
+            self._forget(job.stored)
+            raise
+        if status == 409:
+            self._forget(job.stored)
+            raise _reused_key()
+        if replayed:
+            self._forget(job.stored)
+        else:
+            self.track_new(job, payload["id"])
+        return status, payload, replayed
+
+    def track_new(self, job: _Intake, report_id: int) -> None:
+        """Put a newly written report into the open-case index."""
+        row = job.row
+        self.open_cases.add(
+            OpenCase(report_id, row["category"], row["lon"], row["lat"], row["created_at"])
+        )
+
+    def prepare(
+        self,
+        principal: Principal,
+        body: ReportIn,
+        photos: list[CleanPhoto],
+        idempotency_key: str | None,
+        request_hash: str,
+        *,
+        now: datetime | None = None,
+    ) -> _Intake:
+        """Everything but the write: check the category, assign the place, find look-alikes,
+        store the photos. ``now`` is the intake time (the demo backdates its reports)."""
         category = self.categories.get(body.category)
         if category is None:
             raise ApiError(
@@ -97,7 +136,7 @@ class Reports:
             )
         result = self.index.assign([body.lon], [body.lat], crs=body.crs)
         placed = self.index.describe(result, 0)
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         lon, lat = float(result.lon[0]), float(result.lat[0])
         nearby = self.open_cases.nearby(
             lon,
@@ -187,25 +226,9 @@ class Reports:
                 for d in nearby[:MAX_DUPLICATES]
             ],
             reason=placed["reason"],
+            stored=stored,
         )
-        try:
-            if self.writer is not None:
-                status, payload, replayed = self.writer.submit(job)
-            else:
-                with self.factory() as session:
-                    [(status, payload, replayed)] = self.write_intakes(session, [job])
-                    session.commit()
-        except BaseException:
-            self._forget(stored)
-            raise
-        if status == 409:
-            self._forget(stored)
-            raise _reused_key()
-        if replayed:
-            self._forget(stored)
-        else:
-            self.open_cases.add(OpenCase(payload["id"], category.code, lon, lat, now))
-        return status, payload, replayed
+        return job
 
     def write_intakes(
         self, session: Session, jobs: list[_Intake]
@@ -484,9 +507,16 @@ class Reports:
     # -- lifecycle --------------------------------------------------------------------------
 
     def transition(
-        self, report_id: int, principal: Principal, change: TransitionIn
+        self,
+        report_id: int,
+        principal: Principal,
+        change: TransitionIn,
+        *,
+        at: datetime | None = None,
     ) -> dict[str, Any]:
-        """Move a case to another state, if the lifecycle and the caller's role allow it."""
+        """Move a case to another state, if the lifecycle and the caller's role allow it.
+
+        ``at`` is when it happened (now, unless the demo replays a case's past)."""
         try:
             target = Status(change.to)
         except ValueError:
@@ -513,7 +543,7 @@ class Reports:
                     f"role {principal.role.value!r} may not make a case {target.value}",
                     allowed="roles: " + ", ".join(r.value for r in ACTORS[target]),
                 )
-            now = datetime.now(UTC)
+            now = at or datetime.now(UTC)
             values: dict[str, Any] = {"status": target.value, "updated_at": now}
             data: dict[str, Any] = {}
             if target == Status.REASSIGNED:
@@ -569,13 +599,19 @@ class Reports:
             elif target == Status.REOPENED:
                 values["resolved_at"] = None
             self._apply(session, report, current, values)
-            _event(session, report, principal, current, target, change.note, data)
+            _event(session, report, principal, current, target, change.note, data, now)
             session.commit()
             self._track(report)
             return self.to_out(session, report, principal)
 
     def rate(
-        self, report_id: int, principal: Principal, score: int, comment: str
+        self,
+        report_id: int,
+        principal: Principal,
+        score: int,
+        comment: str,
+        *,
+        at: datetime | None = None,
     ) -> dict[str, Any]:
         """The reporter rates a resolved case (评单): a low score reopens it, else it closes."""
         with self.factory() as session:
@@ -596,7 +632,7 @@ class Reports:
                     allowed="rating once the case is resolved",
                 )
             target = Status.REOPENED if score < self.settings.reopen_below_rating else Status.CLOSED
-            now = datetime.now(UTC)
+            now = at or datetime.now(UTC)
             values: dict[str, Any] = {
                 "status": target.value,
                 "updated_at": now,
@@ -608,7 +644,7 @@ class Reports:
             else:
                 values["resolved_at"] = None
             self._apply(session, report, current, values)
-            _event(session, report, principal, current, target, comment, {"rating": score})
+            _event(session, report, principal, current, target, comment, {"rating": score}, now)
             session.commit()
             self._track(report)
             return self.to_out(session, report, principal)
@@ -752,6 +788,7 @@ class _Intake:
     events: list[dict[str, Any]]
     duplicates: list[dict[str, Any]]
     reason: str | None
+    stored: list[Path] = field(default_factory=list)
 
 
 def _event_row(
@@ -807,8 +844,9 @@ def _event(
     to_status: Status,
     note: str,
     data: dict[str, Any],
+    at: datetime,
 ) -> None:
-    row = _event_row(principal, from_status, to_status, note, data, datetime.now(UTC))
+    row = _event_row(principal, from_status, to_status, note, data, at)
     session.add(ReportEvent(report_id=report.id, **row))
 
 
