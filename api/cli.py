@@ -84,6 +84,10 @@ def demo(
     if_missing: Annotated[
         bool, typer.Option("--if-missing", help="Do nothing if the output exists")
     ] = False,
+    reports: Annotated[
+        int,
+        typer.Option(help="Demo reports to post into the database (Hexi only; 0 for none)"),
+    ] = 2000,
 ) -> None:
     """Generate the demo boundary set: Hexi district's real streets and communities, split
     deterministically into about 1,441 grids and 13,989 micro-grids."""
@@ -108,6 +112,34 @@ def demo(
     table.add_column("units", justify="right")
     for level, frame in layers:
         table.add_row(level, f"{len(frame):,}")
+    console.print(table)
+    if reports and not city:
+        _seed_demo(settings, target, reports, seed)
+
+
+def _seed_demo(settings: Settings, boundaries: Path, count: int, seed: int) -> None:
+    """Post demo reports through the intake path into the configured database."""
+    from api.main import close_reports, open_reports
+    from api.seed import seed_reports
+    from boundaries.loader import read_boundary_set
+    from geo.assign import BoundaryIndex
+
+    started = time.perf_counter()
+    index = BoundaryIndex(read_boundary_set(boundaries), snap_tolerance_m=settings.snap_tolerance_m)
+    service = open_reports(settings, index)
+    try:
+        with console.status(f"posting {count:,} demo reports..."):
+            statuses = seed_reports(service, count=count, seed=seed)
+    finally:
+        close_reports(service)
+    if not statuses:
+        console.print("the database has reports already; no demo reports added")
+        return
+    table = Table(title=f"demo reports ({time.perf_counter() - started:.1f} s)")
+    table.add_column("status")
+    table.add_column("cases", justify="right")
+    for status, number in sorted(statuses.items(), key=lambda kv: -kv[1]):
+        table.add_row(status, f"{number:,}")
     console.print(table)
 
 

@@ -65,6 +65,27 @@ def load_index(settings: Settings) -> BoundaryIndex:
     return BoundaryIndex(bset, snap_tolerance_m=settings.snap_tolerance_m)
 
 
+def open_reports(settings: Settings, index: BoundaryIndex) -> Reports:
+    """Open the database (migrated, catalogue synced) and the report service with its writer."""
+    engine = make_engine(settings.database)
+    migrate(engine)
+    factory = session_factory(engine)
+    with factory() as session:
+        sync_catalogue(session, load_catalogue(settings.categories_file))
+    settings.media.mkdir(parents=True, exist_ok=True)
+    reports = Reports(settings=settings, index=index, factory=factory)
+    reports.load()
+    reports.writer = GroupWriter(factory, reports.write_intakes)
+    return reports
+
+
+def close_reports(reports: Reports) -> None:
+    """Finish queued writes and close the database."""
+    if reports.writer is not None:
+        reports.writer.close()
+    reports.factory.kw["bind"].dispose()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; boundaries are loaded when it starts, not at import."""
     settings = settings or Settings()
@@ -74,23 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.index = load_index(settings)
         bset = app.state.index.bset
         log.info("loaded %d units in %d levels from %s", len(bset), len(bset.levels), bset.name)
-        engine = make_engine(settings.database)
-        migrate(engine)
-        factory = session_factory(engine)
-        with factory() as session:
-            sync_catalogue(session, load_catalogue(settings.categories_file))
-        settings.media.mkdir(parents=True, exist_ok=True)
-        reports = Reports(settings=settings, index=app.state.index, factory=factory)
-        reports.load()
-        writer = GroupWriter(factory, reports.write_intakes)
-        reports.writer = writer
-        app.state.reports = reports
-        app.state.keys = KeyStore(factory)
+        app.state.reports = open_reports(settings, app.state.index)
+        app.state.keys = KeyStore(app.state.reports.factory)
         app.state.sessions = SessionSigner(settings.session_secret, settings.session_hours)
         app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         yield
-        writer.close()
-        engine.dispose()
+        close_reports(app.state.reports)
 
     app = FastAPI(
         title="Wangge",

@@ -513,10 +513,12 @@ class Reports:
         change: TransitionIn,
         *,
         at: datetime | None = None,
+        view: bool = True,
     ) -> dict[str, Any]:
         """Move a case to another state, if the lifecycle and the caller's role allow it.
 
-        ``at`` is when it happened (now, unless the demo replays a case's past)."""
+        ``at`` is when it happened (now, unless the demo replays a case's past); with
+        ``view=False`` the case is not read back (an empty dict is returned)."""
         try:
             target = Status(change.to)
         except ValueError:
@@ -602,7 +604,7 @@ class Reports:
             _event(session, report, principal, current, target, change.note, data, now)
             session.commit()
             self._track(report)
-            return self.to_out(session, report, principal)
+            return self.to_out(session, report, principal) if view else {}
 
     def rate(
         self,
