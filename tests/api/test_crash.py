@@ -69,7 +69,10 @@ def _body(client: int, n: int) -> dict[str, object]:
 def test_acknowledged_reports_survive_kill_9(env):
     done = subprocess.run(
         [*WANGGE, "keys", "create", "--role", "reporter"],
-        env=env, check=True, capture_output=True, text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     headers = {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
     port = _free_port()
@@ -89,8 +92,7 @@ def test_acknowledged_reports_survive_kill_9(env):
                 key = f"c{c}-n{n}"
                 body = _body(c, n)
                 try:
-                    response = http.post("/reports", json=body,
-                                         headers={"Idempotency-Key": key})
+                    response = http.post("/reports", json=body, headers={"Idempotency-Key": key})
                 except httpx.TransportError:
                     with lock:
                         unsure[key] = body
