@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import (
@@ -50,6 +51,14 @@ class ApiError(WanggeError):
         self.status = status
         self.code = code
         self.headers = headers
+
+
+class SignInRequired(Exception):
+    """A browser asked for a page without a session: send it to the sign-in form."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        self.target = target
 
 
 def error_body(
@@ -114,8 +123,14 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _sign_in(_: Request, exc: Exception) -> RedirectResponse:
+    assert isinstance(exc, SignInRequired)
+    return RedirectResponse("/signin?next=" + quote(exc.target, safe=""), status_code=303)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on an app."""
+    app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(WanggeError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -24,6 +24,7 @@ from api.routers import (
     health,
     keys,
     lookup,
+    maps,
     reports,
     session,
     units,
@@ -126,9 +127,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         facilities,
         coverage,
         session,
+        maps,
     ]
     if settings.bench_noop:
         routers.append(bench)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(maps.assets)
     return app

@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/keys"): {"admin"},
     ("DELETE", "/keys/{key_id}"): {"admin"},
     ("POST", "/bench/noop"): EVERYONE,
+    ("GET", "/maps/density"): {"planner", "grid_worker", "dispatcher", "admin"},
 }
 
 PATH_VALUES = {"code": "G1", "report_id": "1", "photo_id": "1", "key_id": "999"}

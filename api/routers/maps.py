@@ -1,0 +1,120 @@
+"""Map pages (HTML) and the files they need, all served by the service itself (offline)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from api.auth import Principal, Role, authenticate
+from api.density import DensityQuery, density_page, parse_statuses
+from api.deps import ReportsDep, SettingsDep
+from api.errors import ApiError, SignInRequired
+from api.schemas import ErrorBody
+from maps import asset_files
+
+router = APIRouter(tags=["maps"])
+assets = APIRouter(include_in_schema=False)
+
+ASSET_BASE = "/static/maps"
+MAP_ROLES = (Role.DISPATCHER, Role.GRID_WORKER, Role.ADMIN, Role.PLANNER)
+
+
+def page_principal(request: Request) -> Principal:
+    """Like ``allow(*MAP_ROLES)``, but a browser without a session goes to the sign-in page."""
+    try:
+        principal = authenticate(request)
+    except ApiError as exc:
+        if exc.status == 401 and "text/html" in request.headers.get("accept", ""):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise SignInRequired(target) from None
+        raise
+    if principal.role not in MAP_ROLES:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"role {principal.role.value!r} may not see maps",
+            allowed="roles: " + ", ".join(r.value for r in MAP_ROLES),
+        )
+    return principal
+
+
+page_principal.roles = MAP_ROLES  # type: ignore[attr-defined]
+
+
+@router.get(
+    "/maps/density",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "The map page"},
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
+)
+def read_density_map(
+    reports: ReportsDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(page_principal)],
+    level: Annotated[
+        str, Query(description="Level of the choropleth", examples=["community", "grid"])
+    ] = "grid",
+    category: Annotated[list[str] | None, Query(description="Only these categories")] = None,
+    status: Annotated[list[str] | None, Query(description="Only these statuses")] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after")] = None,
+    until: Annotated[datetime | None, Query(description="Created before")] = None,
+) -> HTMLResponse:
+    """The dispatcher's map (一张图): cases per unit, a heat layer, open cases with overdue ones
+    marked, and who leads each unit. Works with no internet: every file comes from here.
+    Browsers sign in at /signin; API clients send their key as usual."""
+    reports.index.bset.depth_of(level)  # 422 naming the levels
+    unknown = sorted(set(category or ()) - set(reports.categories))
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown_category",
+            f"unknown category {unknown}",
+            allowed=", ".join(sorted(reports.categories)),
+        )
+    query = DensityQuery(
+        level=level,
+        categories=tuple(category or ()),
+        statuses=parse_statuses(status),
+        since=_aware(since),
+        until=_aware(until),
+    )
+    html = density_page(
+        reports,
+        query,
+        principal,
+        asset_base=ASSET_BASE,
+        tiles=settings.tiles_url,
+        tiles_attribution=settings.tiles_attribution,
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@lru_cache(maxsize=1)
+def _files() -> dict[str, Path]:
+    return asset_files()
+
+
+@assets.get(ASSET_BASE + "/{path:path}")
+def read_map_asset(path: str) -> FileResponse:
+    """A script, stylesheet, font or image of the map pages (public: no data in them)."""
+    local = _files().get(path)
+    if local is None:
+        raise ApiError(
+            404, "not_found", f"no map asset {path!r}", allowed="files referenced by the map pages"
+        )
+    return FileResponse(local, headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
