@@ -4,7 +4,7 @@ markers, geometry encoding, privacy, escaping, tiles and bad input."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from html import escape
 
 import numpy as np
@@ -430,11 +430,11 @@ def test_no_markers_leaves_the_case_layer_out():
 
 
 def test_times_shown_in_the_display_time_zone():
-    created = datetime(2024, 5, 31, 23, 15, tzinfo=timezone.utc)
+    created = datetime(2024, 5, 31, 23, 15, tzinfo=UTC)
     cases = cases_frame(
         [{"case_unit": "M1", "created_at": created, "due_at": created + timedelta(hours=24)}]
     )
-    built = datetime(2024, 6, 1, 1, 30, tzinfo=timezone.utc)
+    built = datetime(2024, 6, 1, 1, 30, tzinfo=UTC)
     html = page(cases, built_at=built, display_tz="Asia/Shanghai")
     (row,) = payload(html, "caseLayer")["rows"]
     assert (row[4], row[8]) == ("2024-06-01 07:15", "2024-06-02 07:15")
