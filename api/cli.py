@@ -25,6 +25,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+map_app = typer.Typer(
+    help="Map pages written to files (offline, with their assets).", no_args_is_help=True
+)
+app.add_typer(map_app, name="map")
 err_console = Console(stderr=True)
 
 CrsOption = Annotated[
@@ -325,6 +329,60 @@ def assign(
     for value, count in sorted(counts.items()):
         table.add_row(value, f"{count:,}")
     console.print(table)
+
+
+@map_app.command("density")
+def map_density(
+    out: Annotated[Path, typer.Option(help="The HTML file to write")] = Path("density.html"),
+    level: Annotated[str, typer.Option(help="Level of the choropleth")] = "grid",
+    category: Annotated[list[str] | None, typer.Option(help="Only these categories")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="Only these statuses")] = None,
+    days: Annotated[float | None, typer.Option(help="Only cases of the last N days")] = None,
+    phones: Annotated[bool, typer.Option(help="Put leaders' phones in the popups")] = False,
+) -> None:
+    """Write the density map as served at /maps/density, with its scripts and styles copied
+    beside it (static/maps/), so the page opens from the file with no network."""
+    import shutil
+    from datetime import UTC, datetime, timedelta
+
+    from api.density import DensityQuery, density_page, parse_statuses
+    from api.main import close_reports, load_index, open_reports
+    from maps import asset_files
+
+    settings = Settings()
+    try:
+        index = load_index(settings)
+        index.bset.depth_of(level)
+        statuses = parse_statuses(status)
+    except WanggeError as exc:
+        raise _fail(exc) from None
+    service = open_reports(settings, index)
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
+    try:
+        html = density_page(
+            service,
+            DensityQuery(
+                level=level, categories=tuple(category or ()), statuses=statuses, since=since
+            ),
+            None,
+            asset_base="static/maps",
+            tiles=settings.tiles_url,
+            tiles_attribution=settings.tiles_attribution,
+            case_url="#{id}",
+            show_phones=phones,
+        )
+    finally:
+        close_reports(service)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    for sub_path, source in asset_files().items():
+        target = out.parent / "static" / "maps" / sub_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    console.print(
+        f"wrote {out} ({len(html) / 1e6:.2f} MB) and its files under "
+        f"{out.parent / 'static' / 'maps'}"
+    )
 
 
 def _take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:

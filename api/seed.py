@@ -178,7 +178,7 @@ def _live(
         ("resolved", rng.lognormal(2.5, 0.8)),
     ]
     at = created
-    if rng.random() < 0.08:  # a tenth stall: nobody takes them, they go overdue
+    if rng.random() < 0.03:  # a few stall: nobody takes them, they go overdue
         return
     for to, hours in steps:
         at = at + timedelta(hours=float(hours))
@@ -191,3 +191,16 @@ def _live(
         return  # not rated yet
     score = int(rng.choice([5, 4, 3, 2, 1], p=[0.55, 0.3, 0.09, 0.04, 0.02]))
     reports.rate(report_id, resident, score, "" if score > 2 else "没有解决", at=at)
+    if score > 2:
+        return
+    # reopened: most get a second, better try
+    for to, hours in (("accepted", rng.uniform(0.5, 6)), ("resolved", rng.lognormal(2.2, 0.6))):
+        at = at + timedelta(hours=float(hours))
+        if at >= now or rng.random() < 0.15:
+            return
+        reports.transition(
+            report_id, centre, TransitionIn(to=to, note="二次处理"), at=at, view=False
+        )
+    at = at + timedelta(hours=float(rng.uniform(1, 24)))
+    if at < now:
+        reports.rate(report_id, resident, 4, "", at=at)

@@ -75,3 +75,36 @@ def test_assign_missing_column(tiny_gpkg, tmp_path):
 def test_validate_clean_file_exits_zero(tiny_gpkg, extra):
     result = runner.invoke(app, ["validate", str(tiny_gpkg), *extra])
     assert result.exit_code == 0, result.output
+
+
+def test_map_density_file_opens_offline(tiny_gpkg, tmp_path, monkeypatch):
+    from api.main import close_reports, load_index, open_reports
+    from api.seed import seed_reports
+    from api.settings import Settings
+    from maps import asset_files
+
+    monkeypatch.setenv("WANGGE_BOUNDARIES", str(tiny_gpkg))
+    monkeypatch.setenv("WANGGE_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings()
+    service = open_reports(settings, load_index(settings))
+    try:
+        seed_reports(service, count=60, days=7)
+    finally:
+        close_reports(service)
+    out = tmp_path / "export" / "density.html"
+    result = runner.invoke(app, ["map", "density", "--out", str(out), "--level", "microgrid"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert "http://" not in page and "https://" not in page
+    assert "\"cases\":60" in page  # the legend counts every case
+    for sub_path in asset_files():
+        assert (out.parent / "static" / "maps" / sub_path).is_file()
+    assert 'src="static/maps/leaflet/leaflet.js"' in page
+
+
+def test_map_density_unknown_level(tiny_gpkg, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANGGE_BOUNDARIES", str(tiny_gpkg))
+    monkeypatch.setenv("WANGGE_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["map", "density", "--level", "province"])
+    assert result.exit_code == 2
+    assert "unknown level" in result.stderr
