@@ -370,6 +370,7 @@ def map_density(
             tiles_attribution=settings.tiles_attribution,
             case_url="#{id}",
             show_phones=phones,
+            display_tz=settings.display_tz,
         )
     finally:
         close_reports(service)

@@ -52,6 +52,7 @@ def density_page(
     tiles_attribution: str | None = None,
     case_url: str = "/reports/{id}",
     show_phones: bool | None = None,
+    display_tz: str | None = None,
 ) -> str:
     """The HTML page of the density map as this caller may see it.
 
@@ -83,6 +84,7 @@ def density_page(
         case_url=case_url,
         asset_base=asset_base,
         max_markers=5000 if detail else 0,
+        display_tz=display_tz,
     )
     return render_html(page, asset_base)
 

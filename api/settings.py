@@ -51,12 +51,17 @@ class Settings(BaseSettings):
     #: boundaries on a plain background.
     tiles_url: str | None = None
     tiles_attribution: str | None = None
+    #: Time zone of the times shown on map pages.
+    display_tz: str = "Asia/Shanghai"
     #: Serve POST /bench/noop (the baseline of bench/intake.py).
     bench_noop: bool = False
     #: Most points accepted by one POST /lookup/batch.
     batch_max_points: int = Field(10_000, ge=1)
     #: Largest request body accepted, in bytes (413 beyond).
     max_body_bytes: int = Field(2_000_000, ge=1_024)
+    #: Street network for coverage in network mode (GET /coverage?mode=network): street centre
+    #: lines (GeoJSON, Shapefile, GeoPackage) or an OSMnx GraphML file. Read on first use.
+    street_network: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -94,6 +94,7 @@ def read_density_map(
         asset_base=ASSET_BASE,
         tiles=settings.tiles_url,
         tiles_attribution=settings.tiles_attribution,
+        display_tz=settings.display_tz,
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
