@@ -1,0 +1,161 @@
+"""The dispatcher's density page from the running service, in headless Chromium, offline.
+
+Set WANGGE_DOCS_SCREENSHOT=1 to also write the screenshot to docs/density.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from api.lifecycle import OPEN
+from api.main import close_reports, load_index, open_reports
+from api.models import Report
+from api.seed import seed_reports
+from api.settings import Settings
+from tests.api.test_crash import _free_port
+from tests.maps.browser import Browser, chromium_missing
+from tests.maps.test_browser import _click_map
+
+ROOT = Path(__file__).resolve().parents[2]
+WANGGE = [sys.executable, "-m", "api.cli"]
+READY = "window.wangge && wangge.last"
+COUNT_LAYERS = """() => {
+    const layers = wangge.last.layers;
+    return {
+        choropleth: layers.choropleth.getLayers().length,
+        units: layers.units.getLayers().length,
+        cases: layers.cases ? layers.cases.getLayers().length : 0,
+        heat: layers.heat._latlngs.length,
+    };
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    reason = chromium_missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with Browser(viewport=(1400, 900)) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def service(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, dict[str, str], int, Path]]:
+    """The demo (Hexi and 600 cases) served by `wangge serve` as its own process."""
+    data = tmp_path_factory.mktemp("demo")
+    gpkg = data / "hexi.gpkg"
+    subprocess.run(
+        [*WANGGE, "demo", "--out", str(gpkg), "--reports", "0"], check=True, capture_output=True
+    )
+    env = {**os.environ, "WANGGE_BOUNDARIES": str(gpkg), "WANGGE_DATA_DIR": str(data)}
+    settings = Settings(boundaries=str(gpkg), data_dir=data)
+    reports = open_reports(settings, load_index(settings))
+    try:
+        seed_reports(reports, count=600, seed=5)
+        with reports.factory() as session:
+            open_cases = session.scalar(
+                select(func.count())
+                .select_from(Report)
+                .where(Report.status.in_([s.value for s in OPEN]))
+            )
+    finally:
+        close_reports(reports)
+    keys = {}
+    for role in ("dispatcher", "planner"):
+        done = subprocess.run(
+            [*WANGGE, "keys", "create", "--role", role],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        keys[role] = done.stdout.strip().splitlines()[-1]
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*WANGGE, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        yield base, keys, int(open_cases or 0), gpkg
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _signed_in_map(browser: Browser, base: str, key: str, query: str):
+    """Open the map as a dispatcher would: redirected to sign in, key typed, back to the map."""
+    visit = browser.open(f"{base}/maps/density?{query}")
+    page = visit.page
+    assert page.url.startswith(f"{base}/signin?next=")
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.wait_for_function(READY, timeout=30_000)
+    assert page.url == f"{base}/maps/density?{query}"
+    return visit
+
+
+def test_dispatcher_sees_density_overdue_cases_and_leaders(browser, service, tmp_path):
+    base, keys, open_cases, gpkg = service
+    visit = _signed_in_map(browser, base, keys["dispatcher"], "level=community")
+    counts = visit.evaluate(COUNT_LAYERS)
+    assert counts["choropleth"] == counts["units"] == 149  # Hexi's communities
+    assert counts["cases"] == open_cases > 0  # every open case has its marker
+    assert counts["heat"] > 50
+    legend = visit.page.inner_text(".wg-legend")
+    assert "overdue" in legend and "Cases per community" in legend
+    assert "河西区" in visit.page.inner_text(".wg-title")
+    shot = visit.screenshot(tmp_path / "density.png")
+    # a click on a community: its name, code and leader, with the phone for a dispatcher
+    community = gpd.read_file(gpkg, layer="community", rows=slice(10, 11))
+    point = community.geometry.iloc[0].representative_point()
+    visit.evaluate("() => { wangge.last.map.closePopup(); }")
+    _click_map(visit, point.y, point.x)
+    popup = visit.page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert community["name"].iloc[0] in text and community["code"].iloc[0] in text
+    assert community["leader_name"].iloc[0] in text and "100-" in text
+    visit.assert_clean()
+    assert all(url.startswith(base) for url in visit.requested)
+    assert shot.stat().st_size > 20_000
+    if os.environ.get("WANGGE_DOCS_SCREENSHOT"):
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(shot, ROOT / "docs" / "density.png")
+
+
+def test_planner_sees_aggregates_only(browser, service):
+    base, keys, _, _ = service
+    visit = _signed_in_map(browser, base, keys["planner"], "level=grid&category=parking")
+    counts = visit.evaluate(COUNT_LAYERS)
+    assert counts["choropleth"] == 1441
+    assert counts["cases"] == 0  # no case markers for planners
+    html = visit.page.content()
+    assert "100-" not in html  # no phone numbers
+    visit.assert_clean()
