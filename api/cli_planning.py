@@ -1,9 +1,576 @@
-"""Planning commands: facilities, population, coverage (registered on the main CLI)."""
+"""Planning commands: facilities, population, coverage (registered on the main CLI).
+
+Imports check every row first and name each bad one by line; by default a file with a bad row
+imports nothing (exit 1), ``--skip-invalid`` imports the good rows. See :mod:`api.planning` for
+what is appended and what is replaced.
+"""
 
 from __future__ import annotations
 
+import csv
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.settings import Settings
+from geo.errors import WanggeError
+
+console = Console()
+err_console = Console(stderr=True)
+
+facilities_app = typer.Typer(help="Care facilities: import, list.", no_args_is_help=True)
+population_app = typer.Typer(
+    help="The population base table (per unit or per point): import, show.", no_args_is_help=True
+)
+coverage_app = typer.Typer(
+    help="Who lives beyond the service circle of every facility of a type; new sites.",
+    invoke_without_command=True,
+)
+
+CrsOption = Annotated[
+    str | None,
+    typer.Option("--crs", help="Coordinate system of the rows: wgs84, gcj02, bd09 or EPSG:<code>"),
+]
+BoundariesOption = Annotated[
+    list[Path] | None,
+    typer.Option(help="Boundary file(s); default WANGGE_BOUNDARIES"),
+]
+SkipInvalid = Annotated[
+    bool,
+    typer.Option("--skip-invalid", help="Import the good rows even if some rows are bad"),
+]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Check the file, store nothing")]
+ReportOption = Annotated[
+    Path | None, typer.Option("--report", help="Write every bad row and warning to this CSV")
+]
+FacilityType = Annotated[
+    str, typer.Option("--facility-type", help="A facility type (wangge facilities list)")
+]
+Minutes = Annotated[float, typer.Option(help="Minutes of walking (1-120)")]
+Speed = Annotated[
+    float | None,
+    typer.Option(help="Walking speed in m/min (10-200; default 1000/15, about 66.7)"),
+]
+Level = Annotated[
+    str | None, typer.Option(help="Level of the units table (default community, else deepest)")
+]
+Mode = Annotated[str, typer.Option(help="circle, or network (WANGGE_STREET_NETWORK)")]
+PopulationOption = Annotated[
+    str | None, typer.Option("--population", help="units or points (default: units if any)")
+]
+
+_FACTORIES: dict[str, sessionmaker[Session]] = {}
+#: Bad rows printed on screen; --report writes them all.
+SHOWN_PROBLEMS = 200
+
+
+def _fail(exc: WanggeError) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}")
+    if exc.allowed:
+        err_console.print(f"allowed: {escape(exc.allowed)}")
+    return typer.Exit(2)
+
+
+def _factory(settings: Settings) -> sessionmaker[Session]:
+    """Sessions on the configured database (migrated); one engine per database and process."""
+    from api.db import make_engine, migrate, session_factory
+
+    url = settings.database
+    if url not in _FACTORIES:
+        engine = make_engine(url)
+        migrate(engine)
+        _FACTORIES[url] = session_factory(engine)
+    return _FACTORIES[url]
+
+
+def _bset(settings: Settings, paths: list[Path] | None):  # type: ignore[no-untyped-def]
+    from boundaries.loader import read_boundary_set
+
+    files = paths or settings.boundary_paths
+    missing = [p for p in files if not p.exists()]
+    if missing:
+        hint = " (run `wangge demo`)" if files == [settings.demo_boundaries] else ""
+        err_console.print(f"[bold red]error:[/] boundary file {missing[0]} does not exist{hint}")
+        raise typer.Exit(2)
+    return read_boundary_set(files, crs=settings.boundaries_crs)
+
+
+def _print_check(parsed: Any, report: Path | None, what: str) -> None:
+    """The rows read, the bad ones with their line and reason, warnings and notes."""
+    table = Table(title=f"{parsed.path.name} ({parsed.encoding})", show_header=False)
+    table.add_column("")
+    table.add_column("", justify="right")
+    table.add_row(f"{what} read", f"{parsed.total:,}")
+    table.add_row("good", f"{len(parsed.rows):,}")
+    table.add_row("bad", f"[red]{len(parsed.problems):,}[/]" if parsed.problems else "0")
+    table.add_row("warnings", f"{len(parsed.warnings):,}")
+    console.print(table)
+    for note in parsed.notes:
+        console.print(f"note: {escape(note)}")
+    for title, items, colour in (
+        ("bad rows", parsed.problems, "red"),
+        ("warnings", parsed.warnings, "yellow"),
+    ):
+        if not items:
+            continue
+        listing = Table(title=title, title_style=colour)
+        listing.add_column("line", justify="right")
+        listing.add_column("reason")
+        for item in items[:SHOWN_PROBLEMS]:
+            listing.add_row(str(item.line), escape(item.reason))
+        console.print(listing)
+        if len(items) > SHOWN_PROBLEMS:
+            console.print(
+                f"... and {len(items) - SHOWN_PROBLEMS:,} more {title}"
+                + (f": all in {report}" if report else " (--report FILE lists them all)")
+            )
+    if report is not None:
+        with report.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["kind", "line", "feature", "reason"])
+            for kind, items in (("bad", parsed.problems), ("warning", parsed.warnings)):
+                for item in items:
+                    writer.writerow(
+                        [kind, item.line, "" if item.feature is None else item.feature, item.reason]
+                    )
+        console.print(f"bad rows and warnings written to {report}")
+
+
+def _store_with_progress(label: str, total: int, store: Any) -> dict[str, int]:
+    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err_console)
+    with progress:
+        task = progress.add_task(label, total=max(total, 1))
+        counts: dict[str, int] = store(lambda n: progress.advance(task, n))
+        progress.update(task, completed=max(total, 1))
+    return counts
+
+
+def _verdict(parsed: Any, skip_invalid: bool, dry_run: bool) -> bool:
+    """Whether to store: never on a dry run; not if rows are bad, unless told to skip them."""
+    if parsed.problems and not skip_invalid:
+        err_console.print(
+            f"[bold red]{len(parsed.problems):,} bad row(s): nothing imported[/] "
+            "(fix them, or --skip-invalid to import the good rows)"
+        )
+        raise typer.Exit(1)
+    if dry_run:
+        console.print("dry run: nothing stored")
+        return False
+    return True
+
+
+# -- facilities ------------------------------------------------------------------------------
+
+
+@facilities_app.command("import")
+def facilities_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (name,type,lon,lat[,capacity][,crs]) or GeoJSON points (name, type, capacity)"
+        ),
+    ],
+    crs: CrsOption = None,
+    facility_type: Annotated[
+        str | None, typer.Option("--type", help="Type of rows that have none")
+    ] = None,
+    new_types: Annotated[
+        bool, typer.Option("--new-types", help="Accept types not yet in the catalogue")
+    ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Delete the stored facilities of the file's types first"),
+    ] = False,
+    skip_invalid: SkipInvalid = False,
+    dry_run: DryRun = False,
+    report: ReportOption = None,
+    boundaries: BoundariesOption = None,
+) -> None:
+    """Import facilities; every bad row is listed with its line number and reason."""
+    from api import planning
+
+    settings = Settings()
+    try:
+        bset = _bset(settings, boundaries)
+        factory = _factory(settings)
+        with factory() as session:
+            known = planning.known_types(session)
+            with console.status(f"reading {file}..."):
+                parsed = planning.read_facility_file(
+                    file,
+                    known=known,
+                    crs=crs,
+                    default_type=facility_type,
+                    new_types=new_types,
+                    bset=bset,
+                )
+                planning.check_stored_duplicates(session, parsed, replace=replace)
+    except WanggeError as exc:
+        raise _fail(exc) from None
+    _print_check(parsed, report, "facilities")
+    if not _verdict(parsed, skip_invalid, dry_run):
+        return
+    with factory() as session:
+        counts = _store_with_progress(
+            "storing",
+            len(parsed.rows),
+            lambda step: planning.store_facilities(
+                session,
+                parsed.rows,
+                replace=replace,
+                source=f"import:{file.name}",
+                on_progress=step,
+            ),
+        )
+    by_type: dict[str, int] = {}
+    for row in parsed.rows:
+        by_type[row["type"]] = by_type.get(row["type"], 0) + 1
+    table = Table(title="imported")
+    table.add_column("type")
+    table.add_column("facilities", justify="right")
+    for kind, number in sorted(by_type.items()):
+        table.add_row(kind, f"{number:,}")
+    console.print(table)
+    if replace:
+        console.print(f"{counts['deleted']:,} stored facilities of these types were replaced")
+    if parsed.problems:
+        console.print(f"[yellow]{len(parsed.problems):,} bad row(s) skipped[/]")
+
+
+@facilities_app.command("list")
+def facilities_list(
+    facility_type: Annotated[str | None, typer.Option("--type", help="Only this type")] = None,
+) -> None:
+    """The facility types with their counts, and the facilities (of a type)."""
+    from api import planning
+
+    settings = Settings()
+    factory = _factory(settings)
+    with factory() as session:
+        types = planning.facility_types(session)
+        frame = planning.facilities_frame(session, facility_type)
+    catalogue = Table(title="facility types")
+    for column in ("code", "name", "built in", "facilities"):
+        catalogue.add_column(column, justify="right" if column == "facilities" else "left")
+    for t in types:
+        catalogue.add_row(
+            t["code"],
+            f"{t['name_zh']} {t['name_en']}",
+            "yes" if t["builtin"] else "",
+            str(t["facilities"]),
+        )
+    console.print(catalogue)
+    if facility_type is None:
+        return
+    table = Table(title=f"{facility_type}: {len(frame)} facilities")
+    for column in ("id", "name", "capacity", "lon", "lat"):
+        table.add_column(column)
+    for row in frame.itertuples(index=False):
+        table.add_row(
+            str(row.id),
+            escape(str(row.name)),
+            "" if row.capacity is None else str(row.capacity),
+            f"{row.geometry.x:.6f}",
+            f"{row.geometry.y:.6f}",
+        )
+    console.print(table)
+
+
+# -- population ------------------------------------------------------------------------------
+
+
+@population_app.command("import")
+def population_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: code,residents,residents_60 (per unit) or "
+            "lon,lat,residents,residents_60[,crs] (per point)"
+        ),
+    ],
+    crs: CrsOption = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Empty the table(s) the file has rows for first (per unit: else upsert by code; "
+            "per point: else append)",
+        ),
+    ] = False,
+    skip_invalid: SkipInvalid = False,
+    dry_run: DryRun = False,
+    report: ReportOption = None,
+    boundaries: BoundariesOption = None,
+) -> None:
+    """Import population per unit (any level) or per point; unknown unit codes are bad rows."""
+    from api import planning
+
+    settings = Settings()
+    try:
+        bset = _bset(settings, boundaries)
+        factory = _factory(settings)
+        with console.status(f"reading {file}..."):
+            parsed = planning.read_population_file(file, bset=bset, crs=crs)
+            with factory() as session:
+                stored = [] if replace else planning.stored_unit_codes(session)
+            planning.check_population_nesting(parsed, bset, stored)
+    except WanggeError as exc:
+        raise _fail(exc) from None
+    _print_check(parsed, report, "rows")
+    if not _verdict(parsed, skip_invalid, dry_run):
+        return
+    with factory() as session:
+        counts = _store_with_progress(
+            "storing",
+            len(parsed.rows),
+            lambda step: planning.store_population(
+                session,
+                parsed.rows,
+                replace=replace,
+                source=f"import:{file.name}",
+                on_progress=step,
+            ),
+        )
+        totals = planning.population_totals(session)
+    units = [r for r in parsed.rows if r["kind"] == "unit"]
+    points = [r for r in parsed.rows if r["kind"] == "point"]
+    table = Table(title="imported")
+    for column in ("rows", "number", "residents", "residents 60+"):
+        table.add_column(column, justify="left" if column == "rows" else "right")
+    for label, rows in (("per unit", units), ("per point", points)):
+        if rows:
+            table.add_row(
+                label,
+                f"{len(rows):,}",
+                f"{sum(r['residents'] for r in rows):,}",
+                f"{sum(r['residents_60'] for r in rows):,}",
+            )
+    console.print(table)
+    if counts["units_replaced"]:
+        console.print(f"{counts['units_replaced']:,} stored unit rows replaced (same code)")
+    if counts["deleted"]:
+        console.print(f"{counts['deleted']:,} stored rows deleted first (--replace)")
+    _print_totals(totals)
+    if parsed.problems:
+        console.print(f"[yellow]{len(parsed.problems):,} bad row(s) skipped[/]")
+
+
+def _print_totals(totals: dict[str, int]) -> None:
+    table = Table(title="population table")
+    for column in ("table", "rows", "residents", "residents 60+"):
+        table.add_column(column, justify="left" if column == "table" else "right")
+    for label, key in (("per unit", "unit"), ("per point", "point")):
+        table.add_row(
+            label,
+            f"{totals[f'{key}_rows']:,}",
+            f"{totals[f'{key}_residents']:,}",
+            f"{totals[f'{key}_residents_60']:,}",
+        )
+    console.print(table)
+
+
+@population_app.command("show")
+def population_show() -> None:
+    """Rows and residents in the population tables."""
+    from api import planning
+
+    with _factory(Settings())() as session:
+        _print_totals(planning.population_totals(session))
+
+
+# -- coverage --------------------------------------------------------------------------------
+
+
+def _planning(settings: Settings, boundaries: list[Path] | None):  # type: ignore[no-untyped-def]
+    from api.planning import Planning
+
+    return Planning(
+        _bset(settings, boundaries), _factory(settings), street_network=settings.street_network
+    )
+
+
+def _params(
+    facility_type: str,
+    minutes: float,
+    speed: float | None,
+    level: str | None,
+    mode: str,
+    population: str | None,
+):  # type: ignore[no-untyped-def]
+    from api.planning import CoverageParams
+    from geo.coverage import DEFAULT_SPEED_M_PER_MIN
+
+    return CoverageParams(
+        facility_type=facility_type,
+        minutes=minutes,
+        speed=DEFAULT_SPEED_M_PER_MIN if speed is None else speed,
+        level=level,
+        mode=mode,
+        population=population,
+    )
+
+
+def _share(value: Any) -> str:
+    return "" if value is None or value != value else f"{100 * float(value):.1f}%"
+
+
+@coverage_app.callback()
+def coverage(
+    ctx: typer.Context,
+    level: Level = None,
+    facility_type: FacilityType = "elderly_care",
+    minutes: Minutes = 15.0,
+    speed: Speed = None,
+    mode: Mode = "circle",
+    population: PopulationOption = None,
+    top: Annotated[
+        int | None, typer.Option(help="Only the N units with most uncovered 60+")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the coverage map (HTML)")] = None,
+    boundaries: BoundariesOption = None,
+) -> None:
+    """Per unit: residents aged 60+, how many are within the service circle of a facility of
+    the type and how many are not (most uncovered first), with totals."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = Settings()
+    try:
+        service = _planning(settings, boundaries)
+        with console.status("computing coverage..."):
+            entry = service.coverage(
+                _params(facility_type, minutes, speed, level, mode, population)
+            )
+    except WanggeError as exc:
+        raise _fail(exc) from None
+    summary = entry.summary
+    units = entry.result.units.sort_values(
+        ["uncovered_60", "code"], ascending=[False, True], kind="stable"
+    )
+    shown = units if top is None else units.head(top)
+    table = Table(
+        title=f"{summary['facilities']} {facility_type} facilities, {summary['distance_m']:,.0f} m "
+        f"({summary['minutes']:g} min x {summary['speed_m_per_min']:.1f} m/min, {mode}), "
+        f"by {entry.level}; population: {summary['population_source']}",
+        show_footer=True,
+    )
+    total_60 = summary["residents_60"]
+    footer = {
+        "code": "total",
+        "name": f"{len(units)} units",
+        "residents": f"{summary['residents']:,.0f}",
+        "60+": f"{total_60:,.0f}",
+        "covered 60+": f"{summary['covered_60']:,.0f}",
+        "uncovered 60+": f"{summary['uncovered_60']:,.0f}",
+        "share covered": _share(summary["share_covered_60"]),
+    }
+    for column, text in footer.items():
+        table.add_column(
+            column, footer=text, justify="left" if column in ("code", "name") else "right"
+        )
+    for row in shown.itertuples(index=False):
+        table.add_row(
+            escape(str(row.code)),
+            escape(str(row.name)),
+            f"{row.population:,.0f}",
+            f"{row.population_60:,.0f}",
+            f"{row.covered_60:,.0f}",
+            f"{row.uncovered_60:,.0f}",
+            _share(row.share_covered_60),
+        )
+    console.print(table)
+    if top is not None and top < len(units):
+        console.print(f"(the {top} units with most uncovered 60+ of {len(units)})")
+    if summary["residents_60_outside_level"]:
+        console.print(
+            f"{summary['residents_60_outside_level']:,.0f} residents aged 60+ are in no unit of "
+            f"the level (counted in no row)"
+        )
+    if summary["population_rows_ignored"]:
+        console.print(
+            f"{summary['population_rows_ignored']:,} population rows have codes not in the "
+            "boundary set and were left out"
+        )
+    if out is not None:
+        _write_map(entry, out)
+
+
+def _write_map(entry: Any, out: Path) -> None:
+    """The coverage map, if the map module is there (it is optional for this command)."""
+    if importlib.util.find_spec("maps.coverage") is None:
+        console.print(
+            f"the coverage map is not available yet (no maps.coverage module); {out} was not "
+            "written. The table above is the answer."
+        )
+        return
+    module = importlib.import_module("maps.coverage")
+    build = getattr(module, "build_coverage_map", None)
+    if build is None:
+        console.print(
+            f"the coverage map is not available yet (maps.coverage has no build_coverage_map); "
+            f"{out} was not written"
+        )
+        return
+    written = build(entry.result, facilities=entry.facilities, out=out)
+    console.print(f"map written to {written or out}")
+
+
+@coverage_app.command("suggest")
+def coverage_suggest(
+    k: Annotated[int, typer.Option("--k", help="Number of new sites (1-50)")] = 3,
+    level: Level = None,
+    facility_type: FacilityType = "elderly_care",
+    minutes: Minutes = 15.0,
+    speed: Speed = None,
+    mode: Mode = "circle",
+    population: PopulationOption = None,
+    boundaries: BoundariesOption = None,
+) -> None:
+    """Up to k new sites covering the most residents aged 60+ now outside every service circle
+    (greedy; gains never increase)."""
+    settings = Settings()
+    try:
+        service = _planning(settings, boundaries)
+        with console.status("choosing sites..."):
+            answer = service.suggest(
+                _params(facility_type, minutes, speed, level, mode, population), k
+            )
+    except WanggeError as exc:
+        raise _fail(exc) from None
+    summary = answer["summary"]
+    table = Table(
+        title=f"{len(answer['sites'])} new {facility_type} site(s); uncovered 60+ now "
+        f"{summary['uncovered_60_before']:,.0f}",
+    )
+    for column in ("rank", "lon", "lat", "unit", "name", "gain 60+", "cumulative", "share"):
+        table.add_column(column, justify="left" if column in ("unit", "name") else "right")
+    for site in answer["sites"]:
+        table.add_row(
+            str(site["rank"]),
+            f"{site['lon']:.6f}",
+            f"{site['lat']:.6f}",
+            escape(site["unit"] or ""),
+            escape(site["unit_name"] or ""),
+            f"{site['gain']:,.0f}",
+            f"{site['cumulative']:,.0f}",
+            _share(site["share_of_uncovered_60"]),
+        )
+    console.print(table)
+    console.print(
+        f"uncovered 60+ after these sites: {summary['uncovered_60_after']:,.0f} "
+        f"(candidates: {summary['candidates']}; WGS84 coordinates)"
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add the planning commands to the ``wangge`` CLI."""
+    app.add_typer(facilities_app, name="facilities")
+    app.add_typer(population_app, name="population")
+    app.add_typer(coverage_app, name="coverage")

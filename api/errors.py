@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.planning import FacilityNotFound, InvalidRows, NetworkNotConfigured, UnknownFacilityType
+from geo.coverage import InvalidPopulation, InvalidServiceParameters
 from geo.errors import (
     BoundaryFileError,
     InvalidCoordinates,
@@ -20,6 +22,7 @@ from geo.errors import (
     UnknownLevel,
     WanggeError,
 )
+from geo.network import NetworkFileError
 
 log = logging.getLogger("wangge")
 
@@ -31,6 +34,13 @@ STATUS_BY_ERROR: dict[type[WanggeError], int] = {
     InvalidGeometry: 422,
     BoundaryFileError: 422,
     UnitNotFound: 404,
+    InvalidServiceParameters: 422,
+    InvalidPopulation: 422,
+    NetworkFileError: 409,
+    UnknownFacilityType: 422,
+    FacilityNotFound: 404,
+    InvalidRows: 422,
+    NetworkNotConfigured: 409,
 }
 
 

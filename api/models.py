@@ -174,3 +174,86 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column()
+
+
+# -- planning: care facilities and the population base table ---------------------------------
+
+
+class Facility(Base):
+    """A care facility (an elderly-care centre, a clinic...), held in WGS84 with the location
+    as it was given (coordinate system included), like a report's."""
+
+    __tablename__ = "facilities"
+    __mapper_args__ = {"eager_defaults": False}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    input_crs: Mapped[str] = mapped_column(String(20))
+    input_lon: Mapped[float] = mapped_column(Float)
+    input_lat: Mapped[float] = mapped_column(Float)
+    #: Where the row came from: "api", "import:<file name>" or "demo".
+    source: Mapped[str] = mapped_column(String(200), default="api")
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    # Only on PostGIS, as for reports: a point computed from lon/lat with a GiST index.
+    geom: Mapped[Any] = deferred(
+        mapped_column(
+            Geometry("POINT", srid=4326, spatial_index=False),
+            Computed("ST_SetSRID(ST_MakePoint(lon, lat), 4326)", persisted=True),
+        )
+    )
+
+
+class PopulationUnit(Base):
+    """Residents of a unit (any level, by code): one row of the population base table.
+
+    Keyed by code and not tied to a boundary version: a code that disappears when grids are
+    redrawn is left out of coverage (and counted there) rather than deleted.
+    """
+
+    __tablename__ = "population_units"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    residents: Mapped[int] = mapped_column(Integer)
+    residents_60: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class PopulationPoint(Base):
+    """Residents at a point (a building or a household), in WGS84 with the input as given."""
+
+    __tablename__ = "population_points"
+    __mapper_args__ = {"eager_defaults": False}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    input_crs: Mapped[str] = mapped_column(String(20))
+    input_lon: Mapped[float] = mapped_column(Float)
+    input_lat: Mapped[float] = mapped_column(Float)
+    residents: Mapped[int] = mapped_column(Integer)
+    residents_60: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    geom: Mapped[Any] = deferred(
+        mapped_column(
+            Geometry("POINT", srid=4326, spatial_index=False),
+            Computed("ST_SetSRID(ST_MakePoint(lon, lat), 4326)", persisted=True),
+        )
+    )
+
+
+class PlanningVersion(Base):
+    """A counter per planning table ("facilities", "population"), bumped in the same
+    transaction as every change to it: servers key their coverage caches on these, so a
+    change made by another process (``wangge facilities import``) is seen at once."""
+
+    __tablename__ = "planning_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -292,3 +292,183 @@ class KeyOut(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     key: str | None = Field(None, description="Shown once, when the key is created")
+
+
+# -- planning: facilities and coverage -------------------------------------------------------
+
+
+class FacilityTypeOut(BaseModel):
+    code: str = Field(examples=["elderly_care"])
+    name_zh: str
+    name_en: str
+    builtin: bool = Field(description="In the built-in catalogue (else added by an import)")
+    facilities: int = Field(description="Facilities of this type stored")
+
+
+class FacilityIn(Strict):
+    """A new facility: type, name, optional capacity, and where (with its coordinate system)."""
+
+    type: str = Field(examples=["elderly_care"], description="A code from GET /facilities/types")
+    name: str = Field(min_length=1, max_length=200, examples=["友谊路街道居家养老服务中心"])
+    capacity: int | None = Field(None, ge=0, le=1_000_000, description="Places, if known")
+    lon: float = Field(examples=[117.2239])
+    lat: float = Field(examples=[39.0998])
+    crs: str = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
+
+
+class FacilityPatch(Strict):
+    """Fields to change; a move gives lon and lat (and crs unless WGS84); capacity may be null."""
+
+    type: str | None = None
+    name: str | None = Field(None, min_length=1, max_length=200)
+    capacity: int | None = Field(None, ge=0, le=1_000_000)
+    lon: float | None = None
+    lat: float | None = None
+    crs: str | None = Field(None, description="Of lon/lat; wgs84 if not given")
+
+
+class LocationInput(BaseModel):
+    lon: float
+    lat: float
+    crs: str
+
+
+class FacilityOut(BaseModel):
+    id: int
+    type: str
+    name: str
+    capacity: int | None
+    lon: float = Field(description="WGS84")
+    lat: float
+    input: LocationInput = Field(description="The location as given")
+    source: str = Field(description="api, import:<file> or demo")
+    created_at: datetime
+    updated_at: datetime
+
+
+class FacilityPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[FacilityOut]
+
+
+class CoverageSummary(BaseModel):
+    """Parameters and totals of a coverage answer."""
+
+    facility_type: str
+    level: str
+    mode: Literal["circle", "network"]
+    minutes: float
+    speed_m_per_min: float
+    distance_m: float = Field(description="minutes x speed")
+    buffer_m: float | None = Field(None, description="Network mode: band kept along streets")
+    metric_crs: str = Field(description="The projected CRS distances and areas are measured in")
+    facilities: int
+    population_source: Literal["units", "points", "none"]
+    population: str = Field(description="What the population was given for")
+    population_rows_ignored: int = Field(
+        description="Per-unit rows whose code is not in the loaded boundary set"
+    )
+    units: int
+    residents: float
+    residents_60: float
+    covered: float
+    covered_60: float
+    uncovered: float
+    uncovered_60: float
+    share_covered: float | None
+    share_covered_60: float | None
+    area_m2: float
+    covered_area_m2: float
+    gap_area_m2: float
+    gaps: int
+    units_served: int = Field(description="Units whose representative point is covered")
+    units_fully_covered_60: int
+    residents_outside_level: float = Field(description="Residents in no unit of the level")
+    residents_60_outside_level: float
+    boundary_set: str
+    data_version: dict[str, int] = Field(description="Versions of the facility and population data")
+    computed_at: datetime
+
+
+class CoverageUnit(BaseModel):
+    code: str
+    name: str
+    area_m2: float
+    covered_area_m2: float
+    served: bool
+    population: float
+    population_60: float
+    covered: float
+    covered_60: float
+    uncovered: float
+    uncovered_60: float
+    share_covered_60: float | None = Field(description="null without residents aged 60+")
+
+
+class GapProperties(BaseModel):
+    unit: str
+    unit_name: str
+    residents: float = Field(description="Uncovered residents in this piece")
+    residents_60: float = Field(description="Uncovered residents aged 60+ in this piece")
+    area_m2: float
+
+
+class GapFeature(BaseModel):
+    type: Literal["Feature"]
+    geometry: dict[str, Any]
+    properties: GapProperties
+
+
+class GapCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[GapFeature]
+
+
+class CoverageOut(BaseModel):
+    summary: CoverageSummary
+    units: list[CoverageUnit] = Field(description="One row per unit of the level, in set order")
+    gaps: GapCollection = Field(
+        description="Parts of the units outside every service area (EPSG:4326), most uncovered "
+        "60+ residents first"
+    )
+
+
+class SuggestIn(Strict):
+    """New sites wanted: how many, for which facility type and service circle, where from."""
+
+    k: int = Field(ge=1, le=50, description="Number of sites wanted")
+    facility_type: str = Field("elderly_care", description="A code from GET /facilities/types")
+    minutes: float = Field(15.0, ge=1, le=120, description="Minutes of walking")
+    speed: float | None = Field(
+        None, ge=10, le=200, description="Walking speed in m/min (default 1000/15, about 66.7)"
+    )
+    level: str | None = Field(None, description="Level the sites' units are named at")
+    mode: Literal["circle", "network"] = "circle"
+    population: Literal["units", "points"] | None = None
+    candidates: list[tuple[float, float]] | None = Field(
+        None,
+        min_length=1,
+        description="Candidate sites as [lon, lat] in crs; default: the representative point "
+        "of every unit of the deepest level (network mode: of the level's units)",
+    )
+    crs: str = Field("wgs84", description="Of the candidates: wgs84, gcj02, bd09 or EPSG:<code>")
+
+
+class SuggestedSite(BaseModel):
+    rank: int
+    lon: float = Field(description="WGS84")
+    lat: float
+    site: str | None = Field(description="The candidate: a unit code or candidates[i]")
+    unit: str | None = Field(description="The unit of the level it lies in")
+    unit_name: str | None
+    gain: float = Field(description="Residents aged 60+ newly covered by this site")
+    gain_all_ages: float
+    cumulative: float = Field(description="60+ residents newly covered by this and earlier sites")
+    share_of_uncovered_60: float | None
+
+
+class SuggestOut(BaseModel):
+    summary: dict[str, Any]
+    sites: list[SuggestedSite] = Field(description="In the order picked; gains never increase")

@@ -2,6 +2,117 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from api.auth import Principal, Role, allow
+from api.planning import (
+    DEFAULT_FACILITY_TYPE,
+    MINUTES_RANGE,
+    SPEED_RANGE,
+    CoverageParams,
+    PlanningDep,
+)
+from api.schemas import CoverageOut, ErrorBody, SuggestIn, SuggestOut
+from geo.coverage import DEFAULT_MINUTES, DEFAULT_SPEED_M_PER_MIN
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
+
+Planner = Annotated[Principal, Depends(allow(Role.PLANNER, Role.DISPATCHER, Role.ADMIN))]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        401: "No or invalid API key",
+        403: "Role not allowed",
+        409: "Network mode without a (readable) street network: WANGGE_STREET_NETWORK",
+        422: "Unknown level or facility type, parameter out of range, bad candidates",
+        429: "Rate limit",
+    }.items()
+}
+
+
+@router.get(
+    "",
+    response_model=None,
+    responses={
+        200: {"model": CoverageOut, "description": "Summary, units and gaps"},
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+        **ERRORS,
+    },
+)
+def read_coverage(
+    service: PlanningDep,
+    _: Planner,
+    facility_type: Annotated[
+        str, Query(description="A code from GET /facilities/types")
+    ] = DEFAULT_FACILITY_TYPE,
+    minutes: Annotated[
+        float,
+        Query(ge=MINUTES_RANGE[0], le=MINUTES_RANGE[1], description="Minutes of walking"),
+    ] = DEFAULT_MINUTES,
+    speed: Annotated[
+        float | None,
+        Query(
+            ge=SPEED_RANGE[0],
+            le=SPEED_RANGE[1],
+            description="Walking speed in metres per minute (default 1000/15, about 66.7: "
+            "1,000 m in 15 minutes, GB 50180-2018)",
+        ),
+    ] = None,
+    level: Annotated[
+        str | None,
+        Query(description="Level of the units table (default community, else the deepest)"),
+    ] = None,
+    mode: Annotated[
+        Literal["circle", "network"],
+        Query(description="circle: a disc; network: along the streets (WANGGE_STREET_NETWORK)"),
+    ] = "circle",
+    population: Annotated[
+        Literal["units", "points"] | None,
+        Query(description="Population table to count (default: units if it has rows)"),
+    ] = None,
+    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Residents aged 60+ inside and outside the service areas of the facilities of a type:
+    totals, one row per unit of the level, and the uncovered pieces as GeoJSON (EPSG:4326).
+
+    The service distance is minutes x speed. Answers are cached until the facilities or the
+    population change; the ETag lets a map skip a download it already has. No personal data.
+    """
+    entry = service.coverage(
+        CoverageParams(
+            facility_type=facility_type,
+            minutes=minutes,
+            speed=DEFAULT_SPEED_M_PER_MIN if speed is None else speed,
+            level=level,
+            mode=mode,
+            population=population,
+        )
+    )
+    headers = {"ETag": entry.etag, "Cache-Control": "private, no-cache"}
+    if if_none_match and entry.etag in {tag.strip() for tag in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(entry.payload, media_type="application/json", headers=headers)
+
+
+@router.post("/suggest", response_model=SuggestOut, responses=ERRORS)
+def create_coverage_suggestion(service: PlanningDep, _: Planner, body: SuggestIn) -> SuggestOut:
+    """Up to k new sites that would cover the most residents aged 60+ now outside every
+    service area, picked greedily (maximal covering location problem): each site's gain
+    counts only residents no earlier site covers, so gains never increase."""
+    answer = service.suggest(
+        CoverageParams(
+            facility_type=body.facility_type,
+            minutes=body.minutes,
+            speed=DEFAULT_SPEED_M_PER_MIN if body.speed is None else body.speed,
+            level=body.level,
+            mode=body.mode,
+            population=body.population,
+        ),
+        body.k,
+        candidates=body.candidates,
+        crs=body.crs,
+    )
+    return SuggestOut.model_validate(answer)

@@ -16,6 +16,7 @@ from tests.api.conftest import auth, make_client
 EVERYONE = {r.value for r in Role}
 CASES = {"reporter", "grid_worker", "dispatcher", "admin"}
 PUBLIC = "public"
+PLANNING = {"planner", "dispatcher", "admin"}
 
 EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/health"): PUBLIC,
@@ -37,9 +38,23 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("DELETE", "/keys/{key_id}"): {"admin"},
     ("POST", "/bench/noop"): EVERYONE,
     ("GET", "/maps/density"): {"planner", "grid_worker", "dispatcher", "admin"},
+    ("GET", "/facilities/types"): PLANNING,
+    ("POST", "/facilities"): {"admin"},
+    ("GET", "/facilities"): PLANNING,
+    ("GET", "/facilities/{facility_id}"): PLANNING,
+    ("PATCH", "/facilities/{facility_id}"): {"admin"},
+    ("DELETE", "/facilities/{facility_id}"): {"admin"},
+    ("GET", "/coverage"): PLANNING,
+    ("POST", "/coverage/suggest"): PLANNING,
 }
 
-PATH_VALUES = {"code": "G1", "report_id": "1", "photo_id": "1", "key_id": "999"}
+PATH_VALUES = {
+    "code": "G1",
+    "report_id": "1",
+    "photo_id": "1",
+    "key_id": "999",
+    "facility_id": "999",
+}
 
 
 def _routes(client: TestClient) -> list[tuple[str, str]]:
