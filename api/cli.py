@@ -124,7 +124,7 @@ def demo(
 def _seed_demo(settings: Settings, boundaries: Path, count: int, seed: int) -> None:
     """Post demo reports through the intake path into the configured database."""
     from api.main import close_reports, open_reports
-    from api.seed import seed_reports
+    from api.seed import seed_planning, seed_reports
     from boundaries.loader import read_boundary_set
     from geo.assign import BoundaryIndex
 
@@ -132,6 +132,13 @@ def _seed_demo(settings: Settings, boundaries: Path, count: int, seed: int) -> N
     index = BoundaryIndex(read_boundary_set(boundaries), snap_tolerance_m=settings.snap_tolerance_m)
     service = open_reports(settings, index)
     try:
+        with console.status("storing demo facilities and population..."):
+            planning = seed_planning(service.factory, index.bset, seed=seed)
+        console.print(
+            f"{planning['facilities']} elderly-care centres; population of "
+            f"{planning['residents']:,}, {planning['residents_60']:,} aged 60+, over "
+            f"{planning['units']:,} units"
+        )
         with console.status(f"posting {count:,} demo reports..."):
             statuses = seed_reports(service, count=count, seed=seed)
     finally:

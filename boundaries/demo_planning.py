@@ -17,14 +17,10 @@ about 870,000. Everything is deterministic for a seed.
 
 from __future__ import annotations
 
-from typing import Any
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from geo.units import BoundarySet
 
@@ -111,67 +107,6 @@ def demo_facilities(
         geometry=gpd.GeoSeries(points, crs=crs).to_crs(4326).to_numpy(),
         crs=4326,
     )
-
-
-def seed_planning(
-    target: sessionmaker[Session] | Engine, bset: BoundarySet, seed: int = 20231
-) -> dict[str, Any]:
-    """Store the demo facilities and population, replacing earlier demo facilities and the
-    whole per-unit population table; returns what was stored.
-
-    Parameters
-    ----------
-    target : sessionmaker or Engine
-        A migrated database (``api.db.migrate``).
-    bset : BoundarySet
-        The Hexi demo set (``boundaries.demo.build_hexi``); other sets work the same.
-    seed : int
-
-    Returns
-    -------
-    dict
-        ``facilities``, ``units``, ``residents``, ``residents_60``.
-    """
-    from sqlalchemy import delete
-
-    from api.models import Facility
-    from api.planning import FACILITIES, bump_version, store_facilities, store_population
-
-    factory = target if isinstance(target, sessionmaker) else sessionmaker(target)
-    population = demo_population(bset, seed)
-    facilities = demo_facilities(bset, population, seed)
-    rows = [
-        {
-            "type": f.type,
-            "name": f.name,
-            "capacity": int(f.capacity),
-            "lon": float(f.geometry.x),
-            "lat": float(f.geometry.y),
-            "input_crs": "wgs84",
-            "input_lon": float(f.geometry.x),
-            "input_lat": float(f.geometry.y),
-        }
-        for f in facilities.itertuples(index=False)
-    ]
-    with factory() as session:
-        session.execute(delete(Facility).where(Facility.source == SOURCE))
-        bump_version(session, FACILITIES)
-        store_facilities(session, rows, source=SOURCE)
-        store_population(
-            session,
-            [
-                {"kind": "unit", "code": c, "residents": int(r), "residents_60": int(r60)}
-                for c, r, r60 in population.itertuples(index=False, name=None)
-            ],
-            replace=True,
-            source=SOURCE,
-        )
-    return {
-        "facilities": len(rows),
-        "units": len(population),
-        "residents": int(population["residents"].sum()),
-        "residents_60": int(population["residents_60"].sum()),
-    }
 
 
 def _near(

@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from api.schemas import CoverageOut, ErrorBody, FacilityOut, FacilityPage, SuggestOut
+from api.seed import seed_planning
 from api.settings import Settings
 from boundaries.demo import build_hexi, write_gpkg
-from boundaries.demo_planning import demo_facilities, demo_population, seed_planning
+from boundaries.demo_planning import demo_facilities, demo_population
 from geo.crs import wgs84_to_gcj02
 from tests.api.conftest import auth, make_client
 
