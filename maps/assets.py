@@ -60,6 +60,9 @@ FOLIUM_ASSETS: dict[str, str] = {
     # our own page code (maps.density)
     "wangge_density_js": "wangge/density.js",
     "wangge_density_css": "wangge/density.css",
+    # maps.coverage
+    "wangge_coverage_js": "wangge/coverage.js",
+    "wangge_coverage_css": "wangge/coverage.css",
 }
 
 #: Folium resources left out of every page, and why nothing breaks without them.

@@ -1,0 +1,388 @@
+/*
+ * Wangge coverage map: the layers, title and legend of the page written by maps/coverage.py.
+ * Needs density.js first (its geometry decoder, wangge.decodeUnits). Keeps every map's layers
+ * in window.wangge.maps (and the last one in wangge.last) for other scripts and tests.
+ *
+ * Text from the data is always set with textContent, never parsed as HTML.
+ */
+(function (global) {
+  "use strict";
+
+  var L = global.L;
+  var wangge = (global.wangge = global.wangge || {});
+  wangge.maps = wangge.maps || {};
+  var coverage = (wangge.coverage = {});
+
+  var STYLE = {
+    units: { color: "#666", weight: 0.6, opacity: 0.6, fillOpacity: 0.7 },
+    areas: {
+      color: "#2166ac",
+      weight: 1.5,
+      opacity: 0.8,
+      fillColor: "#4393c3",
+      fillOpacity: 0.12,
+      interactive: false,
+    },
+    gaps: {
+      color: "#7a0177",
+      weight: 2,
+      opacity: 0.9,
+      dashArray: "5 3",
+      fillColor: "#7a0177",
+      fillOpacity: 0.22,
+    },
+  };
+
+  // -- small DOM helpers ---------------------------------------------------------------------
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function row(table, label, value) {
+    var tr = el("tr");
+    tr.appendChild(el("th", null, label));
+    tr.appendChild(el("td", null, value));
+    table.appendChild(tr);
+  }
+
+  function swatch(className, color) {
+    var s = el("span", "wg-swatch " + (className || ""));
+    if (color) s.style.background = color;
+    return s;
+  }
+
+  function number(n) {
+    return n === null || n === undefined ? "—" : Math.round(Number(n)).toLocaleString("en-US");
+  }
+
+  function percent(share) {
+    return share === null || share === undefined ? "—" : (100 * share).toFixed(1) + "%";
+  }
+
+  function area(m2) {
+    return m2 >= 10000 ? (m2 / 10000).toFixed(1) + " ha" : number(m2) + " m²";
+  }
+
+  function popupBox(title, badge) {
+    var box = el("div", "wg-popup");
+    var head = el("div", "wg-popup-title", title);
+    if (badge) head.appendChild(el("span", badge.className, badge.text));
+    box.appendChild(head);
+    return box;
+  }
+
+  // -- data ----------------------------------------------------------------------------------
+
+  function decode(data, text, n) {
+    var codes = new Array(n);
+    return wangge.decodeUnits({ step: data.step, origin: data.origin, geometry: text, code: codes })
+      .latlngs;
+  }
+
+  /* Decode the shared payload: units, gaps (whole-unit pieces point at their unit), areas. */
+  coverage.data = function (data) {
+    var units = data.units;
+    var gaps = data.gaps;
+    units.latlngs = decode(data, units.geometry, units.code.length);
+    gaps.latlngs = decode(data, gaps.geometry, gaps.unit.length);
+    for (var i = 0; i < gaps.unit.length; i++) {
+      if (gaps.whole[i]) gaps.latlngs[i] = units.latlngs[gaps.unit[i]];
+    }
+    data.areas.latlngs = decode(data, data.areas.geometry, data.areas.count);
+    return data;
+  };
+
+  function polygons(latlngs, style) {
+    var group = L.featureGroup();
+    for (var i = 0; i < latlngs.length; i++) {
+      if (!latlngs[i].length) continue;
+      var options = style(i);
+      options.index = i;
+      group.addLayer(L.polygon(latlngs[i], options));
+    }
+    return group;
+  }
+
+  function assign(target, source) {
+    for (var key in source) target[key] = source[key];
+    return target;
+  }
+
+  // -- units ---------------------------------------------------------------------------------
+
+  function unitName(units, i) {
+    return units.name[i] || units.code[i];
+  }
+
+  function unitPopup(units, i) {
+    var box = popupBox(unitName(units, i));
+    var table = el("table");
+    row(table, "Code", units.code[i]);
+    row(table, "Residents 60+", number(units.pop60[i]));
+    row(table, "Covered 60+", number(units.cov60[i]));
+    row(table, "Uncovered 60+", number(units.unc60[i]));
+    row(table, "Share covered", percent(units.share[i]));
+    box.appendChild(table);
+    return box;
+  }
+
+  /* Each unit filled by the class of its uncovered 60+, with a popup of its figures. */
+  coverage.unitsLayer = function (data, options) {
+    var units = data.units;
+    var group = polygons(units.latlngs, function (i) {
+      return assign({ fillColor: options.colors[units.cls[i]] }, STYLE.units);
+    });
+    group.bindTooltip(
+      function (layer) {
+        var i = layer.options.index;
+        var box = el("div", "wg-tip");
+        box.appendChild(el("b", null, unitName(units, i)));
+        box.appendChild(el("div", null, number(units.unc60[i]) + " residents 60+ uncovered"));
+        return box;
+      },
+      { sticky: true }
+    );
+    group.bindPopup(function (layer) {
+      return unitPopup(units, layer.options.index);
+    });
+    return group;
+  };
+
+  /* The service areas: drawn only, so that clicks reach the units below them. */
+  coverage.areasLayer = function (data) {
+    return polygons(data.areas.latlngs, function () {
+      return assign({}, STYLE.areas);
+    });
+  };
+
+  // -- gaps ----------------------------------------------------------------------------------
+
+  coverage.gapsLayer = function (data) {
+    var gaps = data.gaps;
+    var units = data.units;
+    var group = polygons(gaps.latlngs, function () {
+      return assign({}, STYLE.gaps);
+    });
+    group.bindTooltip(
+      function (layer) {
+        var i = layer.options.index;
+        var box = el("div", "wg-tip");
+        box.appendChild(el("b", null, "Gap in " + unitName(units, gaps.unit[i])));
+        box.appendChild(el("div", null, number(gaps.res60[i]) + " residents 60+ uncovered"));
+        return box;
+      },
+      { sticky: true }
+    );
+    group.bindPopup(function (layer) {
+      var i = layer.options.index;
+      var u = gaps.unit[i];
+      var box = popupBox("Gap in " + unitName(units, u), {
+        className: "wg-badge wg-gap-badge",
+        text: "outside every service area",
+      });
+      var table = el("table");
+      row(table, "Unit", units.code[u]);
+      row(table, "Uncovered 60+", number(gaps.res60[i]));
+      row(table, "Uncovered, all ages", number(gaps.res[i]));
+      row(table, "Area", area(gaps.area[i]));
+      row(table, "Whole unit", gaps.whole[i] ? "yes" : "no, a part");
+      box.appendChild(table);
+      return box;
+    });
+    return group;
+  };
+
+  // -- facilities and sites ------------------------------------------------------------------
+
+  function divIcon(className, text, size) {
+    var holder = el("div");
+    holder.appendChild(el("span", null, text));
+    return L.divIcon({ className: className, html: holder.innerHTML, iconSize: [size, size] });
+  }
+
+  // row: [lat, lon, name, type, capacity]
+  coverage.facilitiesLayer = function (_data, payload) {
+    var group = L.featureGroup();
+    var icon = divIcon("wg-facility", "", 16);
+    for (var i = 0; i < payload.rows.length; i++) {
+      var r = payload.rows[i];
+      var marker = L.marker([r[0], r[1]], { icon: icon, facilityRow: r, zIndexOffset: 500 });
+      marker.bindTooltip(el("span", null, r[2] || "facility"));
+      marker.bindPopup(function (layer) {
+        var f = layer.options.facilityRow;
+        var box = popupBox(f[2] || "Facility");
+        var table = el("table");
+        row(table, "Type", f[3] === null ? "—" : f[3]);
+        row(table, "Capacity", f[4] === null ? "—" : f[4]);
+        box.appendChild(table);
+        return box;
+      });
+      group.addLayer(marker);
+    }
+    return group;
+  };
+
+  // row: [lat, lon, rank, gain 60+, gain, unit code, unit name, cumulative 60+, share]
+  coverage.sitesLayer = function (_data, payload) {
+    var group = L.featureGroup();
+    for (var i = 0; i < payload.rows.length; i++) {
+      var r = payload.rows[i];
+      var marker = L.marker([r[0], r[1]], {
+        icon: divIcon("wg-site", r[2], 24),
+        siteRow: r,
+        zIndexOffset: 1000,
+      });
+      marker.bindTooltip(el("span", null, "Site " + r[2] + ": +" + number(r[3]) + " residents 60+"));
+      marker.bindPopup(function (layer) {
+        var s = layer.options.siteRow;
+        var box = popupBox("Suggested site " + s[2], {
+          className: "wg-badge wg-site-badge",
+          text: "new",
+        });
+        var table = el("table");
+        row(table, "Newly covered 60+", number(s[3]));
+        row(table, "Newly covered, all ages", number(s[4]));
+        row(table, "Unit", s[5] === null ? "—" : (s[6] ? s[6] + " (" + s[5] + ")" : s[5]));
+        row(table, "Cumulative 60+", number(s[7]));
+        row(table, "Share of uncovered 60+", percent(s[8]));
+        row(table, "Location", s[0].toFixed(6) + ", " + s[1].toFixed(6));
+        box.appendChild(table);
+        return box;
+      });
+      group.addLayer(marker);
+    }
+    return group;
+  };
+
+  // -- title, legend, registry ---------------------------------------------------------------
+
+  function section(box, heading) {
+    var s = el("div", "wg-legend-section");
+    s.appendChild(el("div", "wg-legend-heading", heading));
+    box.appendChild(s);
+    return s;
+  }
+
+  function line(s, mark, text) {
+    var node = el("div", "wg-legend-line");
+    if (mark) node.appendChild(mark);
+    node.appendChild(el("span", null, text));
+    s.appendChild(node);
+    return node;
+  }
+
+  function serviceText(config) {
+    var svc = config.service;
+    var text = number(svc.distanceM) + " m";
+    if (svc.minutes !== null) {
+      text = svc.minutes + " min × " + (svc.speed === null ? "?" : svc.speed.toFixed(1)) +
+        " m/min = " + text;
+    }
+    text += ", " + svc.mode;
+    if (svc.bufferM !== null && svc.bufferM !== undefined) {
+      text += " (" + number(svc.bufferM) + " m either side of a street)";
+    }
+    return text;
+  }
+
+  function totalsText(t) {
+    return number(t.covered60) + " of " + number(t.residents60) + " (" + percent(t.share60) + ")";
+  }
+
+  function buildLegend(config) {
+    var box = el("div", "wg-legend");
+    var classes = section(box, "Residents 60+ outside every service area, per " + config.level +
+      " (" + config.scheme + ")");
+    for (var i = 0; i < config.classes.length; i++) {
+      var c = config.classes[i];
+      line(classes, swatch(null, c.color), c.label + "  (" + number(c.units) + " units)");
+    }
+
+    var fac = section(box, config.layerNames.facilities + ": " + number(config.facilities.total) +
+      (config.facilityType ? " " + config.facilityType : ""));
+    line(fac, el("span", "wg-swatch wg-facility-mark"), "facility");
+    line(fac, swatch("wg-area-mark"), "service area: " + serviceText(config));
+    if (config.facilities.drawn < config.facilities.total) {
+      line(fac, null, number(config.facilities.total - config.facilities.drawn) +
+        " without a location, not drawn").className += " wg-note";
+    }
+
+    var gaps = section(box, config.layerNames.gaps + ": " + number(config.gaps.total) + " pieces");
+    line(gaps, swatch("wg-gap-mark"), number(config.gaps.residents60) +
+      " residents 60+ outside every service area");
+
+    if (config.sites) {
+      var sites = section(box, config.layerNames.sites + ": " + number(config.sites.total));
+      var text = "+" + number(config.sites.gain60) + " residents 60+";
+      if (config.sites.shareOfUncovered !== null) {
+        text += " (" + percent(config.sites.shareOfUncovered) + " of the uncovered)";
+      }
+      line(sites, el("span", "wg-swatch wg-site-mark"), text);
+    }
+
+    var t = config.totals;
+    var totals = section(box, "Totals");
+    line(totals, null, "60+ covered: " + totalsText(t));
+    line(totals, null, "60+ uncovered: " + number(t.uncovered60));
+    if (t.residents !== null && t.residents > 0) {
+      line(totals, null, "All ages covered: " + number(t.covered) + " of " + number(t.residents));
+    }
+    if (t.outside60) {
+      line(totals, null, number(t.outside60) + " residents 60+ in no " + config.level +
+        " (not in these totals)").className += " wg-note";
+    }
+
+    var about = section(box, "Data");
+    line(about, null, number(config.units.total) + " " + config.level + " units");
+    if (config.parameters) line(about, null, "Parameters: " + config.parameters);
+    line(about, null, "Built: " + config.builtAt);
+    if (config.timeZone) line(about, null, "Times in " + config.timeZone);
+    return box;
+  }
+
+  function buildTitle(config) {
+    var box = el("div", "wg-title");
+    box.appendChild(el("div", "wg-title-main", config.title));
+    var parts = [];
+    if (config.facilityType) parts.push(config.facilityType);
+    parts.push(serviceText(config));
+    parts.push(config.level);
+    parts.push("60+ covered " + totalsText(config.totals));
+    parts.push("built " + config.builtAt);
+    box.appendChild(el("div", "wg-title-sub", parts.join(" · ")));
+    return box;
+  }
+
+  function control(position, node) {
+    var c = L.control({ position: position });
+    c.onAdd = function () {
+      L.DomEvent.disableClickPropagation(node);
+      L.DomEvent.disableScrollPropagation(node);
+      return node;
+    };
+    return c;
+  }
+
+  /* Title, legend, stacking, and wangge.maps[<map id>] = {map, layers, config}. */
+  coverage.decorate = function (map, config, layers) {
+    var container = map.getContainer();
+    if (config.plain) L.DomUtil.addClass(container, "wg-plain");
+    container.appendChild(buildTitle(config));
+    control("bottomright", buildLegend(config)).addTo(map);
+    // one canvas draws every polygon in the order added: a layer switched back on would
+    // cover the others, so service areas and gaps are put back on top of the units
+    map.on("overlayadd", function () {
+      ["areas", "gaps"].forEach(function (key) {
+        if (layers[key] && map.hasLayer(layers[key])) layers[key].bringToFront();
+      });
+    });
+    var entry = { map: map, layers: layers, config: config };
+    wangge.maps[container.id] = entry;
+    wangge.last = entry;
+    return entry;
+  };
+})(window);
