@@ -349,12 +349,11 @@ def map_density(
 ) -> None:
     """Write the density map as served at /maps/density, with its scripts and styles copied
     beside it (static/maps/), so the page opens from the file with no network."""
-    import shutil
     from datetime import UTC, datetime, timedelta
 
     from api.density import DensityQuery, density_page, parse_statuses
     from api.main import close_reports, load_index, open_reports
-    from maps import asset_files
+    from api.pages import FILE_ASSET_BASE, write_page
 
     settings = Settings()
     try:
@@ -372,7 +371,7 @@ def map_density(
                 level=level, categories=tuple(category or ()), statuses=statuses, since=since
             ),
             None,
-            asset_base="static/maps",
+            asset_base=FILE_ASSET_BASE,
             tiles=settings.tiles_url,
             tiles_attribution=settings.tiles_attribution,
             case_url="#{id}",
@@ -381,15 +380,9 @@ def map_density(
         )
     finally:
         close_reports(service)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
-    for sub_path, source in asset_files().items():
-        target = out.parent / "static" / "maps" / sub_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+    write_page(html, out)
     console.print(
-        f"wrote {out} ({len(html) / 1e6:.2f} MB) and its files under "
-        f"{out.parent / 'static' / 'maps'}"
+        f"wrote {out} ({len(html) / 1e6:.2f} MB) and its files under {out.parent / FILE_ASSET_BASE}"
     )
 
 

@@ -8,8 +8,6 @@ what is appended and what is replaced.
 from __future__ import annotations
 
 import csv
-import importlib
-import importlib.util
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -445,9 +443,8 @@ def coverage(
     try:
         service = _planning(settings, boundaries)
         with console.status("computing coverage..."):
-            entry = service.coverage(
-                _params(facility_type, minutes, speed, level, mode, population)
-            )
+            params = _params(facility_type, minutes, speed, level, mode, population)
+            entry = service.coverage(params)
     except WanggeError as exc:
         raise _fail(exc) from None
     summary = entry.summary
@@ -499,27 +496,28 @@ def coverage(
             "boundary set and were left out"
         )
     if out is not None:
-        _write_map(entry, out)
+        _write_map(service, params, settings, out)
 
 
-def _write_map(entry: Any, out: Path) -> None:
-    """The coverage map, if the map module is there (it is optional for this command)."""
-    if importlib.util.find_spec("maps.coverage") is None:
-        console.print(
-            f"the coverage map is not available yet (no maps.coverage module); {out} was not "
-            "written. The table above is the answer."
+def _write_map(service: Any, params: Any, settings: Settings, out: Path) -> None:
+    """The coverage map with three suggested sites, written with its files beside it."""
+    from api.pages import FILE_ASSET_BASE, coverage_page, write_page
+
+    with console.status("drawing the map..."):
+        html = coverage_page(
+            service,
+            params,
+            sites=3,
+            asset_base=FILE_ASSET_BASE,
+            tiles=settings.tiles_url,
+            tiles_attribution=settings.tiles_attribution,
+            display_tz=settings.display_tz,
         )
-        return
-    module = importlib.import_module("maps.coverage")
-    build = getattr(module, "build_coverage_map", None)
-    if build is None:
-        console.print(
-            f"the coverage map is not available yet (maps.coverage has no build_coverage_map); "
-            f"{out} was not written"
-        )
-        return
-    written = build(entry.result, facilities=entry.facilities, out=out)
-    console.print(f"map written to {written or out}")
+    write_page(html, out)
+    console.print(
+        f"map written to {out} ({len(html) / 1e6:.2f} MB), files under "
+        f"{out.parent / FILE_ASSET_BASE}"
+    )
 
 
 @coverage_app.command("suggest")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -14,7 +15,16 @@ from api.auth import Principal, Role, authenticate
 from api.density import DensityQuery, density_page, parse_statuses
 from api.deps import ReportsDep, SettingsDep
 from api.errors import ApiError, SignInRequired
+from api.pages import coverage_page
+from api.planning import (
+    DEFAULT_FACILITY_TYPE,
+    MINUTES_RANGE,
+    SPEED_RANGE,
+    CoverageParams,
+    PlanningDep,
+)
 from api.schemas import ErrorBody
+from geo.coverage import DEFAULT_MINUTES, DEFAULT_SPEED_M_PER_MIN
 from maps import asset_files
 
 router = APIRouter(tags=["maps"])
@@ -22,44 +32,47 @@ assets = APIRouter(include_in_schema=False)
 
 ASSET_BASE = "/static/maps"
 MAP_ROLES = (Role.DISPATCHER, Role.GRID_WORKER, Role.ADMIN, Role.PLANNER)
+COVERAGE_ROLES = (Role.PLANNER, Role.DISPATCHER, Role.ADMIN)
 
 
-def page_principal(request: Request) -> Principal:
-    """Like ``allow(*MAP_ROLES)``, but a browser without a session goes to the sign-in page."""
-    try:
-        principal = authenticate(request)
-    except ApiError as exc:
-        if exc.status == 401 and "text/html" in request.headers.get("accept", ""):
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            raise SignInRequired(target) from None
-        raise
-    if principal.role not in MAP_ROLES:
-        raise ApiError(
-            403,
-            "forbidden",
-            f"role {principal.role.value!r} may not see maps",
-            allowed="roles: " + ", ".join(r.value for r in MAP_ROLES),
-        )
-    return principal
+def page_allow(*roles: Role) -> Callable[[Request], Principal]:
+    """Like ``allow(*roles)``, but a browser without a session goes to the sign-in page."""
+
+    def dependency(request: Request) -> Principal:
+        try:
+            principal = authenticate(request)
+        except ApiError as exc:
+            if exc.status == 401 and "text/html" in request.headers.get("accept", ""):
+                query = f"?{request.url.query}" if request.url.query else ""
+                raise SignInRequired(request.url.path + query) from None
+            raise
+        if principal.role not in roles:
+            raise ApiError(
+                403,
+                "forbidden",
+                f"role {principal.role.value!r} may not see this",
+                allowed="roles: " + ", ".join(r.value for r in roles),
+            )
+        return principal
+
+    dependency.roles = roles  # type: ignore[attr-defined]
+    return dependency
 
 
-page_principal.roles = MAP_ROLES  # type: ignore[attr-defined]
+PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "The map page"},
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
 
 
-@router.get(
-    "/maps/density",
-    response_class=HTMLResponse,
-    responses={
-        200: {"content": {"text/html": {}}, "description": "The map page"},
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-    },
-)
+@router.get("/maps/density", response_class=HTMLResponse, responses=PAGE_ERRORS)
 def read_density_map(
     reports: ReportsDep,
     settings: SettingsDep,
-    principal: Annotated[Principal, Depends(page_principal)],
+    principal: Annotated[Principal, Depends(page_allow(*MAP_ROLES))],
     level: Annotated[
         str, Query(description="Level of the choropleth", examples=["community", "grid"])
     ] = "grid",
@@ -91,6 +104,49 @@ def read_density_map(
         reports,
         query,
         principal,
+        asset_base=ASSET_BASE,
+        tiles=settings.tiles_url,
+        tiles_attribution=settings.tiles_attribution,
+        display_tz=settings.display_tz,
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/maps/coverage", response_class=HTMLResponse, responses=PAGE_ERRORS)
+def read_coverage_map(
+    planning: PlanningDep,
+    settings: SettingsDep,
+    _: Annotated[Principal, Depends(page_allow(*COVERAGE_ROLES))],
+    facility_type: Annotated[str, Query(description="A code from GET /facilities/types")] = (
+        DEFAULT_FACILITY_TYPE
+    ),
+    minutes: Annotated[
+        float, Query(ge=MINUTES_RANGE[0], le=MINUTES_RANGE[1], description="Minutes of walking")
+    ] = DEFAULT_MINUTES,
+    speed: Annotated[
+        float | None,
+        Query(ge=SPEED_RANGE[0], le=SPEED_RANGE[1], description="Metres per minute"),
+    ] = None,
+    level: Annotated[str | None, Query(description="Level of the units (default community)")] = (
+        None
+    ),
+    mode: Annotated[Literal["circle", "network"], Query()] = "circle",
+    sites: Annotated[int, Query(ge=0, le=10, description="Suggested new sites to show")] = 3,
+) -> HTMLResponse:
+    """The planners' map: units shaded by residents aged 60+ outside every service circle,
+    the facilities and their circles (or isochrones), the gaps, and suggested new sites."""
+    params = CoverageParams(
+        facility_type=facility_type,
+        minutes=minutes,
+        speed=DEFAULT_SPEED_M_PER_MIN if speed is None else speed,
+        level=level,
+        mode=mode,
+        population=None,
+    )
+    html = coverage_page(
+        planning,
+        params,
+        sites=sites,
         asset_base=ASSET_BASE,
         tiles=settings.tiles_url,
         tiles_attribution=settings.tiles_attribution,

@@ -38,6 +38,7 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("DELETE", "/keys/{key_id}"): {"admin"},
     ("POST", "/bench/noop"): EVERYONE,
     ("GET", "/maps/density"): {"planner", "grid_worker", "dispatcher", "admin"},
+    ("GET", "/maps/coverage"): {"planner", "dispatcher", "admin"},
     ("GET", "/facilities/types"): PLANNING,
     ("POST", "/facilities"): {"admin"},
     ("GET", "/facilities"): PLANNING,

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from api.lifecycle import OPEN
 from api.main import close_reports, load_index, open_reports
 from api.models import Report
-from api.seed import seed_reports
+from api.seed import seed_planning, seed_reports
 from api.settings import Settings
 from tests.api.test_crash import _free_port
 from tests.maps.browser import Browser, chromium_missing
@@ -66,6 +66,7 @@ def service(
     settings = Settings(boundaries=str(gpkg), data_dir=data)
     reports = open_reports(settings, load_index(settings))
     try:
+        seed_planning(reports.factory, reports.index.bset)
         seed_reports(reports, count=600, seed=5)
         with reports.factory() as session:
             open_cases = session.scalar(
@@ -109,15 +110,22 @@ def service(
         proc.wait(timeout=10)
 
 
-def _signed_in_map(browser: Browser, base: str, key: str, query: str):
-    """Open the map as a dispatcher would: redirected to sign in, key typed, back to the map."""
-    visit = browser.open(f"{base}/maps/density?{query}")
+def _signed_in_map(
+    browser: Browser,
+    base: str,
+    key: str,
+    query: str,
+    page_path: str = "/maps/density",
+    ready: str = READY,
+):
+    """Open a map as a person would: redirected to sign in, key typed, back to the map."""
+    visit = browser.open(f"{base}{page_path}?{query}")
     page = visit.page
     assert page.url.startswith(f"{base}/signin?next=")
     page.fill("#key", key)
     page.click("button[type=submit]")
-    page.wait_for_function(READY, timeout=30_000)
-    assert page.url == f"{base}/maps/density?{query}"
+    page.wait_for_function(ready, timeout=60_000)
+    assert page.url == f"{base}{page_path}?{query}"
     return visit
 
 
@@ -159,3 +167,47 @@ def test_planner_sees_aggregates_only(browser, service):
     html = visit.page.content()
     assert "100-" not in html  # no phone numbers
     visit.assert_clean()
+
+
+COVERAGE_READY = "window.wangge && wangge.last && wangge.last.layers.gaps"
+COUNT_COVERAGE = """() => {
+    const layers = wangge.last.layers;
+    const count = name => layers[name] ? layers[name].getLayers().length : null;
+    return {units: count("units"), areas: count("areas"), gaps: count("gaps"),
+            facilities: count("facilities"), sites: count("sites")};
+}"""
+
+
+def test_planner_sees_who_is_outside_the_15_minute_circle(browser, service, tmp_path):
+    base, keys, _, _ = service
+    headers = {"Authorization": f"Bearer {keys['planner']}"}
+    answer = httpx.get(
+        f"{base}/coverage", params={"level": "community"}, headers=headers, timeout=60
+    ).json()
+    suggested = httpx.post(
+        f"{base}/coverage/suggest", json={"k": 3}, headers=headers, timeout=60
+    ).json()
+    visit = _signed_in_map(
+        browser,
+        base,
+        keys["planner"],
+        "level=community&sites=3",
+        page_path="/maps/coverage",
+        ready=COVERAGE_READY,
+    )
+    counts = visit.evaluate(COUNT_COVERAGE)
+    assert counts == {
+        "units": 149,
+        "areas": 45,
+        "gaps": len(answer["gaps"]["features"]),
+        "facilities": 45,
+        "sites": len(suggested["sites"]) == 3 and 3,
+    }
+    legend = visit.page.inner_text(".wg-legend")
+    covered = f"{round(answer['summary']['covered_60']):,}"
+    assert covered in legend
+    visit.screenshot(tmp_path / "coverage.png")
+    visit.assert_clean()
+    assert all(url.startswith(base) for url in visit.requested)
+    if os.environ.get("WANGGE_DOCS_SCREENSHOT"):
+        shutil.copyfile(tmp_path / "coverage.png", ROOT / "docs" / "coverage.png")
