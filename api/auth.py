@@ -252,19 +252,23 @@ def _admit(request: Request, principal: Principal) -> Principal:
     return principal
 
 
+def require_role(principal: Principal, roles: tuple[Role, ...]) -> Principal:
+    """The principal if its role is one of ``roles``; else 403 naming them."""
+    if principal.role not in roles:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"role {principal.role.value!r} may not use this route",
+            allowed="roles: " + ", ".join(r.value for r in roles),
+        )
+    return principal
+
+
 def allow(*roles: Role) -> Callable[[Request], Principal]:
     """A dependency that admits only the given roles (403 naming them for the others)."""
 
     def dependency(request: Request) -> Principal:
-        principal = authenticate(request)
-        if principal.role not in roles:
-            raise ApiError(
-                403,
-                "forbidden",
-                f"role {principal.role.value!r} may not use this route",
-                allowed="roles: " + ", ".join(r.value for r in roles),
-            )
-        return principal
+        return require_role(authenticate(request), roles)
 
     dependency.roles = roles  # type: ignore[attr-defined]
     return dependency

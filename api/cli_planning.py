@@ -404,16 +404,8 @@ def _params(
     population: str | None,
 ):  # type: ignore[no-untyped-def]
     from api.planning import CoverageParams
-    from geo.coverage import DEFAULT_SPEED_M_PER_MIN
 
-    return CoverageParams(
-        facility_type=facility_type,
-        minutes=minutes,
-        speed=DEFAULT_SPEED_M_PER_MIN if speed is None else speed,
-        level=level,
-        mode=mode,
-        population=population,
-    )
+    return CoverageParams.of(facility_type, minutes, speed, level, mode, population)
 
 
 def _share(value: Any) -> str:

@@ -1069,6 +1069,26 @@ class CoverageParams:
     mode: str = CIRCLE
     population: str | None = None  # "units", "points" or None: units if any, else points
 
+    @classmethod
+    def of(
+        cls,
+        facility_type: str,
+        minutes: float,
+        speed: float | None,
+        level: str | None,
+        mode: str,
+        population: str | None = None,
+    ) -> CoverageParams:
+        """Parameters as requests and commands give them (no speed: the default speed)."""
+        return cls(
+            facility_type=facility_type,
+            minutes=minutes,
+            speed=DEFAULT_SPEED_M_PER_MIN if speed is None else speed,
+            level=level,
+            mode=mode,
+            population=population,
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class CoverageEntry:

@@ -15,7 +15,7 @@ from api.planning import (
     PlanningDep,
 )
 from api.schemas import CoverageOut, ErrorBody, SuggestIn, SuggestOut
-from geo.coverage import DEFAULT_MINUTES, DEFAULT_SPEED_M_PER_MIN
+from geo.coverage import DEFAULT_MINUTES
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
 
@@ -82,14 +82,7 @@ def read_coverage(
     population change; the ETag lets a map skip a download it already has. No personal data.
     """
     entry = service.coverage(
-        CoverageParams(
-            facility_type=facility_type,
-            minutes=minutes,
-            speed=DEFAULT_SPEED_M_PER_MIN if speed is None else speed,
-            level=level,
-            mode=mode,
-            population=population,
-        )
+        CoverageParams.of(facility_type, minutes, speed, level, mode, population)
     )
     headers = {"ETag": entry.etag, "Cache-Control": "private, no-cache"}
     if if_none_match and entry.etag in {tag.strip() for tag in if_none_match.split(",")}:
@@ -103,13 +96,8 @@ def create_coverage_suggestion(service: PlanningDep, _: Planner, body: SuggestIn
     service area, picked greedily (maximal covering location problem): each site's gain
     counts only residents no earlier site covers, so gains never increase."""
     answer = service.suggest(
-        CoverageParams(
-            facility_type=body.facility_type,
-            minutes=body.minutes,
-            speed=DEFAULT_SPEED_M_PER_MIN if body.speed is None else body.speed,
-            level=body.level,
-            mode=body.mode,
-            population=body.population,
+        CoverageParams.of(
+            body.facility_type, body.minutes, body.speed, body.level, body.mode, body.population
         ),
         body.k,
         candidates=body.candidates,

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.auth import Principal, Role, authenticate
+from api.auth import Principal, Role, authenticate, require_role
 from api.density import DensityQuery, density_page, parse_statuses
 from api.deps import ReportsDep, SettingsDep
 from api.errors import ApiError, SignInRequired
@@ -24,7 +24,7 @@ from api.planning import (
     PlanningDep,
 )
 from api.schemas import ErrorBody
-from geo.coverage import DEFAULT_MINUTES, DEFAULT_SPEED_M_PER_MIN
+from geo.coverage import DEFAULT_MINUTES
 from maps import asset_files
 
 router = APIRouter(tags=["maps"])
@@ -46,14 +46,7 @@ def page_allow(*roles: Role) -> Callable[[Request], Principal]:
                 query = f"?{request.url.query}" if request.url.query else ""
                 raise SignInRequired(request.url.path + query) from None
             raise
-        if principal.role not in roles:
-            raise ApiError(
-                403,
-                "forbidden",
-                f"role {principal.role.value!r} may not see this",
-                allowed="roles: " + ", ".join(r.value for r in roles),
-            )
-        return principal
+        return require_role(principal, roles)
 
     dependency.roles = roles  # type: ignore[attr-defined]
     return dependency
@@ -135,14 +128,7 @@ def read_coverage_map(
 ) -> HTMLResponse:
     """The planners' map: units shaded by residents aged 60+ outside every service circle,
     the facilities and their circles (or isochrones), the gaps, and suggested new sites."""
-    params = CoverageParams(
-        facility_type=facility_type,
-        minutes=minutes,
-        speed=DEFAULT_SPEED_M_PER_MIN if speed is None else speed,
-        level=level,
-        mode=mode,
-        population=None,
-    )
+    params = CoverageParams.of(facility_type, minutes, speed, level, mode)
     html = coverage_page(
         planning,
         params,

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,34 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-WANGGE = [sys.executable, "-m", "api.cli"]
+from tests.api.process import free_port, new_key, start_server
+
 CLIENTS = 6
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [*WANGGE, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 @pytest.fixture
@@ -67,17 +39,10 @@ def _body(client: int, n: int) -> dict[str, object]:
 
 
 def test_acknowledged_reports_survive_kill_9(env):
-    done = subprocess.run(
-        [*WANGGE, "keys", "create", "--role", "reporter"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    headers = {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
-    port = _free_port()
+    headers = {"Authorization": f"Bearer {new_key(env, 'reporter')}"}
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = _start(env, port)
+    server = start_server(env, port)
 
     acked: dict[str, tuple[dict[str, object], dict[str, object]]] = {}
     unsure: dict[str, dict[str, object]] = {}
@@ -115,7 +80,7 @@ def test_acknowledged_reports_survive_kill_9(env):
     assert len(acked) > 20, "too few reports before the kill to prove anything"
     print(f"{len(acked)} acknowledged, {len(unsure)} unanswered when the server died")
 
-    server = _start(env, port)
+    server = start_server(env, port)
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
             # every acknowledged report is there, intact

@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,12 +21,11 @@ from api.main import close_reports, load_index, open_reports
 from api.models import Report
 from api.seed import seed_planning, seed_reports
 from api.settings import Settings
-from tests.api.test_crash import _free_port
+from tests.api.process import WANGGE, new_key, running_server
 from tests.maps.browser import Browser, chromium_missing
 from tests.maps.test_browser import _click_map
 
 ROOT = Path(__file__).resolve().parents[2]
-WANGGE = [sys.executable, "-m", "api.cli"]
 READY = "window.wangge && wangge.last"
 COUNT_LAYERS = """() => {
     const layers = wangge.last.layers;
@@ -76,38 +73,9 @@ def service(
             )
     finally:
         close_reports(reports)
-    keys = {}
-    for role in ("dispatcher", "planner"):
-        done = subprocess.run(
-            [*WANGGE, "keys", "create", "--role", role],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        keys[role] = done.stdout.strip().splitlines()[-1]
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*WANGGE, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+    keys = {role: new_key(env, role) for role in ("dispatcher", "planner")}
+    with running_server(env) as base:
         yield base, keys, int(open_cases or 0), gpkg
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _signed_in_map(

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,14 +13,7 @@ import pytest
 
 from api.schemas import Health, LookupResult, UnitFeature
 from geo.crs import wgs84_to_gcj02
-
-WANGGE = [sys.executable, "-m", "api.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.api.process import WANGGE, new_key, running_server
 
 
 @pytest.fixture(scope="module")
@@ -44,46 +34,14 @@ def env(hexi_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def headers(env: dict[str, str]) -> dict[str, str]:
-    """A dispatcher's key made with the real CLI: the key is alone on the last line."""
-    done = subprocess.run(
-        [*WANGGE, "keys", "create", "--role", "dispatcher", "--name", "e2e"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    key = done.stdout.strip().splitlines()[-1]
-    assert key.startswith("wg_") and " " not in key
-    return {"Authorization": f"Bearer {key}"}
+    """A dispatcher's key made with the real CLI."""
+    return {"Authorization": f"Bearer {new_key(env, 'dispatcher')}"}
 
 
 @pytest.fixture(scope="module")
 def server(env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*WANGGE, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "exited")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start within 60 s")
-            time.sleep(0.2)
+    with running_server(env) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_demo_passes_its_own_validator(hexi_gpkg):
