@@ -337,15 +337,15 @@ class Reports:
                     assert isinstance(table, Table)
                     connection.execute(insert(table), rows)
         for n, job in enumerate(jobs):
-            if results[n] is None:  # a key repeated within the batch
-                status, payload, _ = results[first[(job.principal.client, job.key or "")]]  # type: ignore[misc]
-                original = jobs[first[(job.principal.client, job.key or "")]]
-                results[n] = (
-                    (status, payload, True)
-                    if (original.request_hash == job.request_hash)
-                    else (409, {}, False)
-                )
-        return results  # type: ignore[return-value]
+            if results[n] is None:  # a key repeated within the batch: as its first use
+                origin = first[(job.principal.client, job.key or "")]
+                answer = results[origin]
+                assert answer is not None
+                same = jobs[origin].request_hash == job.request_hash
+                results[n] = (answer[0], answer[1], True) if same else (409, {}, False)
+        done = [r for r in results if r is not None]
+        assert len(done) == len(jobs)
+        return done
 
     def _forget(self, stored: list[Path]) -> None:
         for path in stored:
