@@ -43,7 +43,7 @@ button {{ padding: .5rem 1.2rem; font: inherit; }}
 
 def _safe_next(target: str | None) -> str:
     """Only local paths: no open redirect to another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\\\" in target:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/maps/density"
     return target
 

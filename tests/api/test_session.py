@@ -59,6 +59,7 @@ def test_key_becomes_a_cookie_for_reading(browser):
     [
         "https://evil.example/",  # another site
         "//evil.example/x",  # scheme-relative
+        "/\\evil.example/x",  # browsers read /\ as //
         None,  # nothing: the density map
     ],
 )
