@@ -12,7 +12,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -264,10 +264,14 @@ def require_role(principal: Principal, roles: tuple[Role, ...]) -> Principal:
     return principal
 
 
-def allow(*roles: Role) -> Callable[[Request], Principal]:
-    """A dependency that admits only the given roles (403 naming them for the others)."""
+def allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that admits only the given roles (403 naming them for the others).
 
-    def dependency(request: Request) -> Principal:
+    It runs on the event loop, not in the thread pool: keys are verified from a cache, and
+    only a key not seen for ``KeyStore`` ttl seconds costs a (short) database read.
+    """
+
+    async def dependency(request: Request) -> Principal:
         return require_role(authenticate(request), roles)
 
     dependency.roles = roles  # type: ignore[attr-defined]

@@ -1,4 +1,8 @@
-"""Dependencies of the route handlers, as Annotated aliases."""
+"""Dependencies of the route handlers, as Annotated aliases.
+
+They are ``async`` because they only read the application's state: FastAPI runs a plain
+``def`` dependency in the thread pool, a hop that costs more than the work.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +16,22 @@ from api.settings import Settings
 from geo.assign import BoundaryIndex
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_index(request: Request) -> BoundaryIndex:
+async def get_index(request: Request) -> BoundaryIndex:
     index: BoundaryIndex = request.app.state.index
     return index
 
 
-def get_reports(request: Request) -> Reports:
+async def get_reports(request: Request) -> Reports:
     reports: Reports = request.app.state.reports
     return reports
 
 
-def reject_unknown_query_params(request: Request) -> None:
+async def reject_unknown_query_params(request: Request) -> None:
     """Refuse query parameters the route does not declare, naming the ones it does."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -35,10 +35,10 @@ MAP_ROLES = (Role.DISPATCHER, Role.GRID_WORKER, Role.ADMIN, Role.PLANNER)
 COVERAGE_ROLES = (Role.PLANNER, Role.DISPATCHER, Role.ADMIN)
 
 
-def page_allow(*roles: Role) -> Callable[[Request], Principal]:
+def page_allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     """Like ``allow(*roles)``, but a browser without a session goes to the sign-in page."""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         try:
             principal = authenticate(request)
         except ApiError as exc:
