@@ -173,18 +173,19 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray, NDArray]:
 
 
 def gcj02_to_wgs84(
-    lon: ArrayLike, lat: ArrayLike, *, iterations: int = 6
+    lon: ArrayLike, lat: ArrayLike, *, iterations: int = 4
 ) -> tuple[NDArray, NDArray]:
     """Convert GCJ-02 longitude/latitude to WGS84 by fixed-point iteration.
 
-    Each step removes the forward offset evaluated at the current estimate; six steps reach
-    float precision (the offset's gradient is about 1e-5 per degree).
+    Each step removes the forward offset evaluated at the current estimate; the error shrinks
+    about a hundredfold per step: over China, 3 cm after two steps, 0.2 mm after three and
+    under a micrometre after four.
 
     Parameters
     ----------
     lon, lat : array_like
         Degrees in GCJ-02.
-    iterations : int, default 6
+    iterations : int, default 4
         Number of refinement steps.
 
     Returns
