@@ -939,6 +939,7 @@ def _unit_population(
         area_of = np.zeros(len(bset))
         area_of[positions[above]] = source_area
         level_chains = chains[level_pos]
+        spread = np.zeros(len(bset))  # share of each source's area its level units cover
         for d in np.unique(source_depth[above]):
             anc_d = level_chains[:, d]
             hit = np.flatnonzero((anc_d >= 0) & is_source[np.maximum(anc_d, 0)])
@@ -948,16 +949,31 @@ def _unit_population(
             share = np.divide(
                 level_area[hit], area_of[src], out=np.zeros(hit.size), where=area_of[src] > 0
             )
+            np.add.at(spread, src, share)
             cell_pos = np.concatenate([cell_pos, level_pos[hit]])
             cell_unit = np.concatenate([cell_unit, hit])
             cell_pop = np.concatenate([cell_pop, values[row_of[src]] * share[:, None]])
-    same = bool((unit_depth[cell_pos] == depth).all())
+        # The part of a source that no unit of the level covers (a gap between its children)
+        # is counted as outside the level, so the totals still add up to the table's.
+        rest = np.clip(1.0 - spread[positions[above]], 0.0, 1.0)
+        rest[rest < 1e-9] = 0.0
+        leftover = rest > 0
+        if leftover.any():
+            cell_pos = np.concatenate([cell_pos, positions[above][leftover]])
+            cell_unit = np.concatenate([cell_unit, np.full(int(leftover.sum()), -1)])
+            cell_pop = np.concatenate([cell_pop, values[above][leftover] * rest[leftover][:, None]])
+    placed = cell_unit >= 0
+    same = bool((unit_depth[cell_pos[placed]] == depth).all())
     geoms = (
         _metric_geometries(bset, cell_pos, crs)
         if not same
         else np.empty(len(cell_pos), dtype=object)
     )
-    area = level_area[cell_unit] if same else shapely.area(geoms)
+    area = (
+        np.where(placed, level_area[np.maximum(cell_unit, 0)], 0.0)
+        if same
+        else (shapely.area(geoms))
+    )
     levels = tuple(bset.levels[d] for d in np.unique(source_depth))
     return _Cells(
         cell_pos.astype(np.intp), cell_unit.astype(np.intp), geoms, area, cell_pop, levels, same

@@ -456,9 +456,13 @@ def test_population_for_nested_units_is_refused(api, keys, wangge, tmp_path, uni
     assert result.exit_code == 1
     assert "already in the table" in reported(report)[2]
     assert wangge("population", "import", grid, "--replace").exit_code == 0
-    # population given for a grid is spread over its micro-grids by area: M5 is half of G2
-    units = {u.code: u.population_60 for u in coverage(api, keys, level="microgrid").units}
+    # population given for a grid is spread over its micro-grids by area: M5 is half of G2,
+    # and the half in no micro-grid is counted as outside the level, not lost
+    answer = coverage(api, keys, level="microgrid")
+    units = {u.code: u.population_60 for u in answer.units}
     assert units["M5"] == pytest.approx(50, rel=1e-3) and units["M1"] == 0
+    assert answer.summary.residents_60_outside_level == pytest.approx(50, rel=1e-3)
+    assert sum(units.values()) + answer.summary.residents_60_outside_level == pytest.approx(100)
     grids = {u.code: u.population_60 for u in coverage(api, keys, level="grid").units}
     assert grids == {"G1": 0, "G2": 100}
 

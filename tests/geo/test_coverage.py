@@ -121,6 +121,23 @@ PER_UNIT = [
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("population", "level"),
+    [
+        ({"D": (3600, 360)}, "micro"),  # the district spread over micro-grids that leave gaps
+        ({"D": (3600, 360)}, "grid"),  # ... over grids that leave gaps
+        ({"G2": (500, 100)}, "micro"),  # a grid whose micro-grids cover all of it
+    ],
+)
+def test_population_above_the_level_is_never_lost(hand_made, population, level):
+    result = coverage_by_unit(hand_made, level, local_points([F_A]), unit_population(population))
+    given = sum(r60 for _, r60 in population.values())
+    in_units = result.units["population_60"].sum()
+    outside = result.summary["residents_60_outside_level"]
+    assert in_units + outside == pytest.approx(given)
+    assert result.summary["covered_60"] + result.summary["uncovered_60"] == pytest.approx(in_units)
+
+
 @pytest.mark.parametrize("facilities, population, level, expected", PER_UNIT)
 def test_per_unit_population(hand_made, facilities, population, level, expected):
     result = coverage_by_unit(
