@@ -35,19 +35,13 @@
 
   // -- small DOM helpers ---------------------------------------------------------------------
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function row(table, label, value) {
-    var tr = el("tr");
-    tr.appendChild(el("th", null, label));
-    tr.appendChild(el("td", null, value));
-    table.appendChild(tr);
-  }
+  // el, row, the legend's sections and lines, and controls come from density.js
+  var dom = wangge.dom;
+  var el = dom.el;
+  var row = dom.row;
+  var section = dom.legendSection;
+  var line = dom.legendLine;
+  var control = dom.control;
 
   function swatch(className, color) {
     var s = el("span", "wg-swatch " + (className || ""));
@@ -260,21 +254,6 @@
 
   // -- title, legend, registry ---------------------------------------------------------------
 
-  function section(box, heading) {
-    var s = el("div", "wg-legend-section");
-    s.appendChild(el("div", "wg-legend-heading", heading));
-    box.appendChild(s);
-    return s;
-  }
-
-  function line(s, mark, text) {
-    var node = el("div", "wg-legend-line");
-    if (mark) node.appendChild(mark);
-    node.appendChild(el("span", null, text));
-    s.appendChild(node);
-    return node;
-  }
-
   function serviceText(config) {
     var svc = config.service;
     var text = number(svc.distanceM) + " m";
@@ -355,16 +334,6 @@
     parts.push("built " + config.builtAt);
     box.appendChild(el("div", "wg-title-sub", parts.join(" · ")));
     return box;
-  }
-
-  function control(position, node) {
-    var c = L.control({ position: position });
-    c.onAdd = function () {
-      L.DomEvent.disableClickPropagation(node);
-      L.DomEvent.disableScrollPropagation(node);
-      return node;
-    };
-    return c;
   }
 
   /* Title, legend, stacking, and wangge.maps[<map id>] = {map, layers, config}. */

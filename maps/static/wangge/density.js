@@ -333,6 +333,15 @@
     return c;
   }
 
+  /* The small DOM and legend helpers, shared with the other map pages (coverage.js). */
+  wangge.dom = {
+    el: el,
+    row: row,
+    legendSection: legendSection,
+    legendLine: legendLine,
+    control: control,
+  };
+
   /* Title, legend, and wangge.maps[<map id>] = {map, layers, config}. */
   wangge.decorate = function (map, config, layers) {
     var container = map.getContainer();
