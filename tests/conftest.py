@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -70,3 +72,20 @@ def tiny_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for level, frame in tiny_layers():
         frame.to_file(path, layer=level, driver="GPKG", engine="pyogrio")
     return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's headless chromium, offline, shared by every page test of the session.
+
+    Skips only when chromium is missing, saying so; in CI (CI=true) that is a failure.
+    """
+    from tests.maps.browser import Browser, chromium_missing
+
+    reason = chromium_missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with Browser(viewport=(1400, 900)) as b:
+        yield b

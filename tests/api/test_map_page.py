@@ -22,7 +22,7 @@ from api.models import Report
 from api.seed import seed_planning, seed_reports
 from api.settings import Settings
 from tests.api.process import WANGGE, new_key, running_server
-from tests.maps.browser import Browser, chromium_missing
+from tests.maps.browser import Browser
 from tests.maps.test_browser import _click_map
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,17 +36,6 @@ COUNT_LAYERS = """() => {
         heat: layers.heat._latlngs.length,
     };
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    reason = chromium_missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with Browser(viewport=(1400, 900)) as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

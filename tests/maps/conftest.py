@@ -1,8 +1,11 @@
-"""Fixtures for the map tests: the Hexi demo units (built once), synthetic cases, a browser."""
+"""Fixtures for the map tests: the Hexi demo units (built once) and synthetic cases.
+
+The browser is in tests/conftest.py: one Playwright instance per session serves every page
+test (a second one in the same process would refuse to start).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
 import geopandas as gpd
@@ -11,7 +14,6 @@ import pytest
 from boundaries.demo import build_hexi
 from geo.units import BoundarySet
 from maps.demo import synthetic_cases
-from tests.maps.browser import Browser, chromium_missing
 
 #: "Now" for every synthetic data set: cases are reported in the 30 days before it.
 NOW = datetime(2024, 6, 1, 9, 0)
@@ -32,13 +34,3 @@ def hexi_microgrids(hexi: BoundarySet) -> gpd.GeoDataFrame:
 def hexi_cases(hexi_microgrids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """3,000 seeded cases in Hexi's micro-grids, with hot spots and a realistic category mix."""
     return synthetic_cases(hexi_microgrids, 3000, seed=11, now=NOW)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Debian's headless chromium, offline; the tests using it skip only if it is missing."""
-    reason = chromium_missing()
-    if reason:
-        pytest.skip(reason)
-    with Browser() as b:
-        yield b
