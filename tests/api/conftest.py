@@ -124,3 +124,21 @@ def stored(backend: Settings) -> Iterator[tuple[TestClient, dict[str, str]]]:
         yield client, keys
     finally:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def wangge(backend: Settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run ``wangge ...`` in-process against the module's database and boundaries."""
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    monkeypatch.setenv("WANGGE_DATABASE_URL", backend.database)
+    monkeypatch.setenv("WANGGE_BOUNDARIES", backend.boundaries)
+    monkeypatch.setenv("WANGGE_DATA_DIR", str(backend.data_dir))
+    runner = CliRunner()
+
+    def run(*args: object):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli, [str(a) for a in args])
+
+    return run

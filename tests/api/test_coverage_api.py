@@ -13,9 +13,7 @@ from pathlib import Path
 import pyproj
 import pytest
 import shapely
-from typer.testing import CliRunner
 
-from api.cli import app as cli
 from api.schemas import CoverageOut, ErrorBody, FacilityOut, FacilityPage, SuggestOut
 from api.seed import seed_planning
 from api.settings import Settings
@@ -23,8 +21,6 @@ from boundaries.demo import build_hexi, write_gpkg
 from boundaries.demo_planning import demo_facilities, demo_population
 from geo.crs import wgs84_to_gcj02
 from tests.api.conftest import auth, make_client
-
-runner = CliRunner()
 
 #: The tiny set's micro-grids (tests/conftest.py): boxes near lon 117.2, lat 39.1.
 M1 = (117.20, 39.10, 117.205, 39.105)
@@ -54,19 +50,6 @@ def api(stored):
 @pytest.fixture(scope="module")
 def keys(stored):
     return stored[1]
-
-
-@pytest.fixture
-def wangge(backend, monkeypatch):
-    """Run ``wangge ...`` in-process against the module's database and boundaries."""
-    monkeypatch.setenv("WANGGE_DATABASE_URL", backend.database)
-    monkeypatch.setenv("WANGGE_BOUNDARIES", backend.boundaries)
-    monkeypatch.setenv("WANGGE_DATA_DIR", str(backend.data_dir))
-
-    def run(*args: object):
-        return runner.invoke(cli, [str(a) for a in args])
-
-    return run
 
 
 def coverage(api, keys, role: str = "planner", **params) -> CoverageOut:

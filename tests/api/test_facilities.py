@@ -9,14 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from api.cli import app as cli
 from api.schemas import ErrorBody, FacilityOut, FacilityPage, FacilityTypeOut
 from geo.crs import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_gcj02
 from tests.api.conftest import auth
-
-runner = CliRunner()
 
 #: The middle of micro-grid M2 of the tiny set, and the same place as a GCJ-02 map shows it.
 M2_WGS84 = (117.2075, 39.1025)
@@ -31,19 +27,6 @@ def api(stored):
 @pytest.fixture(scope="module")
 def keys(stored):
     return stored[1]
-
-
-@pytest.fixture
-def wangge(backend, monkeypatch):
-    """Run ``wangge ...`` in-process against the module's database and boundaries."""
-    monkeypatch.setenv("WANGGE_DATABASE_URL", backend.database)
-    monkeypatch.setenv("WANGGE_BOUNDARIES", backend.boundaries)
-    monkeypatch.setenv("WANGGE_DATA_DIR", str(backend.data_dir))
-
-    def run(*args: str):
-        return runner.invoke(cli, [str(a) for a in args])
-
-    return run
 
 
 def facilities(api, keys, **params) -> list[FacilityOut]:
