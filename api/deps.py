@@ -6,12 +6,15 @@ They are ``async`` because they only read the application's state: FastAPI runs 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
+from api.cases.service import Reports
+from api.db import Database
 from api.errors import ApiError
-from api.reports import Reports
 from api.settings import Settings
 from geo.assign import BoundaryIndex
 
@@ -19,6 +22,21 @@ from geo.assign import BoundaryIndex
 async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A database session for one request, closed after the answer is built.
+
+    Services take it (``session=``) and commit what they change; routers never open one.
+    """
+    db: Database = request.app.state.db
+    with db.session() as session:
+        yield session
 
 
 async def get_index(request: Request) -> BoundaryIndex:
@@ -55,5 +73,7 @@ def _query_params(dependant):  # type: ignore[no-untyped-def]
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
+SessionDep = Annotated[Session, Depends(get_session)]
 IndexDep = Annotated[BoundaryIndex, Depends(get_index)]
 ReportsDep = Annotated[Reports, Depends(get_reports)]

@@ -11,23 +11,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.planning import FacilityNotFound, InvalidRows, NetworkNotConfigured, UnknownFacilityType
-from geo.coverage import InvalidPopulation, InvalidServiceParameters
 from geo.errors import (
     BoundaryFileError,
     InvalidCoordinates,
     InvalidGeometry,
+    InvalidPopulation,
+    InvalidServiceParameters,
+    NetworkFileError,
     UnitNotFound,
     UnknownCRS,
     UnknownLevel,
     WanggeError,
 )
-from geo.network import NetworkFileError
 
 log = logging.getLogger("wangge")
 
-#: Status code for each domain error class.
-STATUS_BY_ERROR: dict[type[WanggeError], int] = {
+#: Status code for each error class of the geo library (each package of the API has its own map,
+#: e.g. ``api.cases.errors.CASES_STATUS_CODES``; ``api.main`` composes them).
+GEO_STATUS_CODES: dict[type[WanggeError], int] = {
     InvalidCoordinates: 422,
     UnknownCRS: 422,
     UnknownLevel: 422,
@@ -37,11 +38,9 @@ STATUS_BY_ERROR: dict[type[WanggeError], int] = {
     InvalidServiceParameters: 422,
     InvalidPopulation: 422,
     NetworkFileError: 409,
-    UnknownFacilityType: 422,
-    FacilityNotFound: 404,
-    InvalidRows: 422,
-    NetworkNotConfigured: 409,
 }
+
+StatusCodes = dict[type[WanggeError], int]
 
 
 class ApiError(WanggeError):
@@ -78,18 +77,26 @@ def error_body(
     return {"code": code, "message": message, "allowed": allowed, "details": details or None}
 
 
-def _domain_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, WanggeError)
-    status = (
-        exc.status
-        if isinstance(exc, ApiError)
-        else next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
-    )
-    return JSONResponse(
-        error_body(exc.code, exc.message, exc.allowed, exc.details),
-        status_code=status,
-        headers=exc.headers if isinstance(exc, ApiError) else None,
-    )
+def status_of(exc: WanggeError, status_codes: StatusCodes) -> int:
+    """The HTTP status of a domain error: its own class's, else its nearest base class's."""
+    if isinstance(exc, ApiError):
+        return exc.status
+    for cls in type(exc).__mro__:
+        if cls in status_codes:
+            return status_codes[cls]  # type: ignore[index]
+    return 400
+
+
+def _domain_error_handler(status_codes: StatusCodes):  # type: ignore[no-untyped-def]
+    def handle(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, WanggeError)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.allowed, exc.details),
+            status_code=status_of(exc, status_codes),
+            headers=exc.headers if isinstance(exc, ApiError) else None,
+        )
+
+    return handle
 
 
 def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -138,10 +145,13 @@ def _sign_in(_: Request, exc: Exception) -> RedirectResponse:
     return RedirectResponse("/signin?next=" + quote(exc.target, safe=""), status_code=303)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers on an app."""
+def install_error_handlers(app: FastAPI, *status_maps: StatusCodes) -> None:
+    """Register the handlers on an app, with the status maps of the packages it is made of."""
+    status_codes: StatusCodes = {}
+    for status_map in (GEO_STATUS_CODES, *status_maps):
+        status_codes |= status_map
     app.add_exception_handler(SignInRequired, _sign_in)
-    app.add_exception_handler(WanggeError, _domain_error)
+    app.add_exception_handler(WanggeError, _domain_error_handler(status_codes))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -58,22 +58,22 @@ import shapely
 from fastapi import Depends, Request
 from numpy.typing import NDArray
 from sqlalchemy import CursorResult, Delete, delete, func, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.models import Facility, PlanningVersion, PopulationPoint, PopulationUnit
+from api.db import Database
+from api.db.models import Facility, PlanningVersion, PopulationPoint, PopulationUnit
 from geo.coverage import (
     CIRCLE,
     DEFAULT_MINUTES,
     DEFAULT_SPEED_M_PER_MIN,
     NETWORK,
     CoverageResult,
-    InvalidServiceParameters,
     coverage_by_unit,
     suggest_sites,
 )
 from geo.crs import NAMED_SYSTEMS, invalid_lonlat, parse_crs, transform_coords
-from geo.errors import InvalidCoordinates, WanggeError
-from geo.network import NetworkFileError, StreetNetwork, read_street_network
+from geo.errors import InvalidCoordinates, InvalidServiceParameters, NetworkFileError, WanggeError
+from geo.network import StreetNetwork, read_street_network
 from geo.units import BoundarySet
 
 #: The built-in facility types: code -> (Chinese name, English name).
@@ -127,6 +127,15 @@ class NetworkNotConfigured(WanggeError):
     """Network mode was asked for but no street network is configured."""
 
     code = "network_not_configured"
+
+
+#: Status code for each planning error (composed with the others in api.main).
+PLANNING_STATUS_CODES: dict[type[WanggeError], int] = {
+    UnknownFacilityType: 422,
+    FacilityNotFound: 404,
+    InvalidRows: 422,
+    NetworkNotConfigured: 409,
+}
 
 
 def now_utc() -> datetime:
@@ -1139,13 +1148,14 @@ class Planning:
     def __init__(
         self,
         bset: BoundarySet,
-        factory: sessionmaker[Session],
+        db: Database,
         *,
         street_network: Path | None = None,
         cache_size: int = 8,
     ) -> None:
         self.bset = bset
-        self.factory = factory
+        self.db = db
+        self.factory = db.sessions
         # an empty WANGGE_STREET_NETWORK reads as Path("."): not configured
         configured = street_network is not None and str(street_network) not in ("", ".")
         self.street_network = street_network if configured else None
@@ -1496,23 +1506,10 @@ def coverage_payload(result: CoverageResult, summary: dict[str, Any]) -> bytes:
 
 # -- the service in the application ----------------------------------------------------------
 
-_create_lock = threading.Lock()
-
 
 def get_planning(request: Request) -> Planning:
-    """The application's planning service, made on first use for the loaded boundary set."""
-    state = request.app.state
-    planning: Planning | None = getattr(state, "planning", None)
-    if planning is None or planning.bset is not state.index.bset:
-        with _create_lock:
-            planning = getattr(state, "planning", None)
-            if planning is None or planning.bset is not state.index.bset:
-                planning = Planning(
-                    state.index.bset,
-                    state.reports.factory,
-                    street_network=state.settings.street_network,
-                )
-                state.planning = planning
+    """The application's planning service (built with the others when the app starts)."""
+    planning: Planning = request.app.state.planning
     return planning
 
 

@@ -55,7 +55,7 @@ from numpy.typing import NDArray
 
 from geo.assign import UNASSIGNED, BoundaryIndex
 from geo.crs import parse_crs, transform_geometries
-from geo.errors import UnitNotFound, WanggeError
+from geo.errors import InvalidPopulation, InvalidServiceParameters, UnitNotFound
 from geo.network import (
     DEFAULT_BUFFER_M,
     StreetNetwork,
@@ -76,18 +76,6 @@ MODES = (CIRCLE, NETWORK)
 POPULATION_COLUMNS = ("residents", "residents_60")
 
 _EMPTY = shapely.from_wkt("POLYGON EMPTY")
-
-
-class InvalidPopulation(WanggeError):
-    """A population table or point layer that cannot be counted."""
-
-    code = "invalid_population"
-
-
-class InvalidServiceParameters(WanggeError):
-    """Minutes, speed, mode, network or number of sites out of range or inconsistent."""
-
-    code = "invalid_service_parameters"
 
 
 def walking_distance_m(

@@ -1,4 +1,4 @@
-"""Domain errors raised by the spatial core; the API maps each class to an HTTP status once."""
+"""Every domain error of the geo library, in one module; the API maps each to a status once."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ class WanggeError(Exception):
 
     code = "wangge_error"
 
-    def __init__(self, message: str, *, allowed: str | None = None, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, allowed: str | None = None, code: str | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.allowed = allowed
         self.details = details
+        if code is not None:  # a finer code than the class's (e.g. "unit_required")
+            self.code = code
 
 
 class InvalidCoordinates(WanggeError):
@@ -51,3 +55,21 @@ class UnknownLevel(WanggeError):
     """A level name that is not one of the boundary set's levels."""
 
     code = "unknown_level"
+
+
+class InvalidPopulation(WanggeError):
+    """A population table or point layer that cannot be counted."""
+
+    code = "invalid_population"
+
+
+class InvalidServiceParameters(WanggeError):
+    """Minutes, speed, mode, network or number of sites out of range or inconsistent."""
+
+    code = "invalid_service_parameters"
+
+
+class NetworkFileError(WanggeError):
+    """A street network that cannot be read: format, geometry types, id columns, CRS."""
+
+    code = "invalid_network_file"

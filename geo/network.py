@@ -37,18 +37,12 @@ import shapely.ops
 from numpy.typing import NDArray
 
 from geo.crs import check_lonlat, local_metric_crs
-from geo.errors import InvalidGeometry, WanggeError
+from geo.errors import InvalidGeometry, NetworkFileError
 
 #: Default width of the band kept on each side of a reachable street, in metres.
 DEFAULT_BUFFER_M = 50.0
 #: Default distance under which two line ends are the same node when no node ids are given.
 DEFAULT_NODE_TOLERANCE_M = 0.5
-
-
-class NetworkFileError(WanggeError):
-    """A street network that cannot be read: format, geometry types, id columns, CRS."""
-
-    code = "invalid_network_file"
 
 
 def points_in_crs(

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
-from api.auth import ALL_ROLES, Principal, allow
+from api.access.auth import allow
+from api.access.policy import ALL_ROLES, Principal
 
 router = APIRouter(prefix="/bench", tags=["bench"])
 

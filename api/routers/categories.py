@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.auth import ALL_ROLES, Principal, allow
+from api.access.auth import allow
+from api.access.policy import ALL_ROLES, Principal
 from api.deps import ReportsDep, SettingsDep
 from api.schemas import CategoryOut
 

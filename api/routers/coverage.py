@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from api.auth import Principal, Role, allow
+from api.access.auth import allow
+from api.access.policy import Principal, Role
 from api.planning import (
     DEFAULT_FACILITY_TYPE,
     MINUTES_RANGE,

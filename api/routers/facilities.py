@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import func, select
 
 from api import planning
-from api.auth import Principal, Role, allow
+from api.access.auth import allow
+from api.access.policy import Principal, Role
+from api.db.models import Facility
 from api.errors import ApiError
-from api.models import Facility
 from api.planning import PlanningDep
 from api.schemas import (
     ErrorBody,
@@ -43,7 +44,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("/facilities/types", response_model=list[FacilityTypeOut], responses=ERRORS)
 def read_facility_types(service: PlanningDep, _: Reader) -> list[FacilityTypeOut]:
     """The facility catalogue: the built-in types and any type added by an import."""
-    with service.factory() as session:
+    with service.db.session() as session:
         return [FacilityTypeOut.model_validate(t) for t in planning.facility_types(session)]
 
 
@@ -53,7 +54,7 @@ def create_facility(
 ) -> FacilityOut:
     """Add a facility; the location may be in WGS84, GCJ-02, BD-09 or any EPSG system and is
     stored in WGS84 beside the input."""
-    with service.factory() as session:
+    with service.db.session() as session:
         row = planning.create_facility(session, **body.model_dump(), source="api")
         out = FacilityOut.model_validate(planning.facility_out(row))
     service.invalidate()
@@ -72,7 +73,7 @@ def read_facilities(
     """Facilities by id, optionally of one type, with the total."""
     query = select(Facility)
     counted = select(func.count()).select_from(Facility)
-    with service.factory() as session:
+    with service.db.session() as session:
         if type is not None:
             planning.check_facility_type(session, type)
             query = query.where(Facility.type == type)
@@ -86,7 +87,7 @@ def read_facilities(
 @router.get("/facilities/{facility_id}", response_model=FacilityOut, responses=ERRORS)
 def read_facility(service: PlanningDep, _: Reader, facility_id: FacilityId) -> FacilityOut:
     """One facility."""
-    with service.factory() as session:
+    with service.db.session() as session:
         row = planning.get_facility(session, facility_id)
         return FacilityOut.model_validate(planning.facility_out(row))
 
@@ -109,7 +110,7 @@ def update_facility(
             "a move needs both lon and lat",
             allowed="lon and lat together, with crs unless they are WGS84",
         )
-    with service.factory() as session:
+    with service.db.session() as session:
         row = planning.update_facility(session, facility_id, changes)
         out = FacilityOut.model_validate(planning.facility_out(row))
     service.invalidate()
@@ -119,7 +120,7 @@ def update_facility(
 @router.delete("/facilities/{facility_id}", status_code=204, responses=ERRORS)
 def delete_facility(service: PlanningDep, _: Admin, facility_id: FacilityId) -> Response:
     """Delete a facility."""
-    with service.factory() as session:
+    with service.db.session() as session:
         planning.delete_facility(session, facility_id)
     service.invalidate()
     return Response(status_code=204)

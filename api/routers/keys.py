@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from sqlalchemy import select
 
-from api.auth import Principal, Role, allow, create_key
+from api.access.auth import allow
+from api.access.keys import create_key
+from api.access.policy import Principal, Role
+from api.db.models import ApiKey
 from api.deps import IndexDep, ReportsDep
 from api.errors import ApiError
-from api.models import ApiKey
 from api.schemas import ErrorBody, KeyIn, KeyOut
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -52,7 +54,7 @@ def create_api_key(reports: ReportsDep, index: IndexDep, _: Admin, body: KeyIn) 
         )
     if body.unit_code:
         index.bset.position(body.unit_code)
-    with reports.factory() as session:
+    with reports.db.session() as session:
         row, key = create_key(session, role, unit_code=body.unit_code, name=body.name)
         return _out(row, key)
 
@@ -60,14 +62,14 @@ def create_api_key(reports: ReportsDep, index: IndexDep, _: Admin, body: KeyIn) 
 @router.get("", response_model=list[KeyOut])
 def read_api_keys(reports: ReportsDep, _: Admin) -> list[KeyOut]:
     """All keys (without the keys themselves)."""
-    with reports.factory() as session:
+    with reports.db.session() as session:
         return [_out(row) for row in session.scalars(select(ApiKey).order_by(ApiKey.id))]
 
 
 @router.delete("/{key_id}", response_model=KeyOut, responses=ERRORS)
 def delete_api_key(reports: ReportsDep, _: Admin, key_id: Annotated[int, Path()]) -> KeyOut:
     """Revoke a key (it stops working within 30 s everywhere)."""
-    with reports.factory() as session:
+    with reports.db.session() as session:
         row = session.get(ApiKey, key_id)
         if row is None:
             raise ApiError(404, "key_not_found", f"no key {key_id}", allowed="ids from GET /keys")

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Body, Depends, Query
 
-from api.auth import ALL_ROLES, Principal, Role, allow
+from api.access.auth import allow
+from api.access.policy import ALL_ROLES, Principal, Role
 from api.deps import IndexDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import (

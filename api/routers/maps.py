@@ -11,11 +11,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.auth import Principal, Role, authenticate, require_role
-from api.density import DensityQuery, density_page, parse_statuses
+from api.access.auth import authenticate, require_role
+from api.access.policy import Principal, Role
 from api.deps import ReportsDep, SettingsDep
 from api.errors import ApiError, SignInRequired
-from api.pages import coverage_page
+from api.pages.coverage import coverage_page
+from api.pages.density import DensityQuery, density_page, parse_statuses
 from api.planning import (
     DEFAULT_FACILITY_TYPE,
     MINUTES_RANGE,

@@ -14,13 +14,14 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 
-from api.auth import Principal, Role, allow
+from api.access.auth import allow
+from api.access.policy import Principal, Role
+from api.cases.lifecycle import DONE, Status
+from api.cases.photos import CleanPhoto, clean_photo
+from api.cases.service import count
+from api.db.models import Photo, Report, ReportEvent, ReportUnit
 from api.deps import ReportsDep, SettingsDep
 from api.errors import ApiError
-from api.lifecycle import DONE, Status
-from api.models import Photo, Report, ReportEvent, ReportUnit
-from api.photos import CleanPhoto, clean_photo
-from api.reports import count
 from api.schemas import (
     ErrorBody,
     EventOut,
@@ -226,7 +227,7 @@ def read_reports(
         query = query.where(Report.created_at < _aware(until))
     if bbox:
         minx, miny, maxx, maxy = _bbox(bbox)
-        if reports.factory.kw["bind"].dialect.name == "postgresql":
+        if reports.db.dialect == "postgresql":
             # the GiST index on the computed point answers this
             envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)
             query = query.where(func.ST_Intersects(Report.geom, envelope))
@@ -238,7 +239,7 @@ def read_reports(
     if overdue is not None:
         late = (Report.due_at < now) & Report.status.not_in([s.value for s in DONE])
         query = query.where(late if overdue else ~late)
-    with reports.factory() as session:
+    with reports.db.session() as session:
         total = count(session, query)
         rows = session.scalars(
             query.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit).offset(offset)
@@ -252,7 +253,7 @@ def read_reports(
 @router.get("/{report_id}", response_model=ReportOut, responses=ERRORS)
 def read_report(reports: ReportsDep, principal: Reader, report_id: Annotated[int, Path()]) -> Any:
     """One report as the caller may see it."""
-    with reports.factory() as session:
+    with reports.db.session() as session:
         return reports.to_out(session, reports.get(session, report_id, principal), principal)
 
 
@@ -261,7 +262,7 @@ def read_report_events(
     reports: ReportsDep, principal: Reader, report_id: Annotated[int, Path()]
 ) -> Any:
     """The audit trail: every change, who made it, when, from and to which state, and why."""
-    with reports.factory() as session:
+    with reports.db.session() as session:
         reports.get(session, report_id, principal)
         return session.scalars(
             select(ReportEvent).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)
@@ -302,7 +303,7 @@ def read_report_photo(
     photo_id: Annotated[int, Path()],
 ) -> FileResponse:
     """A photo of a report (metadata stripped on intake)."""
-    with reports.factory() as session:
+    with reports.db.session() as session:
         reports.get(session, report_id, principal)
         photo = session.get(Photo, photo_id)
     if photo is None or photo.report_id != report_id:

@@ -13,7 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.auth import SESSION_COOKIE, KeyStore
+from api.access.keys import KeyStore
+from api.access.sessions import SESSION_COOKIE
 
 router = APIRouter(tags=["session"], include_in_schema=False)
 

@@ -8,7 +8,8 @@ import numpy as np
 import shapely
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.auth import ALL_ROLES, Principal, Role, allow
+from api.access.auth import allow
+from api.access.policy import ALL_ROLES, Principal, Role
 from api.deps import IndexDep, ReportsDep
 from api.schemas import (
     ErrorBody,

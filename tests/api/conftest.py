@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from api.auth import Role, create_key
+from api.access.keys import create_key
+from api.access.policy import Role
 from api.main import create_app
 from api.settings import Settings
 
@@ -21,7 +22,7 @@ def make_client(settings: Settings) -> tuple[TestClient, dict[str, str]]:
     client = TestClient(create_app(settings))
     client.__enter__()
     keys = {}
-    with client.app.state.reports.factory() as session:  # type: ignore[attr-defined]
+    with client.app.state.db.session() as session:  # type: ignore[attr-defined]
         for role in Role:
             unit = "G1" if role == Role.GRID_WORKER else None
             _, keys[role.value] = create_key(session, role, unit_code=unit, name=role.value)

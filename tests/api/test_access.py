@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from api.auth import Role
+from api.access.policy import Role
 from api.schemas import ErrorBody
 from tests.api.conftest import auth, make_client
 

@@ -78,19 +78,20 @@ def test_validate_clean_file_exits_zero(tiny_gpkg, extra):
 
 
 def test_map_density_file_opens_offline(tiny_gpkg, tmp_path, monkeypatch):
-    from api.main import close_reports, load_index, open_reports
-    from api.seed import seed_reports
+    from api.demo.seed import seed_reports
+    from api.services import open_services
     from api.settings import Settings
     from maps import asset_files
 
     monkeypatch.setenv("WANGGE_BOUNDARIES", str(tiny_gpkg))
     monkeypatch.setenv("WANGGE_DATA_DIR", str(tmp_path / "data"))
     settings = Settings()
-    service = open_reports(settings, load_index(settings))
+    services = open_services(settings)
+    service = services.cases
     try:
         seed_reports(service, count=60, days=7)
     finally:
-        close_reports(service)
+        services.close()
     out = tmp_path / "export" / "density.html"
     result = runner.invoke(app, ["map", "density", "--out", str(out), "--level", "microgrid"])
     assert result.exit_code == 0, result.output

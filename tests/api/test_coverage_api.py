@@ -14,8 +14,8 @@ import pyproj
 import pytest
 import shapely
 
+from api.demo.seed import seed_planning
 from api.schemas import CoverageOut, ErrorBody, FacilityOut, FacilityPage, SuggestOut
-from api.seed import seed_planning
 from api.settings import Settings
 from boundaries.demo import build_hexi, write_gpkg
 from boundaries.demo_planning import demo_facilities, demo_population
@@ -507,7 +507,7 @@ def hexi(tmp_path_factory):
     write_gpkg(build_hexi(), gpkg)
     client, keys = make_client(Settings(boundaries=str(gpkg), data_dir=folder))
     state = client.app.state
-    seeded = seed_planning(state.reports.factory, state.index.bset, 20231)
+    seeded = seed_planning(state.db.sessions, state.index.bset, 20231)
     yield client, keys, seeded
     client.__exit__(None, None, None)
 
@@ -541,7 +541,7 @@ def test_demo_seeding(hexi):
         .geom_equals(demo_facilities(bset, population, 20231))
         .all()
     )
-    again = seed_planning(client.app.state.reports.factory, bset, 20231)
+    again = seed_planning(client.app.state.db.sessions, bset, 20231)
     assert again == seeded
     total = client.get("/facilities", params={"type": "elderly_care"}, headers=auth(keys["admin"]))
     assert total.json()["total"] == 45

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from api.lifecycle import OPEN
-from api.main import close_reports, load_index, open_reports
-from api.models import Report
-from api.seed import seed_planning, seed_reports
+from api.cases.lifecycle import OPEN
+from api.db.models import Report
+from api.demo.seed import seed_planning, seed_reports
+from api.services import open_services
 from api.settings import Settings
 from tests.api.process import WANGGE, new_key, running_server
 from tests.maps.browser import Browser
@@ -50,18 +50,19 @@ def service(
     )
     env = {**os.environ, "WANGGE_BOUNDARIES": str(gpkg), "WANGGE_DATA_DIR": str(data)}
     settings = Settings(boundaries=str(gpkg), data_dir=data)
-    reports = open_reports(settings, load_index(settings))
+    services = open_services(settings)
+    reports = services.cases
     try:
-        seed_planning(reports.factory, reports.index.bset)
+        seed_planning(reports.db.sessions, reports.index.bset)
         seed_reports(reports, count=600, seed=5)
-        with reports.factory() as session:
+        with reports.db.session() as session:
             open_cases = session.scalar(
                 select(func.count())
                 .select_from(Report)
                 .where(Report.status.in_([s.value for s in OPEN]))
             )
     finally:
-        close_reports(reports)
+        services.close()
     keys = {role: new_key(env, role) for role in ("dispatcher", "planner")}
     with running_server(env) as base:
         yield base, keys, int(open_cases or 0), gpkg

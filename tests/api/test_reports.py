@@ -487,7 +487,7 @@ def test_categories_catalogue(api):
 
 def test_events_cannot_be_changed(stored):
     client = stored[0]
-    engine = client.app.state.reports.factory.kw["bind"]
+    engine = client.app.state.db.engine
     with engine.connect() as conn, pytest.raises(sa.exc.DatabaseError):
         conn.execute(sa.text("UPDATE report_events SET note = 'changed'"))
     with engine.connect() as conn, pytest.raises(sa.exc.DatabaseError):
@@ -498,7 +498,7 @@ def test_acknowledged_report_is_on_disk(stored, keys):
     """A 201 means committed: a fresh engine on the same database sees it at once."""
     client = stored[0]
     report = created(post(client, keys["reporter"], report_body(description="durable")))
-    url = client.app.state.reports.factory.kw["bind"].url
+    url = client.app.state.db.engine.url
     fresh = sa.create_engine(url)
     with fresh.connect() as conn:
         row = conn.execute(
@@ -511,7 +511,7 @@ def test_acknowledged_report_is_on_disk(stored, keys):
 def test_overdue_flag(stored, keys):
     client = stored[0]
     report = created(post(client, keys["reporter"], report_body(category="parking")))
-    engine = client.app.state.reports.factory.kw["bind"]
+    engine = client.app.state.db.engine
     with engine.begin() as conn:  # pretend the 4-hour deadline passed
         conn.execute(
             sa.text("UPDATE reports SET due_at = created_at WHERE id = :id"), {"id": report.id}

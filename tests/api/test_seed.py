@@ -8,18 +8,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from api.main import close_reports, load_index, open_reports
-from api.models import Report, ReportEvent
-from api.seed import CATEGORY_SHARES, seed_reports
+from api.db.models import Report, ReportEvent
+from api.demo.seed import CATEGORY_SHARES, seed_reports
+from api.services import open_services
 
 
 @pytest.fixture(scope="module")
 def seeded(backend):
-    service = open_reports(backend, load_index(backend))
+    services = open_services(backend)
+    service = services.cases
     now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
     statuses = seed_reports(service, count=400, days=21, seed=7, now=now)
     yield service, statuses, now
-    close_reports(service)
+    services.close()
 
 
 def test_cases_move_along_their_life(seeded):
@@ -29,7 +30,7 @@ def test_cases_move_along_their_life(seeded):
     assert statuses["closed"] > 150
     assert statuses["assigned"] > 0
     assert statuses["rejected"] > 0
-    with service.factory() as session:
+    with service.db.session() as session:
         rows = session.execute(
             select(Report.status, Report.due_at, Report.category, Report.created_at)
         ).all()
@@ -52,7 +53,7 @@ def test_seeding_twice_adds_nothing(seeded):
 
 def test_events_carry_the_time_they_happened(seeded):
     service, _, now = seeded
-    with service.factory() as session:
+    with service.db.session() as session:
         closed = session.scalars(select(Report).where(Report.status == "closed").limit(20)).all()
         for report in closed:
             times = session.scalars(

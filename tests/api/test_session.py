@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.auth import SESSION_COOKIE, SessionSigner
+from api.access.sessions import SESSION_COOKIE, SessionSigner
 from tests.api.conftest import make_client
 
 

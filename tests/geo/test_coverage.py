@@ -16,14 +16,18 @@ from boundaries.demo import build_hexi
 from geo.coverage import (
     DEFAULT_MINUTES,
     DEFAULT_SPEED_M_PER_MIN,
-    InvalidPopulation,
-    InvalidServiceParameters,
     coverage_by_unit,
     service_areas,
     suggest_sites,
     walking_distance_m,
 )
-from geo.errors import InvalidGeometry, UnitNotFound, UnknownLevel
+from geo.errors import (
+    InvalidGeometry,
+    InvalidPopulation,
+    InvalidServiceParameters,
+    UnitNotFound,
+    UnknownLevel,
+)
 from geo.units import BoundarySet
 from tests.geo.conftest import CAMBRIDGE, METRIC_CRS, ORIGIN_XY, metric_set, nested_lattice
 

@@ -11,13 +11,8 @@ import shapely
 from shapely import LineString
 
 from geo.coverage import coverage_by_unit, service_areas, suggest_sites
-from geo.network import (
-    NetworkFileError,
-    StreetNetwork,
-    network_distances,
-    network_service_areas,
-    read_street_network,
-)
+from geo.errors import NetworkFileError
+from geo.network import StreetNetwork, network_distances, network_service_areas, read_street_network
 from geo.units import BoundarySet
 from tests.geo.conftest import CAMBRIDGE, METRIC_CRS
 

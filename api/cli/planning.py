@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.db import Database
 from api.settings import Settings
 from geo.errors import WanggeError
 
@@ -65,7 +66,7 @@ PopulationOption = Annotated[
     str | None, typer.Option("--population", help="units or points (default: units if any)")
 ]
 
-_FACTORIES: dict[str, sessionmaker[Session]] = {}
+_DATABASES: dict[str, Database] = {}
 #: Bad rows printed on screen; --report writes them all.
 SHOWN_PROBLEMS = 200
 
@@ -77,16 +78,15 @@ def _fail(exc: WanggeError) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _factory(settings: Settings) -> sessionmaker[Session]:
-    """Sessions on the configured database (migrated); one engine per database and process."""
-    from api.db import make_engine, migrate, session_factory
+def _database(settings: Settings) -> Database:
+    """The configured database (migrated); one engine per database and process."""
+    if settings.database not in _DATABASES:
+        _DATABASES[settings.database] = Database(settings.database)
+    return _DATABASES[settings.database]
 
-    url = settings.database
-    if url not in _FACTORIES:
-        engine = make_engine(url)
-        migrate(engine)
-        _FACTORIES[url] = session_factory(engine)
-    return _FACTORIES[url]
+
+def _factory(settings: Settings) -> sessionmaker[Session]:
+    return _database(settings).sessions
 
 
 def _bset(settings: Settings, paths: list[Path] | None):  # type: ignore[no-untyped-def]
@@ -391,7 +391,7 @@ def _planning(settings: Settings, boundaries: list[Path] | None):  # type: ignor
     from api.planning import Planning
 
     return Planning(
-        _bset(settings, boundaries), _factory(settings), street_network=settings.street_network
+        _bset(settings, boundaries), _database(settings), street_network=settings.street_network
     )
 
 
@@ -493,7 +493,7 @@ def coverage(
 
 def _write_map(service: Any, params: Any, settings: Settings, out: Path) -> None:
     """The coverage map with three suggested sites, written with its files beside it."""
-    from api.pages import FILE_ASSET_BASE, coverage_page, write_page
+    from api.pages.coverage import FILE_ASSET_BASE, coverage_page, write_page
 
     with console.status("drawing the map..."):
         html = coverage_page(

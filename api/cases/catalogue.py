@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import Category
+from api.db.models import Category
 
 
 class CategorySpec(BaseModel):

@@ -12,23 +12,17 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Select, Table, and_, func, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.auth import Principal, Role
+from api.access.policy import Principal, Role
+from api.cases.lifecycle import ACTORS, DONE, OPEN, Status, allowed_next
+from api.cases.photos import CleanPhoto, store_photo
+from api.db import Database
+from api.db.models import Category, IdempotencyRecord, Photo, Report, ReportEvent, ReportUnit
+from api.db.writer import GroupWriter
 from api.errors import ApiError
-from api.lifecycle import ACTORS, DONE, OPEN, Status, allowed_next
-from api.models import (
-    Category,
-    IdempotencyRecord,
-    Photo,
-    Report,
-    ReportEvent,
-    ReportUnit,
-)
-from api.photos import CleanPhoto, store_photo
 from api.schemas import ReportIn, TransitionIn
 from api.settings import Settings
-from api.writer import GroupWriter
 from geo.assign import BoundaryIndex
 from geo.errors import UnitNotFound
 from geo.live_index import OpenCase, OpenCaseIndex
@@ -44,7 +38,7 @@ class Reports:
 
     settings: Settings
     index: BoundaryIndex
-    factory: sessionmaker[Session]
+    db: Database
     categories: dict[str, Category] = field(default_factory=dict)
     open_cases: OpenCaseIndex = field(default_factory=OpenCaseIndex)
     #: Batches intake writes into shared commits (None: each report commits alone).
@@ -54,7 +48,7 @@ class Reports:
 
     def load(self) -> None:
         """Read the catalogue and rebuild the open-case index from the database."""
-        with self.factory() as session:
+        with self.db.session() as session:
             self.categories = {c.code: c for c in session.scalars(select(Category))}
             for expunge in self.categories.values():
                 session.expunge(expunge)
@@ -90,7 +84,7 @@ class Reports:
             if self.writer is not None:
                 status, payload, replayed = self.writer.submit(job)
             else:
-                with self.factory() as session:
+                with self.db.session() as session:
                     [(status, payload, replayed)] = self.write_intakes(session, [job])
                     session.commit()
         except BaseException:
@@ -520,7 +514,7 @@ class Reports:
                 f"unknown status {change.to!r}",
                 allowed=", ".join(s.value for s in Status),
             ) from None
-        with self.factory() as session:
+        with self.db.session() as session:
             report = self.get(session, report_id, principal)
             current = Status(report.status)
             if target not in allowed_next(current):
@@ -608,7 +602,7 @@ class Reports:
         at: datetime | None = None,
     ) -> dict[str, Any]:
         """The reporter rates a resolved case (评单): a low score reopens it, else it closes."""
-        with self.factory() as session:
+        with self.db.session() as session:
             report = self.get(session, report_id, principal)
             if principal.role != Role.REPORTER or report.submitted_by != principal.key_id:
                 raise ApiError(
@@ -740,7 +734,7 @@ class Reports:
                     allowed=f"{principal.unit_code} and the units below it",
                 )
         now = datetime.now(UTC)
-        with self.factory() as session:
+        with self.db.session() as session:
             rows = session.execute(
                 select(
                     Report.status,

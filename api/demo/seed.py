@@ -18,11 +18,12 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.auth import Principal, Role, create_key
-from api.lifecycle import Status
-from api.models import Facility, Report
+from api.access.keys import create_key
+from api.access.policy import Principal, Role
+from api.cases.lifecycle import Status
+from api.cases.service import Reports
+from api.db.models import Facility, Report
 from api.planning import FACILITIES, bump_version, store_facilities, store_population
-from api.reports import Reports
 from api.schemas import ReportIn, TransitionIn
 from boundaries.demo_planning import SOURCE as PLANNING_SOURCE
 from boundaries.demo_planning import demo_facilities, demo_population
@@ -66,7 +67,7 @@ def seed_reports(
 
     Returns the number of cases in each status. Does nothing if reports exist already.
     """
-    with reports.factory() as session:
+    with reports.db.session() as session:
         if session.scalar(select(func.count()).select_from(Report)):
             return Counter()
         resident_row, _ = create_key(session, Role.REPORTER, name="居民随手拍 (demo)")
@@ -95,7 +96,7 @@ def seed_reports(
         )
         jobs.append(reports.prepare(resident, body, [], None, f"demo-{i}", now=created))
         if len(jobs) == 200 or i == count - 1:
-            with reports.factory() as session:
+            with reports.db.session() as session:
                 results = reports.write_intakes(session, jobs)
                 session.commit()
             for job, (_, payload, _) in zip(jobs, results, strict=True):
@@ -111,7 +112,7 @@ def seed_reports(
             jobs = []
     for report_id, category, created, has_twin in written:
         _live(reports, centre, resident, rng, report_id, category, created, has_twin, now)
-    with reports.factory() as session:
+    with reports.db.session() as session:
         return Counter(
             dict(
                 session.execute(select(Report.status, func.count()).group_by(Report.status))
@@ -156,12 +157,12 @@ def _live(
     now: datetime,
 ) -> None:
     """Move one case through its life as far as its age allows."""
-    with reports.factory() as session:
+    with reports.db.session() as session:
         status = session.scalar(select(Report.status).where(Report.id == report_id))
     if status != Status.ASSIGNED.value:
         return  # outside the jurisdiction: stays in the dispatchers' queue
     if has_twin and rng.random() < 0.5:
-        with reports.factory() as session:
+        with reports.db.session() as session:
             twin = session.scalar(
                 select(Report.id)
                 .where(Report.category == category, Report.id < report_id)
@@ -221,7 +222,7 @@ def seed_planning(
     Parameters
     ----------
     target : sessionmaker or Engine
-        A migrated database (``api.db.migrate``).
+        A migrated database (``api.db.engine.migrate``).
     bset : BoundarySet
         The Hexi demo set (``boundaries.demo.build_hexi``); other sets work the same.
     seed : int

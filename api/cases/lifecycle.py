@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from api.auth import Role
+from api.access.policy import Role
 
 
 class Status(StrEnum):

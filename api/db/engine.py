@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,24 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def sessions(factory: sessionmaker[Session]) -> Iterator[Session]:
-    with factory() as session:
-        yield session
+class Database:
+    """One database: its engine and its sessions. Every service takes sessions from here."""
+
+    def __init__(self, url: str, *, upgrade: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        if upgrade:
+            migrate(self.engine)
+        self.sessions = session_factory(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        """A new session (use it in a ``with`` block)."""
+        return self.sessions()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -9,10 +9,10 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import ColumnElement, and_, select
 
-from api.auth import Principal, Role
-from api.lifecycle import DONE, Status
-from api.models import Report, ReportUnit
-from api.reports import Reports
+from api.access.policy import Principal, Role
+from api.cases.lifecycle import DONE, Status
+from api.cases.service import Reports
+from api.db.models import Report, ReportUnit
 from maps import build_density_map, render_html
 
 #: Roles that see leaders' and cases' details on the map (planners see aggregates only).
@@ -130,7 +130,7 @@ def _cases(
         conditions.append(Report.created_at < query.until)
     if conditions:
         statement = statement.where(and_(*conditions))
-    with reports.factory() as session:
+    with reports.db.session() as session:
         rows = session.execute(statement).all()
     frame = pd.DataFrame(
         rows,

@@ -1,4 +1,4 @@
-"""Database tables (SQLAlchemy 2 ORM). Migrations live in api/migrations (alembic)."""
+"""Database tables (SQLAlchemy 2 ORM). Migrations live in api/db/migrations (alembic)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from api.cli_planning import register as register_planning
+from api.cli.planning import register as register_planning
 from api.settings import Settings
 from geo.errors import WanggeError
 
@@ -123,17 +123,15 @@ def demo(
 
 def _seed_demo(settings: Settings, boundaries: Path, count: int, seed: int) -> None:
     """Post demo reports through the intake path into the configured database."""
-    from api.main import close_reports, open_reports
-    from api.seed import seed_planning, seed_reports
-    from boundaries.loader import read_boundary_set
-    from geo.assign import BoundaryIndex
+    from api.demo.seed import seed_planning, seed_reports
+    from api.services import open_services
 
     started = time.perf_counter()
-    index = BoundaryIndex(read_boundary_set(boundaries), snap_tolerance_m=settings.snap_tolerance_m)
-    service = open_reports(settings, index)
+    services = open_services(settings.model_copy(update={"boundaries": str(boundaries)}))
+    index, service = services.index, services.cases
     try:
         with console.status("storing demo facilities and population..."):
-            planning = seed_planning(service.factory, index.bset, seed=seed)
+            planning = seed_planning(service.db.sessions, index.bset, seed=seed)
         console.print(
             f"{planning['facilities']} elderly-care centres; population of "
             f"{planning['residents']:,}, {planning['residents_60']:,} aged 60+, over "
@@ -142,7 +140,7 @@ def _seed_demo(settings: Settings, boundaries: Path, count: int, seed: int) -> N
         with console.status(f"posting {count:,} demo reports..."):
             statuses = seed_reports(service, count=count, seed=seed)
     finally:
-        close_reports(service)
+        services.close()
     if not statuses:
         console.print("the database has reports already; no demo reports added")
         return
@@ -351,9 +349,9 @@ def map_density(
     beside it (static/maps/), so the page opens from the file with no network."""
     from datetime import UTC, datetime, timedelta
 
-    from api.density import DensityQuery, density_page, parse_statuses
-    from api.main import close_reports, load_index, open_reports
-    from api.pages import FILE_ASSET_BASE, write_page
+    from api.pages.coverage import FILE_ASSET_BASE, write_page
+    from api.pages.density import DensityQuery, density_page, parse_statuses
+    from api.services import load_index, open_services
 
     settings = Settings()
     try:
@@ -362,7 +360,8 @@ def map_density(
         statuses = parse_statuses(status)
     except WanggeError as exc:
         raise _fail(exc) from None
-    service = open_reports(settings, index)
+    services = open_services(settings, index=index, writer=False)
+    service = services.cases
     since = datetime.now(UTC) - timedelta(days=days) if days else None
     try:
         html = density_page(
@@ -379,7 +378,7 @@ def map_density(
             display_tz=settings.display_tz,
         )
     finally:
-        close_reports(service)
+        services.close()
     write_page(html, out)
     console.print(
         f"wrote {out} ({len(html) / 1e6:.2f} MB) and its files under {out.parent / FILE_ASSET_BASE}"
@@ -402,7 +401,7 @@ register_planning(app)
 
 
 def _factory():  # type: ignore[no-untyped-def]
-    from api.db import make_engine, migrate, session_factory
+    from api.db.engine import make_engine, migrate, session_factory
 
     engine = make_engine(Settings().database)
     migrate(engine)
@@ -425,7 +424,8 @@ def keys_create(
     name: Annotated[str, typer.Option(help="Who or what the key is for")] = "",
 ) -> None:
     """Create an API key; the key is printed alone on the last line (and never stored)."""
-    from api.auth import Role, create_key
+    from api.access.keys import create_key
+    from api.access.policy import Role
 
     if role not in {r.value for r in Role}:
         err_console.print(f"[bold red]error:[/] unknown role {role!r}")
@@ -445,7 +445,7 @@ def keys_list() -> None:
     """List keys (never the keys themselves)."""
     from sqlalchemy import select
 
-    from api.models import ApiKey
+    from api.db.models import ApiKey
 
     table = Table()
     for column in ("id", "role", "unit", "name", "created", "revoked"):
@@ -470,7 +470,7 @@ def keys_revoke(
     """Revoke a key."""
     from datetime import UTC, datetime
 
-    from api.models import ApiKey
+    from api.db.models import ApiKey
 
     with _factory()() as session:
         row = session.get(ApiKey, key_id)

@@ -1,0 +1,100 @@
+"""Authentication: the caller's key (or browser session) to a principal, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+
+from api.access.keys import KeyStore
+from api.access.policy import Principal, Role
+from api.access.sessions import SESSION_COOKIE
+from api.errors import ApiError
+
+
+def _presented_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def _session_principal(request: Request) -> Principal | None:
+    """The signed-in browser's principal; only for reading (GET/HEAD), so a cookie can
+    never make a change on its own (no cross-site request forgery)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or request.method not in ("GET", "HEAD"):
+        return None
+    key_id = request.app.state.sessions.verify(token)
+    if key_id is None:
+        return None
+    store: KeyStore = request.app.state.keys
+    return store.by_id(key_id)
+
+
+def authenticate(request: Request) -> Principal:
+    """The caller's principal; 401 without a valid key, 429 over the rate limit."""
+    key = _presented_key(request)
+    if key is None:
+        principal = _session_principal(request)
+        if principal is not None:
+            return _admit(request, principal)
+    if key is None:
+        raise ApiError(
+            401,
+            "not_authenticated",
+            "this route needs an API key",
+            allowed="Authorization: Bearer <key> or X-API-Key: <key>; browsers: /signin",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    store: KeyStore = request.app.state.keys
+    principal = store.verify(key)
+    if principal is None:
+        raise ApiError(
+            401,
+            "invalid_key",
+            "the API key is unknown or revoked",
+            allowed="a key created with `wangge keys create`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return _admit(request, principal)
+
+
+def _admit(request: Request, principal: Principal) -> Principal:
+    """Apply the key's rate limit and remember who is calling."""
+    wait = request.app.state.rate_limiter.allow(principal.key_id)
+    if wait > 0:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "too many requests for this key",
+            allowed=f"{request.app.state.settings.rate_limit_per_minute} requests per minute",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+    request.state.principal = principal
+    return principal
+
+
+def require_role(principal: Principal, roles: tuple[Role, ...]) -> Principal:
+    """The principal if its role is one of ``roles``; else 403 naming them."""
+    if principal.role not in roles:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"role {principal.role.value!r} may not use this route",
+            allowed="roles: " + ", ".join(r.value for r in roles),
+        )
+    return principal
+
+
+def allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that admits only the given roles (403 naming them for the others).
+
+    It runs on the event loop, not in the thread pool: keys are verified from a cache, and
+    only a key not seen for ``KeyStore`` ttl seconds costs a (short) database read.
+    """
+
+    async def dependency(request: Request) -> Principal:
+        return require_role(authenticate(request), roles)
+
+    return dependency

@@ -1,0 +1,1 @@
+"""Cases (reports): lifecycle, intake, transitions, visibility, views, queries, statistics."""

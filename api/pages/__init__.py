@@ -1,0 +1,1 @@
+"""The HTML pages the service serves (density, coverage), built from the services ' data."""
