@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.cases.service import Reports
+from api.access.keys import KeyStore
+from api.cases.service import Cases
 from api.db import Database
 from api.errors import ApiError
 from api.settings import Settings
@@ -39,14 +40,19 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+async def get_keys(request: Request) -> KeyStore:
+    keys: KeyStore = request.app.state.keys
+    return keys
+
+
 async def get_index(request: Request) -> BoundaryIndex:
     index: BoundaryIndex = request.app.state.index
     return index
 
 
-async def get_reports(request: Request) -> Reports:
-    reports: Reports = request.app.state.reports
-    return reports
+async def get_cases(request: Request) -> Cases:
+    cases: Cases = request.app.state.cases
+    return cases
 
 
 async def reject_unknown_query_params(request: Request) -> None:
@@ -76,4 +82,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 SessionDep = Annotated[Session, Depends(get_session)]
 IndexDep = Annotated[BoundaryIndex, Depends(get_index)]
-ReportsDep = Annotated[Reports, Depends(get_reports)]
+CasesDep = Annotated[Cases, Depends(get_cases)]
+KeysDep = Annotated[KeyStore, Depends(get_keys)]

@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api import VERSION
+from api.access.errors import ACCESS_STATUS_CODES
 from api.access.limits import BodySizeLimit, RateLimiter
 from api.access.sessions import SessionSigner
+from api.cases.errors import CASES_STATUS_CODES
 from api.deps import reject_unknown_query_params
 from api.errors import install_error_handlers
 from api.planning import PLANNING_STATUS_CODES
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = app.state
         state.services = services
         state.db, state.index, state.keys = services.db, services.index, services.keys
-        state.reports, state.planning = services.cases, services.planning
+        state.cases, state.planning = services.cases, services.planning
         state.sessions = SessionSigner(settings.session_secret, settings.session_hours)
         state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         try:
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(reject_unknown_query_params)],
     )
     app.state.settings = settings
-    install_error_handlers(app, PLANNING_STATUS_CODES)
+    install_error_handlers(app, ACCESS_STATUS_CODES, CASES_STATUS_CODES, PLANNING_STATUS_CODES)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

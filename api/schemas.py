@@ -181,7 +181,11 @@ class PhotoOut(BaseModel):
 
 
 class Assignment(BaseModel):
-    status: Literal["assigned", "gap", "snapped", "unassigned"]
+    status: Literal["assigned", "gap", "snapped", "unassigned", "reassigned", "escalated"] = Field(
+        description="How the case got its unit: by its place (assigned, gap, snapped, "
+        "unassigned, as in /lookup), or moved by people (reassigned by a dispatcher, escalated "
+        "to the parent unit); `reason` says why in words"
+    )
     units: list[UnitRef]
     leader: Leader | None
     distance_m: float | None

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from api.access.keys import KeyStore
 from api.cases.catalogue import load_catalogue, sync_catalogue
-from api.cases.service import Reports
+from api.cases.service import Cases
 from api.db import Database
-from api.db.writer import GroupWriter
 from api.planning import Planning
 from api.settings import Settings
 from boundaries.loader import read_boundary_set
@@ -48,14 +47,13 @@ class Services:
     settings: Settings
     db: Database
     index: BoundaryIndex
-    cases: Reports
+    cases: Cases
     planning: Planning
     keys: KeyStore
 
     def close(self) -> None:
         """Finish queued writes and close the database."""
-        if self.cases.writer is not None:
-            self.cases.writer.close()
+        self.cases.close()
         self.db.dispose()
 
 
@@ -73,10 +71,10 @@ def open_services(
     with db.session() as session:
         sync_catalogue(session, load_catalogue(settings.categories_file))
     settings.media.mkdir(parents=True, exist_ok=True)
-    cases = Reports(settings=settings, index=index, db=db)
+    cases = Cases(settings=settings, index=index, db=db)
     cases.load()
     if writer:
-        cases.writer = GroupWriter(db.sessions, cases.write_intakes)
+        cases.start_writer()
     planning = Planning(bset, db, street_network=settings.street_network)
     return Services(
         settings=settings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.access.keys import KeyStore
 from api.access.policy import Principal, Role
@@ -19,7 +20,7 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def _session_principal(request: Request) -> Principal | None:
+async def _session_principal(request: Request) -> Principal | None:
     """The signed-in browser's principal; only for reading (GET/HEAD), so a cookie can
     never make a change on its own (no cross-site request forgery)."""
     token = request.cookies.get(SESSION_COOKIE)
@@ -29,14 +30,17 @@ def _session_principal(request: Request) -> Principal | None:
     if key_id is None:
         return None
     store: KeyStore = request.app.state.keys
-    return store.by_id(key_id)
+    hit, principal = store.cached_id(key_id)
+    if not hit:  # the database read runs in a thread, off the event loop
+        principal = await run_in_threadpool(store.by_id, key_id)
+    return principal
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """The caller's principal; 401 without a valid key, 429 over the rate limit."""
     key = _presented_key(request)
     if key is None:
-        principal = _session_principal(request)
+        principal = await _session_principal(request)
         if principal is not None:
             return _admit(request, principal)
     if key is None:
@@ -48,7 +52,9 @@ def authenticate(request: Request) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     store: KeyStore = request.app.state.keys
-    principal = store.verify(key)
+    hit, principal = store.cached(key)
+    if not hit:  # the database read runs in a thread, off the event loop
+        principal = await run_in_threadpool(store.verify, key)
     if principal is None:
         raise ApiError(
             401,
@@ -91,10 +97,10 @@ def allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency that admits only the given roles (403 naming them for the others).
 
     It runs on the event loop, not in the thread pool: keys are verified from a cache, and
-    only a key not seen for ``KeyStore`` ttl seconds costs a (short) database read.
+    only a key not seen for ``KeyStore`` ttl seconds costs a database read, in a thread.
     """
 
     async def dependency(request: Request) -> Principal:
-        return require_role(authenticate(request), roles)
+        return require_role(await authenticate(request), roles)
 
     return dependency

@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.access.errors import InvalidKeyRequest, KeyNotFound, UnknownRole
 from api.access.policy import Principal, Role
 from api.db import Database
 from api.db.models import ApiKey
+from geo.units import BoundarySet
 
 
 def hash_key(key: str) -> str:
@@ -46,50 +48,119 @@ def create_key(
     return row, key
 
 
+def issue_key(
+    session: Session,
+    bset: BoundarySet | None,
+    role: str,
+    *,
+    unit_code: str | None = None,
+    name: str = "",
+) -> tuple[ApiKey, str]:
+    """Create a key after checking the role and the unit (which must be in the boundaries);
+    the one way keys are made, from the API and the command line alike. ``bset`` may be None
+    only for a key without a unit."""
+    try:
+        checked = Role(role)
+    except ValueError:
+        raise UnknownRole(
+            f"unknown role {role!r}", allowed=", ".join(r.value for r in Role)
+        ) from None
+    if checked == Role.GRID_WORKER and not unit_code:
+        raise InvalidKeyRequest(
+            "a grid worker's key needs unit_code",
+            allowed="the code of the unit the worker serves",
+            code="unit_required",
+        )
+    if unit_code:
+        if bset is None:
+            raise ValueError("a key with a unit needs the boundaries to check it against")
+        bset.position(unit_code)  # UnitNotFound names the allowed codes
+    return create_key(session, checked, unit_code=unit_code, name=name)
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key, oldest first (hashes only; the keys themselves are never stored)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key (committed); revoking twice keeps the first time."""
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise KeyNotFound(f"no key {key_id}", allowed="ids from GET /keys")
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        session.commit()
+    return row
+
+
 class KeyStore:
     """Verifies keys against the database, with a short cache so each request is cheap.
 
-    A revoked key stops working within ``ttl_s`` seconds.
+    The cache answers only for ``ttl_s`` seconds: a key revoked by another worker (or the
+    command line) stops working within that time; one revoked here stops at once
+    (:meth:`forget`). ``cached`` never touches the database, so async code can try it first
+    and do the read (``verify``, ``by_id``) in a thread only on a miss.
     """
 
-    def __init__(self, db: Database, *, ttl_s: float = 30.0) -> None:
+    def __init__(self, db: Database, *, ttl_s: float = 1.0) -> None:
         self._db = db
         self._ttl = ttl_s
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, key: str) -> tuple[bool, Principal | None]:
+        """(hit, principal) from the cache alone; a miss says nothing of the key."""
+        return self._hit(hash_key(key))
+
+    def cached_id(self, key_id: int) -> tuple[bool, Principal | None]:
+        return self._hit(f"id:{key_id}")
+
     def verify(self, key: str) -> Principal | None:
+        """The principal of a key, unless unknown or revoked."""
         digest = hash_key(key)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
-        principal = self._lookup(key, digest)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now, principal)
+        hit, principal = self._hit(digest)
+        if not hit:
+            principal = self._lookup(key, digest)
+            self._keep(digest, principal)
         return principal
 
     def by_id(self, key_id: int) -> Principal | None:
         """The principal of a key by id (for signed sessions), unless revoked."""
         cache_key = f"id:{key_id}"
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(cache_key)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
+        hit, principal = self._hit(cache_key)
+        if hit:
+            return principal
         with self._db.session() as session:
             row = session.get(ApiKey, key_id)
         principal = None
         if row is not None and row.revoked_at is None:
-            principal = Principal(
-                key_id=row.id, role=Role(row.role), unit_code=row.unit_code, name=row.name
-            )
-        with self._lock:
-            self._cache[cache_key] = (now, principal)
+            principal = _principal(row)
+        self._keep(cache_key, principal)
         return principal
+
+    def forget(self, key_id: int) -> None:
+        """Drop a key from the cache (after revoking it), so it stops working at once."""
+        with self._lock:
+            for cache_key in [
+                k
+                for k, (_, p) in self._cache.items()
+                if k == f"id:{key_id}" or (p is not None and p.key_id == key_id)
+            ]:
+                del self._cache[cache_key]
+
+    def _hit(self, cache_key: str) -> tuple[bool, Principal | None]:
+        with self._lock:
+            hit = self._cache.get(cache_key)
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return True, hit[1]
+        return False, None
+
+    def _keep(self, cache_key: str, principal: Principal | None) -> None:
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[cache_key] = (time.monotonic(), principal)
 
     def _lookup(self, key: str, digest: str) -> Principal | None:
         parts = key.split("_")
@@ -101,4 +172,8 @@ class KeyStore:
             return None
         if not hmac.compare_digest(row.key_hash, digest):
             return None
-        return Principal(key_id=row.id, role=Role(row.role), unit_code=row.unit_code, name=row.name)
+        return _principal(row)
+
+
+def _principal(row: ApiKey) -> Principal:
+    return Principal(key_id=row.id, role=Role(row.role), unit_code=row.unit_code, name=row.name)

@@ -7,6 +7,7 @@ rules of api.cases keep other areas' cases from them altogether).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -38,10 +39,28 @@ class Principal:
         return f"key:{self.key_id}"
 
 
-#: Roles that handle cases, and so may see reporters' names and phones and leaders' phones.
-SEES_PERSONAL_DATA = frozenset({Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN})
+#: Roles that handle cases: they see reporters' names and phones (grid workers: in their area).
+HANDLERS = frozenset({Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN})
+#: Roles that see every case of the jurisdiction.
+SEES_ALL_CASES = frozenset({Role.DISPATCHER, Role.ADMIN})
 
 
-def sees_personal_data(principal: Principal) -> bool:
-    """Whether the caller may see reporters' and leaders' names and phones (in its area)."""
-    return principal.role in SEES_PERSONAL_DATA
+def sees_leader_phones(principal: Principal | None) -> bool:
+    """Leaders' phones are work contacts, for everyone but planners (who see aggregates only).
+
+    ``None`` is the operator at the command line, who sees everything.
+    """
+    return principal is None or principal.role != Role.PLANNER
+
+
+def sees_case_details(principal: Principal | None) -> bool:
+    """Whether individual cases (markers, popups) are shown, rather than aggregates only."""
+    return principal is None or principal.role in HANDLERS
+
+
+def sees_reporter(principal: Principal, unit_codes: Iterable[str]) -> bool:
+    """Whether the caller may see the name and phone of the reporter of a case in these units:
+    dispatchers and admins always, grid workers when the case lies in their area."""
+    if principal.role in SEES_ALL_CASES:
+        return True
+    return principal.role == Role.GRID_WORKER and principal.unit_code in set(unit_codes)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.cases.errors import UnknownCategory
 from api.db.models import Category
 
 
@@ -112,3 +114,13 @@ def sync_catalogue(session: Session, specs: list[CategorySpec]) -> None:
             setattr(row, field, value)
         session.add(row)
     session.commit()
+
+
+def check_categories(known: Iterable[str], values: Iterable[str] | None) -> tuple[str, ...]:
+    """Category filters checked against the catalogue."""
+    codes = set(known)
+    asked = tuple(values or ())
+    unknown = sorted(set(asked) - codes)
+    if unknown:
+        raise UnknownCategory(f"unknown category {unknown}", allowed=", ".join(sorted(codes)))
+    return asked

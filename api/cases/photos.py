@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from api.errors import ApiError
+from api.cases.errors import InvalidPhoto, PhotoTooLarge, UnsupportedPhoto
 
 #: Magic numbers of the accepted formats: the content decides, not the file name.
 SIGNATURES = {
@@ -37,17 +37,13 @@ def clean_photo(raw: bytes, *, index: int, max_bytes: int) -> CleanPhoto:
     The image is turned upright first (EXIF orientation), since the tag that said how goes.
     """
     if len(raw) > max_bytes:
-        raise ApiError(
-            413,
-            "photo_too_large",
+        raise PhotoTooLarge(
             f"photo {index} is {len(raw)} bytes",
             allowed=f"at most {max_bytes} bytes per photo",
         )
     kind = next((v for sig, v in SIGNATURES.items() if raw.startswith(sig)), None)
     if kind is None:
-        raise ApiError(
-            415,
-            "unsupported_photo",
+        raise UnsupportedPhoto(
             f"photo {index} is not a JPEG or PNG image",
             allowed=ALLOWED,
         )
@@ -64,9 +60,7 @@ def clean_photo(raw: bytes, *, index: int, max_bytes: int) -> CleanPhoto:
             else:
                 upright.save(out, "PNG")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ApiError(
-            422,
-            "invalid_photo",
+        raise InvalidPhoto(
             f"photo {index} cannot be read as {fmt}: {exc}",
             allowed=ALLOWED,
         ) from None

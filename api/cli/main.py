@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli.planning import register as register_planning
+from api.db import Database
 from api.settings import Settings
 from geo.errors import WanggeError
 
@@ -349,34 +350,43 @@ def map_density(
     beside it (static/maps/), so the page opens from the file with no network."""
     from datetime import UTC, datetime, timedelta
 
+    from api.cases.catalogue import check_categories
+    from api.cases.queries import CaseFilter, check_statuses
     from api.pages.coverage import FILE_ASSET_BASE, write_page
-    from api.pages.density import DensityQuery, density_page, parse_statuses
+    from api.pages.density import density_page
     from api.services import load_index, open_services
 
     settings = Settings()
     try:
         index = load_index(settings)
         index.bset.depth_of(level)
-        statuses = parse_statuses(status)
+        statuses = check_statuses(status)
     except WanggeError as exc:
         raise _fail(exc) from None
     services = open_services(settings, index=index, writer=False)
-    service = services.cases
     since = datetime.now(UTC) - timedelta(days=days) if days else None
     try:
-        html = density_page(
-            service,
-            DensityQuery(
-                level=level, categories=tuple(category or ()), statuses=statuses, since=since
-            ),
-            None,
-            asset_base=FILE_ASSET_BASE,
-            tiles=settings.tiles_url,
-            tiles_attribution=settings.tiles_attribution,
-            case_url="#{id}",
-            show_phones=phones,
-            display_tz=settings.display_tz,
+        where = CaseFilter(
+            categories=check_categories(services.cases.categories, category),
+            statuses=statuses,
+            since=since,
         )
+        with services.db.session() as session:
+            html = density_page(
+                services.cases,
+                session,
+                level,
+                where,
+                None,
+                asset_base=FILE_ASSET_BASE,
+                tiles=settings.tiles_url,
+                tiles_attribution=settings.tiles_attribution,
+                case_url="#{id}",
+                show_phones=phones,
+                display_tz=settings.display_tz,
+            )
+    except WanggeError as exc:
+        raise _fail(exc) from None
     finally:
         services.close()
     write_page(html, out)
@@ -400,18 +410,15 @@ app.add_typer(db_app, name="db")
 register_planning(app)
 
 
-def _factory():  # type: ignore[no-untyped-def]
-    from api.db.engine import make_engine, migrate, session_factory
-
-    engine = make_engine(Settings().database)
-    migrate(engine)
-    return session_factory(engine)
+def _database(settings: Settings | None = None) -> Database:
+    """The configured database, migrated."""
+    return Database((settings or Settings()).database)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database to the newest schema (WANGGE_DATABASE_URL)."""
-    _factory()
+    _database().dispose()
     console.print(f"database at {Settings().database.split('@')[-1]} is up to date")
 
 
@@ -424,18 +431,17 @@ def keys_create(
     name: Annotated[str, typer.Option(help="Who or what the key is for")] = "",
 ) -> None:
     """Create an API key; the key is printed alone on the last line (and never stored)."""
-    from api.access.keys import create_key
-    from api.access.policy import Role
+    from api.access.keys import issue_key
+    from api.services import load_index
 
-    if role not in {r.value for r in Role}:
-        err_console.print(f"[bold red]error:[/] unknown role {role!r}")
-        err_console.print("allowed: " + ", ".join(r.value for r in Role))
-        raise typer.Exit(2)
-    if role == Role.GRID_WORKER and not unit:
-        err_console.print("[bold red]error:[/] a grid worker's key needs --unit CODE")
-        raise typer.Exit(2)
-    with _factory()() as session:
-        row, key = create_key(session, role, unit_code=unit, name=name)
+    settings = Settings()
+    try:
+        # the boundaries are read only to check a unit (a key without one does not need them)
+        bset = load_index(settings).bset if unit else None
+        with _database(settings).session() as session:
+            row, key = issue_key(session, bset, role, unit_code=unit, name=name)
+    except WanggeError as exc:
+        raise _fail(exc) from None
     err_console.print(f"key {row.id} for role {row.role}" + (f", unit {unit}" if unit else ""))
     print(key)
 
@@ -443,15 +449,13 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never the keys themselves)."""
-    from sqlalchemy import select
-
-    from api.db.models import ApiKey
+    from api.access.keys import list_keys
 
     table = Table()
     for column in ("id", "role", "unit", "name", "created", "revoked"):
         table.add_column(column)
-    with _factory()() as session:
-        for row in session.scalars(select(ApiKey).order_by(ApiKey.id)):
+    with _database().session() as session:
+        for row in list_keys(session):
             table.add_row(
                 str(row.id),
                 row.role,
@@ -467,18 +471,14 @@ def keys_list() -> None:
 def keys_revoke(
     key_id: Annotated[int, typer.Argument(help="The key's id (wangge keys list)")],
 ) -> None:
-    """Revoke a key."""
-    from datetime import UTC, datetime
+    """Revoke a key: it stops working at once here and within a second on running services."""
+    from api.access.keys import revoke_key
 
-    from api.db.models import ApiKey
-
-    with _factory()() as session:
-        row = session.get(ApiKey, key_id)
-        if row is None:
-            err_console.print(f"[bold red]error:[/] no key {key_id}")
-            raise typer.Exit(2)
-        row.revoked_at = row.revoked_at or datetime.now(UTC)
-        session.commit()
+    try:
+        with _database().session() as session:
+            revoke_key(session, key_id)
+    except WanggeError as exc:
+        raise _fail(exc) from None
     console.print(f"key {key_id} revoked")
 
 

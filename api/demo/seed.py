@@ -20,16 +20,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.access.keys import create_key
 from api.access.policy import Principal, Role
+from api.cases.intake import Submission
 from api.cases.lifecycle import Status
-from api.cases.service import Reports
+from api.cases.service import Cases
+from api.cases.transitions import Change
 from api.db.models import Facility, Report
 from api.planning import FACILITIES, bump_version, store_facilities, store_population
-from api.schemas import ReportIn, TransitionIn
 from boundaries.demo_planning import SOURCE as PLANNING_SOURCE
 from boundaries.demo_planning import demo_facilities, demo_population
 from geo.crs import wgs84_to_gcj02
 from geo.units import BoundarySet
 
+#: Reports submitted in one transaction.
+BATCH = 200
 #: Category shares of the demo's reports.
 CATEGORY_SHARES = {
     "parking": 0.24,
@@ -56,7 +59,7 @@ DESCRIPTIONS = {
 
 
 def seed_reports(
-    reports: Reports,
+    cases: Cases,
     *,
     count: int = 2500,
     days: float = 28.0,
@@ -66,8 +69,10 @@ def seed_reports(
     """Post ``count`` demo reports dated over the last ``days`` and move them along.
 
     Returns the number of cases in each status. Does nothing if reports exist already.
+    Everything goes through the case service's public operations: reports are submitted with
+    the time they were reported, and the service's clock is set to each change's time.
     """
-    with reports.db.session() as session:
+    with cases.db.session() as session:
         if session.scalar(select(func.count()).select_from(Report)):
             return Counter()
         resident_row, _ = create_key(session, Role.REPORTER, name="居民随手拍 (demo)")
@@ -76,55 +81,56 @@ def seed_reports(
     centre = Principal(dispatch_row.id, Role.DISPATCHER, None, dispatch_row.name)
     now = now or datetime.now(UTC)
     rng = np.random.default_rng(seed)
-    lon, lat = _places(reports, rng, count)
+    lon, lat = _places(cases, rng, count)
     glon, glat = wgs84_to_gcj02(lon, lat)
     categories = rng.choice(
         list(CATEGORY_SHARES), size=count, p=np.array(list(CATEGORY_SHARES.values()))
     )
     ages_h = np.sort(rng.uniform(0, days * 24, count))[::-1]  # oldest first
-    written: list[tuple[int, str, datetime, bool]] = []
-    jobs = []
-    for i in range(count):
-        created = now - timedelta(hours=float(ages_h[i]))
-        body = ReportIn(
+    submissions = [
+        Submission(
             lon=float(glon[i]),
             lat=float(glat[i]),
             crs="gcj02",
             category=str(categories[i]),
             description=DESCRIPTIONS[str(categories[i])],
             phone=f"100-{i // 10000:04d}-{i % 10000:04d}",  # fictitious
+            reported_at=now - timedelta(hours=float(ages_h[i])),
         )
-        jobs.append(reports.prepare(resident, body, [], None, f"demo-{i}", now=created))
-        if len(jobs) == 200 or i == count - 1:
-            with reports.db.session() as session:
-                results = reports.write_intakes(session, jobs)
-                session.commit()
-            for job, (_, payload, _) in zip(jobs, results, strict=True):
-                reports.track_new(job, payload["id"])
-                written.append(
-                    (
-                        payload["id"],
-                        job.row["category"],
-                        job.row["created_at"],
-                        bool(payload["possible_duplicates"]),
-                    )
+        for i in range(count)
+    ]
+    clock = cases.clock
+    try:
+        for start in range(0, count, BATCH):
+            batch = submissions[start : start + BATCH]
+            receipts = cases.submit_many(resident, [(s, None) for s in batch])
+            for submission, receipt in zip(batch, receipts, strict=True):
+                assert submission.reported_at is not None
+                _live(
+                    cases,
+                    centre,
+                    resident,
+                    rng,
+                    receipt.body,
+                    submission.reported_at,
+                    now,
                 )
-            jobs = []
-    for report_id, category, created, has_twin in written:
-        _live(reports, centre, resident, rng, report_id, category, created, has_twin, now)
-    with reports.db.session() as session:
+    finally:
+        cases.clock = clock
+    with cases.db.session() as session:
         return Counter(
-            dict(
-                session.execute(select(Report.status, func.count()).group_by(Report.status))
-                .tuples()
-                .all()
-            )
+            {
+                status: number
+                for status, number in session.execute(
+                    select(Report.status, func.count()).group_by(Report.status)
+                )
+            }
         )
 
 
-def _places(reports: Reports, rng: np.random.Generator, count: int) -> tuple[np.ndarray, ...]:
+def _places(cases: Cases, rng: np.random.Generator, count: int) -> tuple[np.ndarray, ...]:
     """Report locations: 60% around hot spots, the rest spread over the micro-grids."""
-    bset = reports.index.bset
+    bset = cases.index.bset
     leaves = bset.level_positions(bset.levels[-1])
     points = bset.units.geometry.iloc[leaves].representative_point()
     px, py = points.x.to_numpy(), points.y.to_numpy()
@@ -146,39 +152,35 @@ def _places(reports: Reports, rng: np.random.Generator, count: int) -> tuple[np.
 
 
 def _live(
-    reports: Reports,
+    cases: Cases,
     centre: Principal,
     resident: Principal,
     rng: np.random.Generator,
-    report_id: int,
-    category: str,
+    report: dict[str, Any],
     created: datetime,
-    has_twin: bool,
     now: datetime,
 ) -> None:
     """Move one case through its life as far as its age allows."""
-    with reports.db.session() as session:
-        status = session.scalar(select(Report.status).where(Report.id == report_id))
-    if status != Status.ASSIGNED.value:
+    if report["status"] != Status.ASSIGNED.value:
         return  # outside the jurisdiction: stays in the dispatchers' queue
-    if has_twin and rng.random() < 0.5:
-        with reports.db.session() as session:
-            twin = session.scalar(
-                select(Report.id)
-                .where(Report.category == category, Report.id < report_id)
-                .order_by(Report.id.desc())
-                .limit(1)
-            )
-        if twin is not None:
-            at = created + timedelta(hours=float(rng.uniform(0.2, 3)))
-            if at < now:
-                reports.transition(
-                    report_id,
-                    centre,
-                    TransitionIn(to="rejected", duplicate_of=twin, note="重复上报"),
-                    at=at,
-                )
-            return
+    report_id = int(report["id"])
+
+    def move(at: datetime, change: Change) -> None:
+        cases.clock = lambda: at
+        with cases.db.session() as session:
+            cases.transition(session, report_id, centre, change)
+
+    def rate(at: datetime, score: int, comment: str) -> None:
+        cases.clock = lambda: at
+        with cases.db.session() as session:
+            cases.rate(session, report_id, resident, score, comment)
+
+    twins = report["possible_duplicates"] or []
+    if twins and rng.random() < 0.5:
+        at = created + timedelta(hours=float(rng.uniform(0.2, 3)))
+        if at < now:
+            move(at, Change(to="rejected", duplicate_of=int(twins[0]["id"]), note="重复上报"))
+        return
     steps = [
         ("accepted", rng.uniform(0.3, 8)),
         ("in_progress", rng.uniform(0.2, 4)),
@@ -191,13 +193,12 @@ def _live(
         at = at + timedelta(hours=float(hours))
         if at >= now:
             return
-        note = "已处理" if to == "resolved" else ""
-        reports.transition(report_id, centre, TransitionIn(to=to, note=note), at=at, view=False)
+        move(at, Change(to=to, note="已处理" if to == "resolved" else ""))
     at = at + timedelta(hours=float(rng.uniform(1, 30)))
     if at >= now or rng.random() < 0.1:
         return  # not rated yet
     score = int(rng.choice([5, 4, 3, 2, 1], p=[0.55, 0.3, 0.09, 0.04, 0.02]))
-    reports.rate(report_id, resident, score, "" if score > 2 else "没有解决", at=at)
+    rate(at, score, "" if score > 2 else "没有解决")
     if score > 2:
         return
     # reopened: most get a second, better try
@@ -205,12 +206,10 @@ def _live(
         at = at + timedelta(hours=float(hours))
         if at >= now or rng.random() < 0.15:
             return
-        reports.transition(
-            report_id, centre, TransitionIn(to=to, note="二次处理"), at=at, view=False
-        )
+        move(at, Change(to=to, note="二次处理"))
     at = at + timedelta(hours=float(rng.uniform(1, 24)))
     if at < now:
-        reports.rate(report_id, resident, 4, "", at=at)
+        rate(at, 4, "")
 
 
 def seed_planning(

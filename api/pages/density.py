@@ -1,50 +1,42 @@
-"""The dispatcher's density map: read units and cases for a caller, build the page with maps/."""
+"""The dispatcher's density map: the units and cases a caller may see, built with maps/."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from api.access.policy import Principal, Role
-from api.cases.lifecycle import DONE, Status
-from api.cases.service import Reports
+from api.access.policy import Principal, Role, sees_case_details, sees_leader_phones
+from api.cases.lifecycle import DONE
+from api.cases.queries import CaseFilter, filtered
+from api.cases.service import Cases
+from api.cases.visibility import scoped
 from api.db.models import Report, ReportUnit
+from geo.units import BoundarySet
 from maps import build_density_map, render_html
 
-#: Roles that see leaders' and cases' details on the map (planners see aggregates only).
-DETAIL_ROLES = (Role.DISPATCHER, Role.ADMIN, Role.GRID_WORKER)
-
-
-@dataclass(frozen=True)
-class DensityQuery:
-    """What the map shows."""
-
-    level: str
-    categories: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def describe(self) -> str:
-        parts = []
-        if self.categories:
-            parts.append("category: " + ", ".join(self.categories))
-        if self.statuses:
-            parts.append("status: " + ", ".join(self.statuses))
-        if self.since:
-            parts.append(f"since {self.since:%Y-%m-%d %H:%M}")
-        if self.until:
-            parts.append(f"until {self.until:%Y-%m-%d %H:%M}")
-        return "; ".join(parts) or "all cases"
+CASE_COLUMNS = [
+    "id",
+    "category",
+    "status",
+    "created_at",
+    "due_at",
+    "unit_code",
+    "leader_name",
+    "lon",
+    "lat",
+    "case_unit",
+]
 
 
 def density_page(
-    reports: Reports,
-    query: DensityQuery,
+    cases: Cases,
+    session: Session,
+    level: str,
+    where: CaseFilter,
     principal: Principal | None,
     *,
     asset_base: str = "/static/maps",
@@ -57,53 +49,63 @@ def density_page(
     """The HTML page of the density map as this caller may see it.
 
     ``principal`` None is the operator at the command line (everything, phones only if asked).
+    A grid worker sees its own area: asked for a level above its unit, the map shows its unit.
     """
-    bset = reports.index.bset
-    depth = bset.depth_of(query.level)
+    bset = cases.index.bset
+    level = _level_for(bset, level, principal)
+    depth = bset.depth_of(level)
     units = bset.units.iloc[bset.level_positions(depth)]
-    scope = principal.unit_code if principal and principal.role == Role.GRID_WORKER else None
-    if scope:
-        # a grid worker sees the units of its area only
-        inside = (bset.chains[bset.level_positions(depth)] == bset.position(scope)).any(axis=1)
-        units = units[inside]
-    detail = principal is None or principal.role in DETAIL_ROLES
+    if principal is not None and principal.role == Role.GRID_WORKER and principal.unit_code:
+        inside = bset.chains[bset.level_positions(depth)] == bset.position(principal.unit_code)
+        units = units[inside.any(axis=1)]
     if show_phones is None:
-        show_phones = principal is not None and principal.role in DETAIL_ROLES
+        show_phones = principal is not None and sees_leader_phones(principal)
     now = datetime.now(UTC)
-    cases = _cases(reports, query, principal, now)
+    frame = _cases(cases, session, level, where, principal, now)
     page = build_density_map(
         gpd.GeoDataFrame(units, geometry="geometry", crs=4326),
-        cases,
-        level=query.level,
-        title=_title(reports, query.level),
+        frame,
+        level=level,
+        title=_title(bset, level),
         built_at=now,
-        filters=query.describe(),
+        filters=where.describe(),
         tiles=tiles,
         tiles_attribution=tiles_attribution,
         show_phones=show_phones,
         case_url=case_url,
         asset_base=asset_base,
-        max_markers=5000 if detail else 0,
+        max_markers=5000 if sees_case_details(principal) else 0,
         display_tz=display_tz,
     )
     return render_html(page, asset_base)
 
 
-def _title(reports: Reports, level: str) -> str:
-    bset = reports.index.bset
+def _level_for(bset: BoundarySet, level: str, principal: Principal | None) -> str:
+    """The level asked for, or a grid worker's own level when the one asked is above it."""
+    depth = bset.depth_of(level)  # an unknown level is an error
+    if principal is None or principal.role != Role.GRID_WORKER or not principal.unit_code:
+        return level
+    own = str(bset.units["level"].iat[bset.position(principal.unit_code)])
+    return own if bset.depth_of(own) > depth else level
+
+
+def _title(bset: BoundarySet, level: str) -> str:
     top = bset.units["name"].iloc[bset.level_positions(0)].tolist()
     where = top[0] if len(top) == 1 else f"{len(top)} {bset.levels[0]}s"
     return f"{where} · 案件密度 case density by {level}"
 
 
 def _cases(
-    reports: Reports, query: DensityQuery, principal: Principal | None, now: datetime
+    cases: Cases,
+    session: Session,
+    level: str,
+    where: CaseFilter,
+    principal: Principal | None,
+    now: datetime,
 ) -> gpd.GeoDataFrame:
     """The filtered cases the caller may see, with the unit of the map's level for each."""
     level_unit = (
-        select(ReportUnit.report_id, ReportUnit.code)
-        .where(ReportUnit.level == query.level)
-        .subquery()
+        select(ReportUnit.report_id, ReportUnit.code).where(ReportUnit.level == level).subquery()
     )
     statement = select(
         Report.id,
@@ -118,35 +120,9 @@ def _cases(
         level_unit.c.code.label("case_unit"),
     ).outerjoin(level_unit, level_unit.c.report_id == Report.id)
     if principal is not None:
-        statement = reports.scoped(statement, principal)
-    conditions: list[ColumnElement[bool]] = []
-    if query.categories:
-        conditions.append(Report.category.in_(query.categories))
-    if query.statuses:
-        conditions.append(Report.status.in_(query.statuses))
-    if query.since:
-        conditions.append(Report.created_at >= query.since)
-    if query.until:
-        conditions.append(Report.created_at < query.until)
-    if conditions:
-        statement = statement.where(and_(*conditions))
-    with reports.db.session() as session:
-        rows = session.execute(statement).all()
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "id",
-            "category",
-            "status",
-            "created_at",
-            "due_at",
-            "unit_code",
-            "leader_name",
-            "lon",
-            "lat",
-            "case_unit",
-        ],
-    )
+        statement = scoped(statement, principal)
+    statement = filtered(statement, where, bset=cases.index.bset, dialect=cases.db.dialect)
+    frame = pd.DataFrame(session.execute(statement).all(), columns=CASE_COLUMNS)
     done = [s.value for s in DONE]
     if len(frame):
         frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
@@ -157,16 +133,3 @@ def _cases(
     frame["case_unit"] = frame["case_unit"].astype(object).where(frame["case_unit"].notna(), None)
     geometry = gpd.points_from_xy(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
     return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=geometry, crs=4326)
-
-
-def parse_statuses(values: list[str] | None) -> tuple[str, ...]:
-    """Check status filters against the lifecycle."""
-    from api.errors import ApiError
-
-    known = {s.value for s in Status}
-    bad = sorted(set(values or ()) - known)
-    if bad:
-        raise ApiError(
-            422, "unknown_status", f"unknown status {bad}", allowed=", ".join(sorted(known))
-        )
-    return tuple(values or ())

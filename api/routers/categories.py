@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal
-from api.deps import ReportsDep, SettingsDep
+from api.deps import CasesDep, SettingsDep
 from api.schemas import CategoryOut
 
 router = APIRouter(prefix="/categories", tags=["reports"])
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/categories", tags=["reports"])
 
 @router.get("", response_model=list[CategoryOut])
 def read_categories(
-    reports: ReportsDep,
+    cases: CasesDep,
     settings: SettingsDep,
     _: Annotated[Principal, Depends(allow(*ALL_ROLES))],
 ) -> list[CategoryOut]:
@@ -30,5 +30,5 @@ def read_categories(
             department=c.department,
             duplicate_radius_m=c.duplicate_radius_m or settings.duplicate_radius_m,
         )
-        for c in reports.categories.values()
+        for c in cases.categories.values()
     ]

@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import APIRouter, Body, Depends, Query
 
 from api.access.auth import allow
-from api.access.policy import ALL_ROLES, Principal, Role
+from api.access.policy import ALL_ROLES, Principal, sees_leader_phones
 from api.deps import IndexDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import (
@@ -41,8 +41,7 @@ def _results(
     ids: list[str | int | None] | None,
     principal: Principal,
 ) -> list[LookupResult]:
-    # leaders' phones are contact details: not for planners, who see aggregates only
-    with_phone = principal.role != Role.PLANNER
+    with_phone = sees_leader_phones(principal)
     return [
         LookupResult(
             **index.describe(result, i, with_phone=with_phone),

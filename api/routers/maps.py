@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,10 +13,12 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.access.auth import authenticate, require_role
 from api.access.policy import Principal, Role
-from api.deps import ReportsDep, SettingsDep
+from api.cases.catalogue import check_categories
+from api.cases.queries import CaseFilter, check_statuses
+from api.deps import CasesDep, SessionDep, SettingsDep
 from api.errors import ApiError, SignInRequired
 from api.pages.coverage import coverage_page
-from api.pages.density import DensityQuery, density_page, parse_statuses
+from api.pages.density import density_page
 from api.planning import (
     DEFAULT_FACILITY_TYPE,
     MINUTES_RANGE,
@@ -41,7 +43,7 @@ def page_allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
 
     async def dependency(request: Request) -> Principal:
         try:
-            principal = authenticate(request)
+            principal = await authenticate(request)
         except ApiError as exc:
             if exc.status == 401 and "text/html" in request.headers.get("accept", ""):
                 query = f"?{request.url.query}" if request.url.query else ""
@@ -49,7 +51,6 @@ def page_allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
             raise
         return require_role(principal, roles)
 
-    dependency.roles = roles  # type: ignore[attr-defined]
     return dependency
 
 
@@ -64,7 +65,8 @@ PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.get("/maps/density", response_class=HTMLResponse, responses=PAGE_ERRORS)
 def read_density_map(
-    reports: ReportsDep,
+    cases: CasesDep,
+    session: SessionDep,
     settings: SettingsDep,
     principal: Annotated[Principal, Depends(page_allow(*MAP_ROLES))],
     level: Annotated[
@@ -78,25 +80,17 @@ def read_density_map(
     """The dispatcher's map (一张图): cases per unit, a heat layer, open cases with overdue ones
     marked, and who leads each unit. Works with no internet: every file comes from here.
     Browsers sign in at /signin; API clients send their key as usual."""
-    reports.index.bset.depth_of(level)  # 422 naming the levels
-    unknown = sorted(set(category or ()) - set(reports.categories))
-    if unknown:
-        raise ApiError(
-            422,
-            "unknown_category",
-            f"unknown category {unknown}",
-            allowed=", ".join(sorted(reports.categories)),
-        )
-    query = DensityQuery(
-        level=level,
-        categories=tuple(category or ()),
-        statuses=parse_statuses(status),
-        since=_aware(since),
-        until=_aware(until),
+    where = CaseFilter(
+        categories=check_categories(cases.categories, category),
+        statuses=check_statuses(status),
+        since=since,
+        until=until,
     )
     html = density_page(
-        reports,
-        query,
+        cases,
+        session,
+        level,
+        where,
         principal,
         asset_base=ASSET_BASE,
         tiles=settings.tiles_url,
@@ -156,9 +150,3 @@ def read_map_asset(path: str) -> FileResponse:
             404, "not_found", f"no map asset {path!r}", allowed="files referenced by the map pages"
         )
     return FileResponse(local, headers={"Cache-Control": "public, max-age=86400"})
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,16 +10,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 
 from api.access.auth import allow
 from api.access.policy import Principal, Role
-from api.cases.lifecycle import DONE, Status
+from api.cases.intake import Submission
 from api.cases.photos import CleanPhoto, clean_photo
-from api.cases.service import count
-from api.db.models import Photo, Report, ReportEvent, ReportUnit
-from api.deps import ReportsDep, SettingsDep
+from api.cases.queries import CaseFilter, check_statuses, events_of, parse_bbox, photo_of
+from api.cases.transitions import Change
+from api.deps import CasesDep, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import (
     ErrorBody,
@@ -31,6 +29,7 @@ from api.schemas import (
     ReportPage,
     TransitionIn,
 )
+from geo.errors import WanggeError
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -126,7 +125,7 @@ async def _read_intake(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
     except Exception as exc:  # starlette's multipart limits (too many files or fields)
-        if isinstance(exc, ApiError | RequestValidationError):
+        if isinstance(exc, WanggeError | RequestValidationError):
             raise
         if "Too many files" in str(exc):
             raise ApiError(
@@ -152,7 +151,7 @@ async def _read_intake(
 )
 async def create_report(
     request: Request,
-    reports: ReportsDep,
+    cases: CasesDep,
     settings: SettingsDep,
     principal: Annotated[
         Principal, Depends(allow(Role.REPORTER, Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN))
@@ -173,18 +172,22 @@ async def create_report(
     as `submitted` with assignment `unassigned`, into the dispatchers' queue.
     """
     body, photos = await _read_intake(request, settings.max_photos, settings.max_photo_bytes)
-    status, payload, replayed = await run_in_threadpool(
-        reports.create, principal, body, photos, idempotency_key
+    receipt = await run_in_threadpool(
+        cases.submit, principal, Submission(**body.model_dump()), photos, idempotency_key
     )
-    headers = {"Location": f"/reports/{payload['id']}"}
-    if replayed:
+    # The body is built by the service (and stored as is for idempotent replays); checking
+    # it against ReportOut here keeps the contract without a second serialisation.
+    ReportOut.model_validate(receipt.body)
+    headers = {"Location": f"/reports/{receipt.body['id']}"}
+    if receipt.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(payload, status_code=status, headers=headers)
+    return JSONResponse(receipt.body, status_code=receipt.status_code, headers=headers)
 
 
 @router.get("", response_model=ReportPage, responses=ERRORS)
 def read_reports(
-    reports: ReportsDep,
+    cases: CasesDep,
+    session: SessionDep,
     principal: Reader,
     status: Annotated[list[str] | None, Query(description="One or more statuses")] = None,
     category: Annotated[list[str] | None, Query(description="One or more categories")] = None,
@@ -205,73 +208,41 @@ def read_reports(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ReportPage:
     """Reports the caller may see, newest first, filtered, with the total."""
-    query = reports.scoped(select(Report), principal)
-    if status:
-        known = {s.value for s in Status}
-        bad = sorted(set(status) - known)
-        if bad:
-            raise ApiError(
-                422, "unknown_status", f"unknown status {bad}", allowed=", ".join(sorted(known))
-            )
-        query = query.where(Report.status.in_(status))
-    if category:
-        query = query.where(Report.category.in_(category))
-    if unit:
-        reports.index.bset.position(unit)  # 404 for an unknown unit
-        query = query.where(
-            Report.id.in_(select(ReportUnit.report_id).where(ReportUnit.code == unit))
-        )
-    if since:
-        query = query.where(Report.created_at >= _aware(since))
-    if until:
-        query = query.where(Report.created_at < _aware(until))
-    if bbox:
-        minx, miny, maxx, maxy = _bbox(bbox)
-        if reports.db.dialect == "postgresql":
-            # the GiST index on the computed point answers this
-            envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)
-            query = query.where(func.ST_Intersects(Report.geom, envelope))
-        else:
-            query = query.where(
-                Report.lon >= minx, Report.lon <= maxx, Report.lat >= miny, Report.lat <= maxy
-            )
+    where = CaseFilter(
+        statuses=check_statuses(status),
+        categories=tuple(category or ()),
+        unit=unit,
+        since=since,
+        until=until,
+        bbox=parse_bbox(bbox) if bbox else None,
+        overdue=overdue,
+    )
     now = datetime.now(UTC)
-    if overdue is not None:
-        late = (Report.due_at < now) & Report.status.not_in([s.value for s in DONE])
-        query = query.where(late if overdue else ~late)
-    with reports.db.session() as session:
-        total = count(session, query)
-        rows = session.scalars(
-            query.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit).offset(offset)
-        ).all()
-        items = [
-            ReportOut.model_validate(reports.to_out(session, r, principal, now=now)) for r in rows
-        ]
+    total, rows = cases.page(session, principal, where, limit=limit, offset=offset, now=now)
+    items = [ReportOut.model_validate(cases.view(session, r, principal, now=now)) for r in rows]
     return ReportPage(total=total, limit=limit, offset=offset, items=items)
 
 
 @router.get("/{report_id}", response_model=ReportOut, responses=ERRORS)
-def read_report(reports: ReportsDep, principal: Reader, report_id: Annotated[int, Path()]) -> Any:
+def read_report(
+    cases: CasesDep, session: SessionDep, principal: Reader, report_id: Annotated[int, Path()]
+) -> Any:
     """One report as the caller may see it."""
-    with reports.db.session() as session:
-        return reports.to_out(session, reports.get(session, report_id, principal), principal)
+    return cases.view(session, cases.get(session, report_id, principal), principal)
 
 
 @router.get("/{report_id}/events", response_model=list[EventOut], responses=ERRORS)
 def read_report_events(
-    reports: ReportsDep, principal: Reader, report_id: Annotated[int, Path()]
+    session: SessionDep, principal: Reader, report_id: Annotated[int, Path()]
 ) -> Any:
     """The audit trail: every change, who made it, when, from and to which state, and why."""
-    with reports.db.session() as session:
-        reports.get(session, report_id, principal)
-        return session.scalars(
-            select(ReportEvent).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)
-        ).all()
+    return events_of(session, report_id, principal)
 
 
 @router.post("/{report_id}/transitions", response_model=ReportOut, responses=ERRORS)
 def create_report_transition(
-    reports: ReportsDep,
+    cases: CasesDep,
+    session: SessionDep,
     principal: Annotated[Principal, Depends(allow(Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN))],
     report_id: Annotated[int, Path()],
     change: TransitionIn,
@@ -279,58 +250,32 @@ def create_report_transition(
     """Move a case: accept (接单), start, resolve, escalate (吹哨: to 'parent' or a department),
     reassign (to a unit), reject (with a reason or the report it duplicates), close, reopen.
     Any move the lifecycle does not allow gets 409 naming the allowed next states."""
-    return reports.transition(report_id, principal, change)
+    report = cases.transition(session, report_id, principal, Change(**change.model_dump()))
+    return cases.view(session, report, principal)
 
 
 @router.post("/{report_id}/rating", response_model=ReportOut, responses=ERRORS)
 def create_report_rating(
-    reports: ReportsDep,
+    cases: CasesDep,
+    session: SessionDep,
     principal: Annotated[Principal, Depends(allow(Role.REPORTER))],
     report_id: Annotated[int, Path()],
     rating: RatingIn,
 ) -> Any:
     """The reporter rates a resolved case (评单), 1-5: below the threshold (3) reopens it,
     otherwise it is closed."""
-    return reports.rate(report_id, principal, rating.score, rating.comment)
+    report = cases.rate(session, report_id, principal, rating.score, rating.comment)
+    return cases.view(session, report, principal)
 
 
 @router.get("/{report_id}/photos/{photo_id}", responses=ERRORS, response_class=FileResponse)
 def read_report_photo(
-    reports: ReportsDep,
     settings: SettingsDep,
+    session: SessionDep,
     principal: Reader,
     report_id: Annotated[int, Path()],
     photo_id: Annotated[int, Path()],
 ) -> FileResponse:
     """A photo of a report (metadata stripped on intake)."""
-    with reports.db.session() as session:
-        reports.get(session, report_id, principal)
-        photo = session.get(Photo, photo_id)
-    if photo is None or photo.report_id != report_id:
-        raise ApiError(
-            404,
-            "photo_not_found",
-            f"report {report_id} has no photo {photo_id}",
-            allowed="ids from the report's photos list",
-        )
+    photo = photo_of(session, report_id, photo_id, principal)
     return FileResponse(settings.media / photo.path, media_type=photo.content_type)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    allowed = "minlon,minlat,maxlon,maxlat with min < max, lon in [-180, 180], lat in [-90, 90]"
-    try:
-        minx, miny, maxx, maxy = (float(v) for v in text.split(","))
-    except ValueError:
-        raise ApiError(
-            422, "invalid_bbox", f"bbox {text!r} is not four numbers", allowed=allowed
-        ) from None
-    values = json.dumps([minx, miny, maxx, maxy])
-    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
-        raise ApiError(
-            422, "invalid_bbox", f"bbox {values} is out of range or inverted", allowed=allowed
-        )
-    return minx, miny, maxx, maxy

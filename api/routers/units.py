@@ -9,8 +9,8 @@ import shapely
 from fastapi import APIRouter, Depends, Path, Query
 
 from api.access.auth import allow
-from api.access.policy import ALL_ROLES, Principal, Role
-from api.deps import IndexDep, ReportsDep
+from api.access.policy import ALL_ROLES, Principal, Role, sees_leader_phones
+from api.deps import CasesDep, IndexDep, SessionDep
 from api.schemas import (
     ErrorBody,
     Leader,
@@ -85,7 +85,7 @@ def read_units(
         limit=limit,
         offset=offset,
         features=[
-            unit_feature(bset, int(p), with_phone=principal.role != Role.PLANNER) for p in page
+            unit_feature(bset, int(p), with_phone=sees_leader_phones(principal)) for p in page
         ],
     )
 
@@ -102,7 +102,7 @@ def read_unit(
 ) -> UnitFeature:
     """One unit as a GeoJSON Feature: name, level, leader, parent and number of children."""
     return unit_feature(
-        index.bset, index.bset.position(code), with_phone=principal.role != Role.PLANNER
+        index.bset, index.bset.position(code), with_phone=sees_leader_phones(principal)
     )
 
 
@@ -112,7 +112,8 @@ def read_unit(
     responses={404: {"model": ErrorBody, "description": "No unit with that code"}},
 )
 def read_unit_stats(
-    reports: ReportsDep,
+    cases: CasesDep,
+    session: SessionDep,
     principal: Annotated[
         Principal, Depends(allow(Role.PLANNER, Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN))
     ],
@@ -120,4 +121,4 @@ def read_unit_stats(
 ) -> UnitStats:
     """Cases in a unit and below: counts by status and category, overdue, median hours to
     resolve. No personal data."""
-    return UnitStats.model_validate(reports.unit_stats(code, principal))
+    return UnitStats.model_validate(cases.unit_stats(session, code, principal))

@@ -1,0 +1,388 @@
+"""Intake (点单 -> 派单): a report is checked, assigned to its unit and leader, and written
+durably, once, however often the client retries.
+
+New reports are written by one thread in group commits (api.db.writer.GroupWriter): the
+answer is sent only once the report, its units, events, photos and idempotency record are
+committed. The Idempotency-Key is checked in the same transaction as the insert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from api.access.policy import Principal
+from api.cases.errors import IdempotencyKeyReused, UnknownCategory
+from api.cases.lifecycle import Status
+from api.cases.photos import CleanPhoto, store_photo
+from api.cases.transitions import event_row
+from api.cases.views import jsonable, report_view
+from api.db.models import IdempotencyRecord, Photo, Report, ReportEvent, ReportUnit
+from geo.live_index import OpenCase
+
+if TYPE_CHECKING:
+    from api.cases.service import Cases
+
+log = logging.getLogger("wangge")
+
+#: The nearest open look-alikes returned with a new report.
+MAX_DUPLICATES = 10
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A new report as plain values: where (and in which coordinate system), what, who.
+
+    ``reported_at`` is when it was reported, for reports imported from another system (the
+    time of intake when None).
+    """
+
+    lon: float
+    lat: float
+    category: str
+    crs: str = "wgs84"
+    description: str = ""
+    address: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    reported_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The answer to a submission: the new (or replayed) report as the caller sees it."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+@dataclass
+class Job:
+    """A new report, assigned and checked, waiting for the writer."""
+
+    principal: Principal
+    key: str | None
+    request_hash: str
+    row: dict[str, Any]
+    units: list[dict[str, Any]]
+    photos: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
+    reason: str | None
+    stored: list[Path] = field(default_factory=list)
+
+
+def submit(
+    cases: Cases,
+    principal: Principal,
+    submission: Submission,
+    photos: list[CleanPhoto],
+    idempotency_key: str | None,
+) -> Receipt:
+    """Assign, store and acknowledge one report (through the group writer when there is one)."""
+    job = _prepare(cases, principal, submission, photos, idempotency_key)
+    try:
+        if cases.writer is not None:
+            answer = cases.writer.submit(job)
+        else:
+            with cases.db.session() as session:
+                [answer] = write_jobs(cases, session, [job])
+                session.commit()
+    except BaseException:
+        _forget(cases, job.stored)
+        raise
+    return _settle(cases, job, answer)
+
+
+def submit_many(
+    cases: Cases, principal: Principal, submissions: list[tuple[Submission, str | None]]
+) -> list[Receipt]:
+    """Assign and store many reports (each with its Idempotency-Key) in one transaction."""
+    jobs = [_prepare(cases, principal, s, [], key) for s, key in submissions]
+    with cases.db.session() as session:
+        answers = write_jobs(cases, session, jobs)
+        session.commit()
+    return [_settle(cases, job, answer) for job, answer in zip(jobs, answers, strict=True)]
+
+
+def _settle(cases: Cases, job: Job, answer: Receipt) -> Receipt:
+    if answer.status_code == 409:
+        _forget(cases, job.stored)
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used before with a different request",
+            allowed="a new key for a new request; the same key only to retry the same one",
+        )
+    if answer.replayed:
+        _forget(cases, job.stored)
+    else:
+        row = job.row
+        cases.open_cases.add(
+            OpenCase(answer.body["id"], row["category"], row["lon"], row["lat"], row["created_at"])
+        )
+    return answer
+
+
+def _prepare(
+    cases: Cases,
+    principal: Principal,
+    submission: Submission,
+    photos: list[CleanPhoto],
+    idempotency_key: str | None,
+) -> Job:
+    """Everything but the write: check the category, assign the place, find look-alikes,
+    store the photos."""
+    category = cases.categories.get(submission.category)
+    if category is None:
+        raise UnknownCategory(
+            f"unknown category {submission.category!r}", allowed=", ".join(sorted(cases.categories))
+        )
+    index = cases.index
+    result = index.assign([submission.lon], [submission.lat], crs=submission.crs)
+    placed = index.describe(result, 0)
+    now = submission.reported_at or cases.clock()
+    lon, lat = float(result.lon[0]), float(result.lat[0])
+    settings = cases.settings
+    nearby = cases.open_cases.nearby(
+        lon,
+        lat,
+        category.code,
+        category.duplicate_radius_m or settings.duplicate_radius_m,
+        now - timedelta(hours=settings.duplicate_window_hours),
+    )
+    leader = placed["leader"]
+    unit_code = placed["units"][-1]["code"] if placed["units"] else None
+    row = {
+        "category": category.code,
+        "description": submission.description,
+        "address": submission.address,
+        "reporter_name": submission.name,
+        "reporter_phone": submission.phone,
+        "submitted_by": principal.key_id,
+        "lon": lon,
+        "lat": lat,
+        "input_crs": str(submission.crs),
+        "input_lon": submission.lon,
+        "input_lat": submission.lat,
+        # routed at once (派单) when the place has a responsible unit; else the queue
+        "status": (Status.ASSIGNED if unit_code else Status.SUBMITTED).value,
+        "assignment": placed["status"],
+        "distance_m": placed["distance_m"],
+        "unit_code": unit_code,
+        "leader_unit": leader["unit_code"] if leader else None,
+        "leader_name": leader["name"] if leader else None,
+        "leader_phone": leader["phone"] if leader else None,
+        "boundary_set": index.bset.name,
+        "department": category.department,
+        "duplicate_of": None,
+        "created_at": now,
+        "updated_at": now,
+        "due_at": now + timedelta(hours=category.sla_hours),
+        "resolved_at": None,
+        "closed_at": None,
+        "rating": None,
+        "rating_comment": None,
+    }
+    where = {"lon": submission.lon, "lat": submission.lat, "crs": str(submission.crs)}
+    events = [
+        event_row(principal, None, Status.SUBMITTED, submission.description[:200], where, now)
+    ]
+    if unit_code:
+        events.append(
+            event_row(
+                None,
+                Status.SUBMITTED,
+                Status.ASSIGNED,
+                placed["reason"] or "",
+                {"unit_code": unit_code, "assignment": placed["status"]},
+                now,
+            )
+        )
+    stored = [store_photo(settings.media, photo) for photo in photos]
+    return Job(
+        principal=principal,
+        key=idempotency_key,
+        request_hash=_request_hash(submission, photos),
+        row=row,
+        units=placed["units"],
+        photos=[
+            {
+                "path": str(path),
+                "content_type": ph.content_type,
+                "bytes": len(ph.data),
+                "sha256": ph.sha256,
+            }
+            for path, ph in zip(stored, photos, strict=True)
+        ],
+        events=events,
+        duplicates=[
+            {
+                "id": d.case.id,
+                "distance_m": round(d.distance_m, 1),
+                "status": "open",
+                "created_at": d.case.created_at,
+            }
+            for d in nearby[:MAX_DUPLICATES]
+        ],
+        reason=placed["reason"],
+        stored=stored,
+    )
+
+
+def write_jobs(cases: Cases, session: Session, jobs: list[Job]) -> list[Receipt]:
+    """Write a batch of new reports with one statement per table (the writer's job).
+
+    Runs on the one thread that writes reports, so the idempotency checks here cannot race
+    with another intake; a key repeated within the batch replays its first use.
+    """
+    results: list[Receipt | None] = [None] * len(jobs)
+    connection = session.connection()
+    known = _known_keys(session, {job.key for job in jobs if job.key})
+    first: dict[tuple[str, str], int] = {}
+    fresh: list[int] = []
+    for n, job in enumerate(jobs):
+        if job.key:
+            ident = (job.principal.client, job.key)
+            record = known.get(ident)
+            if record is not None:
+                same = record.request_hash == job.request_hash
+                results[n] = (
+                    Receipt(record.status_code, record.response, True)
+                    if same
+                    else Receipt(409, {}, False)
+                )
+                continue
+            if ident in first:
+                continue  # settled below, once its first use has an answer
+            first[ident] = n
+        fresh.append(n)
+    if fresh:
+        # Core statements, not the ORM: one multi-row INSERT ... RETURNING for the reports
+        # and one executemany per table (the writer's time is the intake's ceiling)
+        ids = _insert_returning(connection, Report, [jobs[n].row for n in fresh])
+        units: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
+        for n, report_id in zip(fresh, ids, strict=True):
+            job = jobs[n]
+            units += [{"report_id": report_id, "depth": d, **u} for d, u in enumerate(job.units)]
+            events += [{"report_id": report_id, **e} for e in job.events]
+            photo_ids = (
+                _insert_returning(
+                    connection, Photo, [{"report_id": report_id, **p} for p in job.photos]
+                )
+                if job.photos
+                else []
+            )
+            payload = jsonable(
+                report_view(
+                    SimpleNamespace(id=report_id, **job.row),
+                    [SimpleNamespace(**u) for u in job.units],
+                    [
+                        SimpleNamespace(id=i, **p)
+                        for i, p in zip(photo_ids, job.photos, strict=True)
+                    ],
+                    job.principal,
+                    now=job.row["created_at"],
+                    duplicates=job.duplicates,
+                    reason=job.reason,
+                )
+            )
+            results[n] = Receipt(201, payload, False)
+            if job.key:
+                records.append(
+                    {
+                        "client": job.principal.client,
+                        "key": job.key,
+                        "request_hash": job.request_hash,
+                        "status_code": 201,
+                        "response": payload,
+                        "created_at": job.row["created_at"],
+                    }
+                )
+        for model, rows in (
+            (ReportUnit, units),
+            (ReportEvent, events),
+            (IdempotencyRecord, records),
+        ):
+            if rows:
+                connection.execute(insert(_table(model)), rows)
+    for n, job in enumerate(jobs):
+        if results[n] is None:  # a key repeated within the batch: as its first use
+            origin = first[(job.principal.client, job.key or "")]
+            answer = results[origin]
+            assert answer is not None
+            same = jobs[origin].request_hash == job.request_hash
+            results[n] = (
+                Receipt(answer.status_code, answer.body, True) if same else Receipt(409, {}, False)
+            )
+    done = [r for r in results if r is not None]
+    assert len(done) == len(jobs)
+    return done
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _insert_returning(connection: Any, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    table = _table(model)
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(connection.execute(statement, rows).scalars())
+
+
+def _known_keys(session: Session, keys: set[str | None]) -> dict[tuple[str, str], Any]:
+    if not keys:
+        return {}
+    table = _table(IdempotencyRecord)
+    rows = session.connection().execute(
+        select(
+            table.c.client, table.c.key, table.c.request_hash, table.c.status_code, table.c.response
+        ).where(table.c.key.in_(keys))
+    )
+    return {(r.client, r.key): r for r in rows}
+
+
+def _forget(cases: Cases, stored: list[Path]) -> None:
+    for path in stored:
+        (cases.settings.media / path).unlink(missing_ok=True)
+
+
+def _request_hash(submission: Submission, photos: list[CleanPhoto]) -> str:
+    values = {k: v for k, v in asdict(submission).items() if k != "reported_at"}
+    values["reported_at"] = submission.reported_at.isoformat() if submission.reported_at else None
+    digest = hashlib.sha256(json.dumps(values, sort_keys=True, ensure_ascii=False).encode())
+    for photo in photos:
+        digest.update(photo.sha256.encode())
+    return digest.hexdigest()
+
+
+def sweep_orphan_photos(session: Session, media: Path, *, older_than_s: float = 600.0) -> int:
+    """Delete photo files that no report refers to: left by a crash between the photo's write
+    and its report's commit. Only files older than ``older_than_s`` go, so a photo that another
+    worker has just written for a report not yet committed stays. Returns how many went."""
+    if not media.is_dir():
+        return 0
+    known = set(session.scalars(select(Photo.path)))
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for path in media.glob("*/*"):
+        relative = str(path.relative_to(media))
+        if path.is_file() and relative not in known and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.warning("removed %d photo file(s) with no report under %s", removed, media)
+    return removed
