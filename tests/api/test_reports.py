@@ -544,3 +544,53 @@ def test_duplicate_index_rebuilt_at_start(backend, keys):
 def test_response_json_is_stable(api, keys):
     report = created(post(api, keys["reporter"], report_body()))
     assert json.loads(json.dumps(report.model_dump(mode="json")))["id"] == report.id
+
+
+# -- moved by people --------------------------------------------------------------------------
+
+# inside grid G1 but in the hole of micro-grid M3: a gap between G1's children
+G1_GAP = (117.2065, 39.1075)
+
+
+@pytest.mark.parametrize(
+    ("where", "assignment"),
+    [
+        (G1_GAP, "gap"),  # in a gap: placed at the grid, then moved down to a micro-grid
+        ((117.2025, 39.0999), "snapped"),  # just outside: snapped, then moved elsewhere
+    ],
+)
+def test_reassigned_case_shows_its_new_unit_and_why(api, keys, where, assignment):
+    report = created(
+        post(api, keys["reporter"], report_body(lon=where[0], lat=where[1], crs="wgs84"))
+    )
+    assert report.assignment.status == assignment
+    moved = api.post(
+        f"/reports/{report.id}/transitions", json={"to": "reassigned", "unit_code": "M2"}
+    )
+    assert moved.status_code == 200, moved.text
+    for body in (moved.json(), api.get(f"/reports/{report.id}").json()):
+        shown = ReportOut.model_validate(body)
+        assert shown.assignment.status == "reassigned"
+        assert [u.code for u in shown.assignment.units] == ["D", "G1", "M2"]
+        assert shown.assignment.reason is not None and "M2" in shown.assignment.reason
+        assert shown.assignment.distance_m is None  # the place's distance no longer explains it
+    page = api.get("/reports", params={"unit": "M2", "limit": 500})
+    assert page.status_code == 200, page.text
+    assert report.id in [r.id for r in ReportPage.model_validate(page.json()).items]
+
+
+def test_escalated_to_parent_says_so(api, keys):
+    report = created(
+        post(api, keys["reporter"], report_body(lon=G1_GAP[0], lat=G1_GAP[1], crs="wgs84"))
+    )
+    up = api.post(
+        f"/reports/{report.id}/transitions",
+        json={"to": "reassigned", "unit_code": "M1"},
+    )
+    assert up.status_code == 200, up.text
+    up = api.post(
+        f"/reports/{report.id}/transitions", json={"to": "escalated", "escalate_to": "parent"}
+    )
+    shown = ReportOut.model_validate(api.get(f"/reports/{report.id}").json())
+    assert shown.assignment.status == "escalated"
+    assert shown.assignment.reason is not None and "G1" in shown.assignment.reason
