@@ -6,9 +6,13 @@ roles are written here, so nothing ships unprotected by accident.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
+from api.access.keys import revoke_key
 from api.access.policy import Role
 from api.schemas import ErrorBody
 from tests.api.conftest import auth, make_client
@@ -116,7 +120,7 @@ def test_revoked_key_is_refused(app_settings):
         new_key = made["key"]
         assert client.get("/categories", headers=auth(new_key)).status_code == 200
         assert client.delete(f"/keys/{made['id']}", headers=admin).status_code == 200
-        client.app.state.keys._cache.clear()  # type: ignore[attr-defined]
+        # at once, on the worker that revoked it (its cache entry is dropped)
         assert client.get("/categories", headers=auth(new_key)).status_code == 401
     finally:
         client.__exit__(None, None, None)
@@ -162,3 +166,44 @@ def test_create_key_validation(walked):
         response = client.post("/keys", json=body, headers=admin)
         assert response.status_code in (404, 422)
         assert ErrorBody.model_validate(response.json()).code == code
+
+
+def test_key_lookups_run_off_the_event_loop(app_settings):
+    """A key not in the cache is read from the database in a thread, never on the loop."""
+    client, keys = make_client(app_settings)
+    store = client.app.state.keys  # type: ignore[attr-defined]
+    seen: list[bool] = []
+    lookup = store._lookup
+
+    def recording_lookup(key: str, digest: str):  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+            seen.append(True)  # on the event loop: every other request waits for it
+        except RuntimeError:
+            seen.append(False)
+        return lookup(key, digest)
+
+    store._lookup = recording_lookup
+    try:
+        assert client.get("/categories", headers=auth(keys["planner"])).status_code == 200
+        assert seen == [False]
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_key_revoked_elsewhere_stops_within_the_cache_lifetime(app_settings):
+    """Revoked by another worker or the command line: refused here within about a second."""
+    client, keys = make_client(app_settings)
+    try:
+        admin = auth(keys["admin"])
+        made = client.post("/keys", json={"role": "reporter"}, headers=admin).json()
+        assert client.get("/categories", headers=auth(made["key"])).status_code == 200
+        with client.app.state.db.session() as session:  # type: ignore[attr-defined]
+            revoke_key(session, made["id"])  # as another process would, past this one's cache
+        deadline = time.monotonic() + 10
+        while client.get("/categories", headers=auth(made["key"])).status_code == 200:
+            assert time.monotonic() < deadline, "a revoked key kept working"
+            time.sleep(0.05)
+        assert client.get("/categories", headers=auth(made["key"])).status_code == 401
+    finally:
+        client.__exit__(None, None, None)

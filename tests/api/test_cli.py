@@ -97,7 +97,7 @@ def test_map_density_file_opens_offline(tiny_gpkg, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert "http://" not in page and "https://" not in page
-    assert "\"cases\":60" in page  # the legend counts every case
+    assert '"cases":60' in page  # the legend counts every case
     for sub_path in asset_files():
         assert (out.parent / "static" / "maps" / sub_path).is_file()
     assert 'src="static/maps/leaflet/leaflet.js"' in page
@@ -109,3 +109,16 @@ def test_map_density_unknown_level(tiny_gpkg, tmp_path, monkeypatch):
     result = runner.invoke(app, ["map", "density", "--level", "province"])
     assert result.exit_code == 2
     assert "unknown level" in result.stderr
+
+
+def test_keys_create_checks_the_unit_like_the_api(tiny_gpkg, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANGGE_BOUNDARIES", str(tiny_gpkg))
+    monkeypatch.setenv("WANGGE_DATA_DIR", str(tmp_path))
+    unknown = runner.invoke(app, ["keys", "create", "--role", "grid_worker", "--unit", "NOPE"])
+    assert unknown.exit_code == 2
+    assert "NOPE" in unknown.stderr
+    no_unit = runner.invoke(app, ["keys", "create", "--role", "grid_worker"])
+    assert no_unit.exit_code == 2 and "unit" in no_unit.stderr
+    known = runner.invoke(app, ["keys", "create", "--role", "grid_worker", "--unit", "G1"])
+    assert known.exit_code == 0, known.output
+    assert known.stdout.strip().splitlines()[-1].startswith("wg_")
