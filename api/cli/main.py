@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -250,7 +249,8 @@ def assign(
     Rows with invalid coordinates are kept with status ``invalid`` and the reason.
     """
     from geo.assign import BoundaryIndex
-    from geo.crs import invalid_lonlat, parse_crs
+    from geo.batch import assign_table
+    from geo.crs import parse_crs
 
     try:
         parse_crs(crs)
@@ -258,11 +258,6 @@ def assign(
         index = BoundaryIndex(_load(boundaries, None), snap_tolerance_m=settings.snap_tolerance_m)
     except WanggeError as exc:
         raise _fail(exc) from None
-    bset = index.bset
-    codes = bset.units["code"].to_numpy(dtype=object)
-    names = bset.units["name"].to_numpy(dtype=object)
-    leader_name = bset.units["leader_name"].to_numpy(dtype=object)
-    leader_phone = bset.units["leader_phone"].to_numpy(dtype=object)
     total = sum(1 for _ in input_csv.open("rb")) - 1
     counts: dict[str, int] = {}
     if output_csv.exists():
@@ -277,56 +272,20 @@ def assign(
     with progress:
         task = progress.add_task("rows", total=max(total, 0))
         for chunk in pd.read_csv(input_csv, chunksize=chunk_size, dtype=str, keep_default_na=False):
-            missing = [c for c in (lon_column, lat_column) if c not in chunk.columns]
-            if missing:
-                err_console.print(
-                    f"[bold red]error:[/] no column(s) {missing} in {input_csv}; it has "
-                    f"{list(chunk.columns)} (use --lon-column/--lat-column)"
+            try:
+                out = assign_table(
+                    index, chunk, lon_column=lon_column, lat_column=lat_column, crs=crs
                 )
-                raise typer.Exit(2)
-            lon = pd.to_numeric(chunk[lon_column], errors="coerce").to_numpy(dtype=float)
-            lat = pd.to_numeric(chunk[lat_column], errors="coerce").to_numpy(dtype=float)
-            if parse_crs(crs).name in ("wgs84", "gcj02", "bd09"):
-                bad, why = invalid_lonlat(lon, lat)
-            else:
-                bad = ~(np.isfinite(lon) & np.isfinite(lat))
-                why = np.where(bad, "not a finite number", "")
-            good = np.flatnonzero(~bad)
-            out = chunk.copy()
-            status = np.full(len(chunk), "invalid", dtype=object)
-            reason = np.asarray(why, dtype=object)
-            chain = np.full((len(chunk), len(bset.levels)), -1, dtype=np.intp)
-            leader = np.full(len(chunk), -1, dtype=np.intp)
-            distance = np.full(len(chunk), np.nan)
-            if good.size:
-                try:
-                    result = index.assign(lon[good], lat[good], crs=crs)
-                except WanggeError as exc:  # e.g. projected input that falls off the globe
-                    raise _fail(exc) from None
-                status[good] = result.status
-                chain[good] = result.chain
-                leader[good] = result.leader
-                distance[good] = result.distance_m
-                reason[good] = ""
-                far = np.flatnonzero(result.status == "unassigned")
-                distance[good[far]] = index.distance_to_set(result.lon[far], result.lat[far])
-                for k in np.flatnonzero(result.status != "assigned"):
-                    reason[good[k]] = index.explain(
-                        str(result.status[k]), int(result.unit[k]), float(distance[good[k]])
-                    )
-            for d, level in enumerate(bset.levels):
-                out[f"{level}_code"] = _take(codes, chain[:, d])
-                out[f"{level}_name"] = _take(names, chain[:, d])
-            out["leader_unit"] = _take(codes, leader)
-            out["leader_name"] = _take(leader_name, leader)
-            out["leader_phone"] = _take(leader_phone, leader)
-            out["status"] = status
-            out["distance_m"] = np.round(distance, 2)
-            out["reason"] = reason
+            except KeyError as exc:
+                err_console.print(
+                    f"[bold red]error:[/] {exc.args[0]} in {input_csv} "
+                    "(use --lon-column/--lat-column)"
+                )
+                raise typer.Exit(2) from None
+            except WanggeError as exc:  # e.g. projected input that falls off the globe
+                raise _fail(exc) from None
             out.to_csv(output_csv, mode="a", header=not output_csv.exists(), index=False)
-            for value, count in zip(
-                *np.unique(status.astype(str), return_counts=True), strict=True
-            ):
+            for value, count in out["status"].value_counts().items():
                 counts[str(value)] = counts.get(str(value), 0) + int(count)
             progress.advance(task, len(chunk))
     table = Table(title=f"{output_csv}")
@@ -393,14 +352,6 @@ def map_density(
     console.print(
         f"wrote {out} ({len(html) / 1e6:.2f} MB) and its files under {out.parent / FILE_ASSET_BASE}"
     )
-
-
-def _take(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """values[positions], with None where a position is -1."""
-    out = np.full(len(positions), None, dtype=object)
-    ok = positions >= 0
-    out[ok] = values[positions[ok]]
-    return out
 
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
