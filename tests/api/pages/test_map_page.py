@@ -25,7 +25,7 @@ from tests.api.process import WANGGE, new_key, running_server
 from tests.maps.browser import Browser
 from tests.maps.test_browser import _click_map
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 READY = "window.wangge && wangge.last"
 COUNT_LAYERS = """() => {
     const layers = wangge.last.layers;
