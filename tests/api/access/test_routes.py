@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -207,3 +208,51 @@ def test_key_revoked_elsewhere_stops_within_the_cache_lifetime(app_settings):
         assert client.get("/categories", headers=auth(made["key"])).status_code == 401
     finally:
         client.__exit__(None, None, None)
+
+
+#: Routes outside the OpenAPI description that need no key: the API's own description, the
+#: sign-in form (it takes the key), sign-out, and the map pages' static files (no data).
+OPEN_OUTSIDE_SCHEMA = {
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+    ("GET", "/signin"),
+    ("POST", "/signin"),
+    ("POST", "/signout"),
+    ("GET", "/static/maps/{path:path}"),
+}
+
+
+def _all_routes(routes: list[Any]) -> set[tuple[str, str]]:
+    """(method, path) of every route, included routers walked into."""
+    found = set()
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            found |= _all_routes(included.routes)
+        for method in getattr(route, "methods", None) or ():
+            if method != "HEAD":
+                found.add((method, route.path))
+    return found
+
+
+def test_every_route_of_the_app_is_accounted_for(walked):
+    """What the README says: every route needs a key but /health and these open ones."""
+    client, _ = walked
+    assert _all_routes(client.app.routes) == set(EXPECTED) | OPEN_OUTSIDE_SCHEMA  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/redoc"),
+        ("GET", "/signin"),
+        ("GET", "/static/maps/leaflet/leaflet.js"),
+    ],
+)
+def test_open_routes_answer_without_a_key(walked, method, path):
+    client, _ = walked
+    assert client.request(method, path).status_code == 200
