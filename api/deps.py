@@ -6,8 +6,8 @@ They are ``async`` because they only read the application's state: FastAPI runs 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -20,14 +20,14 @@ from api.settings import Settings
 from geo.assign import BoundaryIndex
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def _state(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency that returns one of the services the lifespan put in ``app.state``."""
 
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
 
-async def get_db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    dependency.__name__ = f"get_{name}"
+    return dependency
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -38,21 +38,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     db: Database = request.app.state.db
     with db.session() as session:
         yield session
-
-
-async def get_keys(request: Request) -> KeyStore:
-    keys: KeyStore = request.app.state.keys
-    return keys
-
-
-async def get_index(request: Request) -> BoundaryIndex:
-    index: BoundaryIndex = request.app.state.index
-    return index
-
-
-async def get_cases(request: Request) -> Cases:
-    cases: Cases = request.app.state.cases
-    return cases
 
 
 async def reject_unknown_query_params(request: Request) -> None:
@@ -78,9 +63,9 @@ def _query_params(dependant):  # type: ignore[no-untyped-def]
         yield from _query_params(sub)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(_state("settings"))]
+DatabaseDep = Annotated[Database, Depends(_state("db"))]
 SessionDep = Annotated[Session, Depends(get_session)]
-IndexDep = Annotated[BoundaryIndex, Depends(get_index)]
-CasesDep = Annotated[Cases, Depends(get_cases)]
-KeysDep = Annotated[KeyStore, Depends(get_keys)]
+IndexDep = Annotated[BoundaryIndex, Depends(_state("index"))]
+CasesDep = Annotated[Cases, Depends(_state("cases"))]
+KeysDep = Annotated[KeyStore, Depends(_state("keys"))]
