@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Path
 from api.access.auth import allow
 from api.access.keys import issue_key, list_keys, revoke_key
 from api.access.policy import Principal, Role
-from api.db.models import ApiKey
 from api.deps import IndexDep, KeysDep, SessionDep
 from api.schemas import ErrorBody, KeyIn, KeyOut
 
@@ -18,16 +17,8 @@ Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 
 
-def _out(row: ApiKey, key: str | None = None) -> KeyOut:
-    return KeyOut(
-        id=row.id,
-        role=row.role,
-        unit_code=row.unit_code,
-        name=row.name,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-        key=key,
-    )
+def _out(row: Any, key: str | None = None) -> KeyOut:
+    return KeyOut.model_validate(row, from_attributes=True).model_copy(update={"key": key})
 
 
 @router.post("", status_code=201, response_model=KeyOut, responses=ERRORS)
