@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.cases.service import Reports
 from api.db import Database
 from api.errors import ApiError
+from api.planning import Planning
 from api.settings import Settings
 from geo.assign import BoundaryIndex
 
@@ -49,6 +50,11 @@ async def get_reports(request: Request) -> Reports:
     return reports
 
 
+async def get_planning(request: Request) -> Planning:
+    planning: Planning = request.app.state.planning
+    return planning
+
+
 async def reject_unknown_query_params(request: Request) -> None:
     """Refuse query parameters the route does not declare, naming the ones it does."""
     route = request.scope.get("route")
@@ -77,3 +83,4 @@ DatabaseDep = Annotated[Database, Depends(get_db)]
 SessionDep = Annotated[Session, Depends(get_session)]
 IndexDep = Annotated[BoundaryIndex, Depends(get_index)]
 ReportsDep = Annotated[Reports, Depends(get_reports)]
+PlanningDep = Annotated[Planning, Depends(get_planning)]

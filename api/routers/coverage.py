@@ -8,13 +8,8 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from api.access.auth import allow
 from api.access.policy import Principal, Role
-from api.planning import (
-    DEFAULT_FACILITY_TYPE,
-    MINUTES_RANGE,
-    SPEED_RANGE,
-    CoverageParams,
-    PlanningDep,
-)
+from api.deps import PlanningDep
+from api.planning import DEFAULT_FACILITY_TYPE, MINUTES_RANGE, SPEED_RANGE, CoverageParams
 from api.schemas import CoverageOut, ErrorBody, SuggestIn, SuggestOut
 from geo.coverage import DEFAULT_MINUTES
 

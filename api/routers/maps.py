@@ -13,17 +13,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.access.auth import authenticate, require_role
 from api.access.policy import Principal, Role
-from api.deps import ReportsDep, SettingsDep
+from api.deps import PlanningDep, ReportsDep, SettingsDep
 from api.errors import ApiError, SignInRequired
 from api.pages.coverage import coverage_page
 from api.pages.density import DensityQuery, density_page, parse_statuses
-from api.planning import (
-    DEFAULT_FACILITY_TYPE,
-    MINUTES_RANGE,
-    SPEED_RANGE,
-    CoverageParams,
-    PlanningDep,
-)
+from api.planning import DEFAULT_FACILITY_TYPE, MINUTES_RANGE, SPEED_RANGE, CoverageParams
 from api.schemas import ErrorBody
 from geo.coverage import DEFAULT_MINUTES
 from maps import asset_files

@@ -14,7 +14,7 @@ import pyproj
 import pytest
 import shapely
 
-from api.demo.seed import seed_planning
+from api.demo.planning import seed_planning
 from api.schemas import CoverageOut, ErrorBody, FacilityOut, FacilityPage, SuggestOut
 from api.settings import Settings
 from boundaries.demo import build_hexi, write_gpkg
