@@ -29,6 +29,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# The body is JSON bytes made once per data version (api.planning.payload says why not through
+# CoverageOut, and a test holds them to it); CoverageOut documents them here.
 @router.get(
     "",
     response_model=None,
