@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -140,12 +141,37 @@ def _print_check(parsed: ParsedFile, report: Path | None, what: str) -> None:
         console.print(f"bad rows and warnings written to {report}")
 
 
-#: ``store_facilities`` or ``store_population``.
+#: ``read_facility_import`` or ``read_population_import``, and ``store_facilities`` or
+#: ``store_population``, with the command's options bound.
+Read = Callable[..., "ParsedFile"]
 Store = Callable[..., dict[str, int]]
 
 
-def _store(db: Database, store: Store, parsed: ParsedFile, *, replace: bool) -> dict[str, int]:
-    """Store the good rows of an import with a progress bar; the counts ``store`` returns."""
+def _import(
+    file: Path,
+    what: str,
+    read: Read,
+    store: Store,
+    boundaries: list[Path] | None,
+    skip_invalid: bool,
+    dry_run: bool,
+    report: Path | None,
+) -> tuple[ParsedFile, dict[str, int]] | None:
+    """Read and check a file, list its bad rows and warnings, and store its good rows unless
+    they may not be: (the file as read, the counts stored), or None if nothing was stored."""
+    from api.services import load_index
+
+    settings = _settings(boundaries)
+    try:
+        bset = load_index(settings).bset
+        db = _database(settings)
+        with db.session() as session, console.status(f"reading {file}..."):
+            parsed = read(file, session=session, bset=bset)
+    except WanggeError as exc:
+        raise _fail(exc) from None
+    _print_check(parsed, report, what)
+    if not _verdict(parsed, skip_invalid, dry_run):
+        return None
     label = "storing"
     total = max(len(parsed.rows), 1)
     progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err_console)
@@ -154,12 +180,11 @@ def _store(db: Database, store: Store, parsed: ParsedFile, *, replace: bool) -> 
         counts = store(
             parsed.rows,
             session=session,
-            replace=replace,
             source=f"import:{parsed.path.name}",
             on_progress=lambda n: progress.advance(task, n),
         )
         progress.update(task, completed=total)
-    return counts
+    return parsed, counts
 
 
 def _verdict(parsed: ParsedFile, skip_invalid: bool, dry_run: bool) -> bool:
@@ -205,28 +230,19 @@ def facilities_import(
 ) -> None:
     """Import facilities; every bad row is listed with its line number and reason."""
     from api.planning.facilities import count_by_type, read_facility_import, store_facilities
-    from api.services import load_index
 
-    settings = _settings(boundaries)
-    try:
-        bset = load_index(settings).bset
-        db = _database(settings)
-        with db.session() as session, console.status(f"reading {file}..."):
-            parsed = read_facility_import(
-                file,
-                session=session,
-                crs=crs,
-                default_type=facility_type,
-                new_types=new_types,
-                replace=replace,
-                bset=bset,
-            )
-    except WanggeError as exc:
-        raise _fail(exc) from None
-    _print_check(parsed, report, "facilities")
-    if not _verdict(parsed, skip_invalid, dry_run):
+    read = partial(
+        read_facility_import,
+        crs=crs,
+        default_type=facility_type,
+        new_types=new_types,
+        replace=replace,
+    )
+    store = partial(store_facilities, replace=replace)
+    done = _import(file, "facilities", read, store, boundaries, skip_invalid, dry_run, report)
+    if done is None:
         return
-    counts = _store(db, store_facilities, parsed, replace=replace)
+    parsed, counts = done
     table = Table(title="imported")
     table.add_column("type")
     table.add_column("facilities", justify="right")
@@ -309,22 +325,13 @@ def population_import(
         store_population,
         totals_by_kind,
     )
-    from api.services import load_index
 
-    settings = _settings(boundaries)
-    try:
-        bset = load_index(settings).bset
-        db = _database(settings)
-        with db.session() as session, console.status(f"reading {file}..."):
-            parsed = read_population_import(
-                file, session=session, bset=bset, crs=crs, replace=replace
-            )
-    except WanggeError as exc:
-        raise _fail(exc) from None
-    _print_check(parsed, report, "rows")
-    if not _verdict(parsed, skip_invalid, dry_run):
+    read = partial(read_population_import, crs=crs, replace=replace)
+    store = partial(store_population, replace=replace)
+    done = _import(file, "rows", read, store, boundaries, skip_invalid, dry_run, report)
+    if done is None:
         return
-    counts = _store(db, store_population, parsed, replace=replace)
+    parsed, counts = done
     table = Table(title="imported")
     for column in ("rows", "number", "residents", "residents 60+"):
         table.add_column(column, justify="left" if column == "rows" else "right")
@@ -343,7 +350,7 @@ def population_import(
         console.print(f"{counts['units_replaced']:,} stored unit rows replaced (same code)")
     if counts["deleted"]:
         console.print(f"{counts['deleted']:,} stored rows deleted first (--replace)")
-    with db.session() as session:
+    with _database(_settings()).session() as session:
         _print_totals(population_totals(session=session))
     if parsed.problems:
         console.print(f"[yellow]{len(parsed.problems):,} bad row(s) skipped[/]")

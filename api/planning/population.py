@@ -28,6 +28,9 @@ from geo.units import BoundarySet
 
 #: The population tables coverage can count.
 POPULATION_SOURCES = ("units", "points")
+#: The columns of a checked row stored in each table (besides source and time).
+UNIT_COLUMNS = ("code", "residents", "residents_60")
+POINT_COLUMNS = ("lon", "lat", "input_crs", "input_lon", "input_lat", "residents", "residents_60")
 #: Codes per DELETE when upserting unit rows (databases limit the parameters of a statement).
 CODES_PER_DELETE = 5_000
 
@@ -123,40 +126,17 @@ def store_population(
             counts["units_replaced"] += delete_rows(
                 delete(PopulationUnit).where(PopulationUnit.code.in_(chunk)), session=session
             )
-    insert_rows(
-        PopulationUnit,
-        [
-            {
-                "code": u["code"],
-                "residents": u["residents"],
-                "residents_60": u["residents_60"],
-                "source": source,
-                "updated_at": now,
-            }
-            for u in units
+    values = {
+        PopulationUnit: [
+            {**{c: u[c] for c in UNIT_COLUMNS}, "source": source, "updated_at": now} for u in units
         ],
-        session=session,
-        on_progress=on_progress,
-    )
-    insert_rows(
-        PopulationPoint,
-        [
-            {
-                "lon": p["lon"],
-                "lat": p["lat"],
-                "input_crs": p["input_crs"],
-                "input_lon": p["input_lon"],
-                "input_lat": p["input_lat"],
-                "residents": p["residents"],
-                "residents_60": p["residents_60"],
-                "source": source,
-                "created_at": now,
-            }
+        PopulationPoint: [
+            {**{c: p[c] for c in POINT_COLUMNS}, "source": source, "created_at": now}
             for p in points
         ],
-        session=session,
-        on_progress=on_progress,
-    )
+    }
+    for model, table_rows in values.items():
+        insert_rows(model, table_rows, session=session, on_progress=on_progress)
     bump_version(POPULATION, session=session)
     session.commit()
     return counts

@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from api.db.models import Facility, PlanningVersion, PopulationPoint, PopulationUnit
+from api.db.models import Base, PlanningVersion
 
 #: The versioned tables.
 FACILITIES = "facilities"
@@ -51,7 +51,7 @@ def delete_rows(statement: Delete, *, session: Session) -> int:
 
 
 def insert_rows(
-    model: type[Facility] | type[PopulationUnit] | type[PopulationPoint],
+    model: type[Base],
     rows: list[dict[str, Any]],
     *,
     session: Session,

@@ -43,16 +43,6 @@ def circle_area(radius: float) -> float:
     return 32 * radius**2 * math.sin(math.pi / 32)
 
 
-@pytest.fixture(scope="module")
-def api(stored):
-    return stored[0]
-
-
-@pytest.fixture(scope="module")
-def keys(stored):
-    return stored[1]
-
-
 def coverage(api, keys, role: str = "planner", **params) -> CoverageOut:
     response = api.get("/coverage", params=params, headers=auth(keys[role]))
     assert response.status_code == 200, response.text
