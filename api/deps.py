@@ -16,6 +16,7 @@ from api.access.keys import KeyStore
 from api.cases.service import Cases
 from api.db import Database
 from api.errors import ApiError
+from api.planning import Planning
 from api.settings import Settings
 from geo.assign import BoundaryIndex
 
@@ -69,3 +70,4 @@ SessionDep = Annotated[Session, Depends(get_session)]
 IndexDep = Annotated[BoundaryIndex, Depends(_state("index"))]
 CasesDep = Annotated[Cases, Depends(_state("cases"))]
 KeysDep = Annotated[KeyStore, Depends(_state("keys"))]
+PlanningDep = Annotated[Planning, Depends(_state("planning"))]

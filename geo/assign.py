@@ -33,7 +33,7 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from geo.crs import CoordSystem, check_lonlat, parse_crs, transform_coords
+from geo.crs import CoordSystem, points_to_wgs84
 from geo.units import BoundarySet
 
 ASSIGNED = "assigned"
@@ -165,16 +165,7 @@ class BoundaryIndex:
         -------
         See :class:`BoundaryIndex`.
         """
-        system = parse_crs(crs)
-        x = np.atleast_1d(np.asarray(lon, dtype=float))
-        y = np.atleast_1d(np.asarray(lat, dtype=float))
-        if system.name in ("wgs84", "gcj02", "bd09"):
-            check_lonlat(x, y)
-        else:
-            check_lonlat(*_finite_or_nan(x, y))
-        if system.name != "wgs84":
-            x, y = transform_coords(x, y, system, "wgs84")
-            check_lonlat(x, y)
+        x, y, _ = points_to_wgs84(lon, lat, crs)
         return self._assign_wgs84(x, y)
 
     def describe(self, result: Assignment, i: int, *, with_phone: bool = True) -> dict[str, Any]:
@@ -373,8 +364,3 @@ def _segments(polygons: NDArray[np.object_]) -> NDArray[np.object_]:
     same = ring[1:] == ring[:-1]
     starts, ends = coords[:-1][same], coords[1:][same]
     return shapely.linestrings(np.stack([starts, ends], axis=1))
-
-
-def _finite_or_nan(x: NDArray, y: NDArray) -> tuple[NDArray, NDArray]:
-    """For projected input: check finiteness only (ranges are checked after conversion)."""
-    return np.where(np.isfinite(x), 0.0, x), np.where(np.isfinite(y), 0.0, y)

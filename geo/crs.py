@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pyproj
@@ -23,6 +24,8 @@ from geo.errors import InvalidCoordinates, UnknownCRS
 #: The names accepted for coordinate systems, besides "EPSG:<code>".
 NAMED_SYSTEMS = ("wgs84", "gcj02", "bd09")
 ALLOWED_CRS = "wgs84, gcj02, bd09, or EPSG:<code> (e.g. EPSG:4326, EPSG:32650)"
+#: What valid geographic coordinates are, as error messages say it.
+ALLOWED_LONLAT = "finite numbers with -180 <= lon <= 180 and -90 <= lat <= 90"
 
 _ALIASES = {
     "wgs84": "wgs84",
@@ -294,15 +297,22 @@ def check_lonlat(lon: ArrayLike, lat: ArrayLike) -> None:
     """
     bad, reasons = invalid_lonlat(lon, lat)
     if bad.any():
-        where = np.flatnonzero(bad)
-        sample = [{"index": int(i), "reason": reasons[i]} for i in where[:10]]
-        first = sample[0]["reason"]
-        raise InvalidCoordinates(
-            f"{where.size} point(s) have invalid coordinates; first at index {where[0]}: {first}",
-            allowed="finite numbers with -180 <= lon <= 180 and -90 <= lat <= 90",
-            invalid=sample,
-            invalid_count=int(where.size),
-        )
+        raise _invalid_points(bad, reasons, ALLOWED_LONLAT)
+
+
+def _invalid_points(
+    bad: NDArray[np.bool_], reasons: NDArray[np.str_] | NDArray[np.object_], allowed: str
+) -> InvalidCoordinates:
+    """The error naming the first ten bad points (index and reason) and how many there are."""
+    where = np.flatnonzero(bad)
+    sample = [{"index": int(i), "reason": str(reasons[i])} for i in where[:10]]
+    first = sample[0]["reason"]
+    return InvalidCoordinates(
+        f"{where.size} point(s) have invalid coordinates; first at index {where[0]}: {first}",
+        allowed=allowed,
+        invalid=sample,
+        invalid_count=int(where.size),
+    )
 
 
 def invalid_lonlat(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.bool_], NDArray[np.str_]]:
@@ -398,6 +408,94 @@ def transform_coords(
     if dst.name != "wgs84":
         return _pyproj_transformer(parse_crs("wgs84"), dst).transform(x, y)
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def points_to_wgs84(
+    x: ArrayLike,
+    y: ArrayLike,
+    crs: str | CoordSystem = "wgs84",
+    *,
+    errors: Literal["raise", "flag"] = "raise",
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.str_]]:
+    """Check points given in a coordinate system and convert them to WGS84.
+
+    A point is refused when its coordinates are not finite, when a geographic system's
+    longitude or latitude is out of range, or when a projected point lands off the globe once
+    converted.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Longitude/latitude for ``wgs84``, ``gcj02`` and ``bd09``; the system's own x and y
+        (easting/northing for a projected one) for ``EPSG:<code>``.
+    crs : str or CoordSystem, default "wgs84"
+        See :func:`parse_crs`.
+    errors : {"raise", "flag"}, default "raise"
+        ``"raise"``: any refused point raises :class:`InvalidCoordinates` naming the first ten
+        (index and reason) and how many there are. ``"flag"``: refused points come back as NaN
+        with their reason, the others converted (imports that report every bad row).
+
+    Returns
+    -------
+    lon, lat : ndarray of float
+        WGS84 degrees, NaN where a point is refused. For valid WGS84 input these may be the
+        input arrays themselves.
+    reasons : ndarray of str
+        Why each point is refused, "" where it is valid.
+
+    Raises
+    ------
+    UnknownCRS
+        When ``crs`` names no known system.
+    InvalidCoordinates
+        With ``errors="raise"``, when any point is refused; also when x and y differ in length.
+
+    Example
+    -------
+    >>> lon, lat, why = points_to_wgs84([116.41024449916938, 200.0], [39.91640428150164, 39.9],
+    ...                                 "gcj02", errors="flag")
+    >>> [round(float(v), 6) for v in lon[:1]], [round(float(v), 6) for v in lat[:1]]
+    ([116.404], [39.915])
+    >>> why.tolist()
+    ['', 'lon 200.0 is outside [-180, 180]']
+    >>> points_to_wgs84([517_294.0], [float("inf")], "EPSG:32650", errors="flag")[2].tolist()
+    ['x or y is not a finite number']
+    """
+    system = parse_crs(crs)
+    xs = np.atleast_1d(np.asarray(x, dtype=float))
+    ys = np.atleast_1d(np.asarray(y, dtype=float))
+    if system.is_geographic_named:
+        bad, why = invalid_lonlat(xs, ys)
+        allowed = ALLOWED_LONLAT
+    else:
+        if xs.shape != ys.shape:
+            raise InvalidCoordinates(
+                f"x has {xs.size} values but y has {ys.size}",
+                allowed="the same number of x and y values",
+            )
+        bad = ~(np.isfinite(xs) & np.isfinite(ys))
+        why = np.where(bad, "x or y is not a finite number", "")
+        allowed = f"finite x, y of {system} that convert to -180 <= lon <= 180 and -90 <= lat <= 90"
+    if errors == "raise" and bad.any():
+        raise _invalid_points(bad, why, allowed)
+    if not bad.any():
+        lon, lat = transform_coords(xs, ys, system, "wgs84")
+    else:
+        lon, lat = np.full(xs.shape, np.nan), np.full(ys.shape, np.nan)
+        good = ~bad
+        lon[good], lat[good] = transform_coords(xs[good], ys[good], system, "wgs84")
+    if system.name != "wgs84":
+        # a projected point can lie off the globe, and a conversion can yield NaN or inf
+        off, _ = invalid_lonlat(lon, lat)
+        off &= ~bad
+        if off.any():
+            why = why.astype(object)
+            why[off] = f"outside the globe once converted from {system}"
+            bad = bad | off
+            if errors == "raise":
+                raise _invalid_points(bad, why, allowed)
+            lon, lat = np.where(off, np.nan, lon), np.where(off, np.nan, lat)
+    return lon, lat, np.asarray(why, dtype=str)
 
 
 def densify_length(system: str | CoordSystem) -> float:

@@ -60,7 +60,8 @@ def demo(
 
 def _seed_demo(settings: Settings, boundaries: Path, count: int, seed: int) -> None:
     """Post demo reports through the intake path into the configured database."""
-    from api.demo.seed import seed_planning, seed_reports
+    from api.demo.cases import seed_reports
+    from api.demo.planning import seed_planning
     from api.services import open_services
 
     started = time.perf_counter()

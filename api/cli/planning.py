@@ -1,26 +1,31 @@
 """Planning commands: facilities, population, coverage (registered on the main CLI).
 
 Imports check every row first and name each bad one by line; by default a file with a bad row
-imports nothing (exit 1), ``--skip-invalid`` imports the good rows. See :mod:`api.planning` for
-what is appended and what is replaced.
+imports nothing (exit 1), ``--skip-invalid`` imports the good rows. See
+:mod:`api.planning.facilities` and :mod:`api.planning.population` for what is appended and
+what is replaced. The commands only read options and print: the planning package does the work.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import Database
 from api.settings import Settings
 from geo.errors import WanggeError
+
+if TYPE_CHECKING:  # the planning package is imported when a command runs (a quick --help)
+    from api.db import Database
+    from api.planning import CoverageParams, ParsedFile, Planning
 
 console = Console()
 err_console = Console(stderr=True)
@@ -78,30 +83,24 @@ def _fail(exc: WanggeError) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _settings(boundaries: list[Path] | None = None) -> Settings:
+    """The configured settings, with the boundary files of ``--boundaries`` if given."""
+    settings = Settings()
+    if boundaries:
+        settings = settings.model_copy(update={"boundaries": ",".join(map(str, boundaries))})
+    return settings
+
+
 def _database(settings: Settings) -> Database:
     """The configured database (migrated); one engine per database and process."""
+    from api.db import Database
+
     if settings.database not in _DATABASES:
         _DATABASES[settings.database] = Database(settings.database)
     return _DATABASES[settings.database]
 
 
-def _factory(settings: Settings) -> sessionmaker[Session]:
-    return _database(settings).sessions
-
-
-def _bset(settings: Settings, paths: list[Path] | None):  # type: ignore[no-untyped-def]
-    from boundaries.loader import read_boundary_set
-
-    files = paths or settings.boundary_paths
-    missing = [p for p in files if not p.exists()]
-    if missing:
-        hint = " (run `wangge demo`)" if files == [settings.demo_boundaries] else ""
-        err_console.print(f"[bold red]error:[/] boundary file {missing[0]} does not exist{hint}")
-        raise typer.Exit(2)
-    return read_boundary_set(files, crs=settings.boundaries_crs)
-
-
-def _print_check(parsed: Any, report: Path | None, what: str) -> None:
+def _print_check(parsed: ParsedFile, report: Path | None, what: str) -> None:
     """The rows read, the bad ones with their line and reason, warnings and notes."""
     table = Table(title=f"{parsed.path.name} ({parsed.encoding})", show_header=False)
     table.add_column("")
@@ -142,16 +141,53 @@ def _print_check(parsed: Any, report: Path | None, what: str) -> None:
         console.print(f"bad rows and warnings written to {report}")
 
 
-def _store_with_progress(label: str, total: int, store: Any) -> dict[str, int]:
+#: ``read_facility_import`` or ``read_population_import``, and ``store_facilities`` or
+#: ``store_population``, with the command's options bound.
+Read = Callable[..., "ParsedFile"]
+Store = Callable[..., dict[str, int]]
+
+
+def _import(
+    file: Path,
+    what: str,
+    read: Read,
+    store: Store,
+    boundaries: list[Path] | None,
+    skip_invalid: bool,
+    dry_run: bool,
+    report: Path | None,
+) -> tuple[ParsedFile, dict[str, int]] | None:
+    """Read and check a file, list its bad rows and warnings, and store its good rows unless
+    they may not be: (the file as read, the counts stored), or None if nothing was stored."""
+    from api.services import load_index
+
+    settings = _settings(boundaries)
+    try:
+        bset = load_index(settings).bset
+        db = _database(settings)
+        with db.session() as session, console.status(f"reading {file}..."):
+            parsed = read(file, session=session, bset=bset)
+    except WanggeError as exc:
+        raise _fail(exc) from None
+    _print_check(parsed, report, what)
+    if not _verdict(parsed, skip_invalid, dry_run):
+        return None
+    label = "storing"
+    total = max(len(parsed.rows), 1)
     progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err_console)
-    with progress:
-        task = progress.add_task(label, total=max(total, 1))
-        counts: dict[str, int] = store(lambda n: progress.advance(task, n))
-        progress.update(task, completed=max(total, 1))
-    return counts
+    with progress, db.session() as session:
+        task = progress.add_task(label, total=total)
+        counts = store(
+            parsed.rows,
+            session=session,
+            source=f"import:{parsed.path.name}",
+            on_progress=lambda n: progress.advance(task, n),
+        )
+        progress.update(task, completed=total)
+    return parsed, counts
 
 
-def _verdict(parsed: Any, skip_invalid: bool, dry_run: bool) -> bool:
+def _verdict(parsed: ParsedFile, skip_invalid: bool, dry_run: bool) -> bool:
     """Whether to store: never on a dry run; not if rows are bad, unless told to skip them."""
     if parsed.problems and not skip_invalid:
         err_console.print(
@@ -193,48 +229,24 @@ def facilities_import(
     boundaries: BoundariesOption = None,
 ) -> None:
     """Import facilities; every bad row is listed with its line number and reason."""
-    from api import planning
+    from api.planning.facilities import count_by_type, read_facility_import, store_facilities
 
-    settings = Settings()
-    try:
-        bset = _bset(settings, boundaries)
-        factory = _factory(settings)
-        with factory() as session:
-            known = planning.known_types(session)
-            with console.status(f"reading {file}..."):
-                parsed = planning.read_facility_file(
-                    file,
-                    known=known,
-                    crs=crs,
-                    default_type=facility_type,
-                    new_types=new_types,
-                    bset=bset,
-                )
-                planning.check_stored_duplicates(session, parsed, replace=replace)
-    except WanggeError as exc:
-        raise _fail(exc) from None
-    _print_check(parsed, report, "facilities")
-    if not _verdict(parsed, skip_invalid, dry_run):
+    read = partial(
+        read_facility_import,
+        crs=crs,
+        default_type=facility_type,
+        new_types=new_types,
+        replace=replace,
+    )
+    store = partial(store_facilities, replace=replace)
+    done = _import(file, "facilities", read, store, boundaries, skip_invalid, dry_run, report)
+    if done is None:
         return
-    with factory() as session:
-        counts = _store_with_progress(
-            "storing",
-            len(parsed.rows),
-            lambda step: planning.store_facilities(
-                session,
-                parsed.rows,
-                replace=replace,
-                source=f"import:{file.name}",
-                on_progress=step,
-            ),
-        )
-    by_type: dict[str, int] = {}
-    for row in parsed.rows:
-        by_type[row["type"]] = by_type.get(row["type"], 0) + 1
+    parsed, counts = done
     table = Table(title="imported")
     table.add_column("type")
     table.add_column("facilities", justify="right")
-    for kind, number in sorted(by_type.items()):
+    for kind, number in count_by_type(parsed.rows).items():
         table.add_row(kind, f"{number:,}")
     console.print(table)
     if replace:
@@ -248,13 +260,11 @@ def facilities_list(
     facility_type: Annotated[str | None, typer.Option("--type", help="Only this type")] = None,
 ) -> None:
     """The facility types with their counts, and the facilities (of a type)."""
-    from api import planning
+    from api.planning.facilities import facilities_frame, facility_types
 
-    settings = Settings()
-    factory = _factory(settings)
-    with factory() as session:
-        types = planning.facility_types(session)
-        frame = planning.facilities_frame(session, facility_type)
+    with _database(_settings()).session() as session:
+        types = facility_types(session=session)
+        frame = facilities_frame(session=session, facility_type=facility_type)
     catalogue = Table(title="facility types")
     for column in ("code", "name", "built in", "facilities"):
         catalogue.add_column(column, justify="right" if column == "facilities" else "left")
@@ -309,54 +319,39 @@ def population_import(
     boundaries: BoundariesOption = None,
 ) -> None:
     """Import population per unit (any level) or per point; unknown unit codes are bad rows."""
-    from api import planning
+    from api.planning.population import (
+        population_totals,
+        read_population_import,
+        store_population,
+        totals_by_kind,
+    )
 
-    settings = Settings()
-    try:
-        bset = _bset(settings, boundaries)
-        factory = _factory(settings)
-        with console.status(f"reading {file}..."):
-            parsed = planning.read_population_file(file, bset=bset, crs=crs)
-            with factory() as session:
-                stored = [] if replace else planning.stored_unit_codes(session)
-            planning.check_population_nesting(parsed, bset, stored)
-    except WanggeError as exc:
-        raise _fail(exc) from None
-    _print_check(parsed, report, "rows")
-    if not _verdict(parsed, skip_invalid, dry_run):
+    read = partial(read_population_import, crs=crs, replace=replace)
+    store = partial(store_population, replace=replace)
+    done = _import(file, "rows", read, store, boundaries, skip_invalid, dry_run, report)
+    if done is None:
         return
-    with factory() as session:
-        counts = _store_with_progress(
-            "storing",
-            len(parsed.rows),
-            lambda step: planning.store_population(
-                session,
-                parsed.rows,
-                replace=replace,
-                source=f"import:{file.name}",
-                on_progress=step,
-            ),
-        )
-        totals = planning.population_totals(session)
-    units = [r for r in parsed.rows if r["kind"] == "unit"]
-    points = [r for r in parsed.rows if r["kind"] == "point"]
+    parsed, counts = done
     table = Table(title="imported")
     for column in ("rows", "number", "residents", "residents 60+"):
         table.add_column(column, justify="left" if column == "rows" else "right")
-    for label, rows in (("per unit", units), ("per point", points)):
-        if rows:
+    kinds = totals_by_kind(parsed.rows)
+    for label, kind in (("per unit", "unit"), ("per point", "point")):
+        if kind in kinds:
+            numbers = kinds[kind]
             table.add_row(
                 label,
-                f"{len(rows):,}",
-                f"{sum(r['residents'] for r in rows):,}",
-                f"{sum(r['residents_60'] for r in rows):,}",
+                f"{numbers['rows']:,}",
+                f"{numbers['residents']:,}",
+                f"{numbers['residents_60']:,}",
             )
     console.print(table)
     if counts["units_replaced"]:
         console.print(f"{counts['units_replaced']:,} stored unit rows replaced (same code)")
     if counts["deleted"]:
         console.print(f"{counts['deleted']:,} stored rows deleted first (--replace)")
-    _print_totals(totals)
+    with _database(_settings()).session() as session:
+        _print_totals(population_totals(session=session))
     if parsed.problems:
         console.print(f"[yellow]{len(parsed.problems):,} bad row(s) skipped[/]")
 
@@ -378,21 +373,22 @@ def _print_totals(totals: dict[str, int]) -> None:
 @population_app.command("show")
 def population_show() -> None:
     """Rows and residents in the population tables."""
-    from api import planning
+    from api.planning.population import population_totals
 
-    with _factory(Settings())() as session:
-        _print_totals(planning.population_totals(session))
+    with _database(_settings()).session() as session:
+        _print_totals(population_totals(session=session))
 
 
 # -- coverage --------------------------------------------------------------------------------
 
 
-def _planning(settings: Settings, boundaries: list[Path] | None):  # type: ignore[no-untyped-def]
+def _planning(settings: Settings) -> Planning:
+    """The planning service on the configured boundaries and database."""
     from api.planning import Planning
+    from api.services import load_index
 
-    return Planning(
-        _bset(settings, boundaries), _database(settings), street_network=settings.street_network
-    )
+    bset = load_index(settings).bset
+    return Planning(bset, _database(settings), street_network=settings.street_network)
 
 
 def _params(
@@ -402,7 +398,7 @@ def _params(
     level: str | None,
     mode: str,
     population: str | None,
-):  # type: ignore[no-untyped-def]
+) -> CoverageParams:
     from api.planning import CoverageParams
 
     return CoverageParams.of(facility_type, minutes, speed, level, mode, population)
@@ -431,9 +427,9 @@ def coverage(
     the type and how many are not (most uncovered first), with totals."""
     if ctx.invoked_subcommand is not None:
         return
-    settings = Settings()
+    settings = _settings(boundaries)
     try:
-        service = _planning(settings, boundaries)
+        service = _planning(settings)
         with console.status("computing coverage..."):
             params = _params(facility_type, minutes, speed, level, mode, population)
             entry = service.coverage(params)
@@ -491,7 +487,7 @@ def coverage(
         _write_map(service, params, settings, out)
 
 
-def _write_map(service: Any, params: Any, settings: Settings, out: Path) -> None:
+def _write_map(service: Planning, params: CoverageParams, settings: Settings, out: Path) -> None:
     """The coverage map with three suggested sites, written with its files beside it."""
     from api.pages.coverage import FILE_ASSET_BASE, coverage_page, write_page
 
@@ -525,9 +521,8 @@ def coverage_suggest(
 ) -> None:
     """Up to k new sites covering the most residents aged 60+ now outside every service circle
     (greedy; gains never increase)."""
-    settings = Settings()
     try:
-        service = _planning(settings, boundaries)
+        service = _planning(_settings(boundaries))
         with console.status("choosing sites..."):
             answer = service.suggest(
                 _params(facility_type, minutes, speed, level, mode, population), k

@@ -8,13 +8,8 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from api.access.auth import allow
 from api.access.policy import Principal, Role
-from api.planning import (
-    DEFAULT_FACILITY_TYPE,
-    MINUTES_RANGE,
-    SPEED_RANGE,
-    CoverageParams,
-    PlanningDep,
-)
+from api.deps import PlanningDep
+from api.planning import DEFAULT_FACILITY_TYPE, MINUTES_RANGE, SPEED_RANGE, CoverageParams
 from api.schemas import CoverageOut, ErrorBody, SuggestIn, SuggestOut
 from geo.coverage import DEFAULT_MINUTES
 
@@ -34,6 +29,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# The body is JSON bytes made once per data version (api.planning.payload says why not through
+# CoverageOut, and a test holds them to it); CoverageOut documents them here.
 @router.get(
     "",
     response_model=None,

@@ -15,7 +15,7 @@ from api.access.auth import authenticate, require_role
 from api.access.policy import Principal, Role
 from api.cases.catalogue import check_categories
 from api.cases.queries import CaseFilter, check_statuses
-from api.deps import CasesDep, SessionDep, SettingsDep
+from api.deps import CasesDep, PlanningDep, SessionDep, SettingsDep
 from api.errors import ApiError, SignInRequired
 from api.pages.coverage import coverage_page
 from api.pages.density import density_page
@@ -24,7 +24,6 @@ from api.planning import (
     MINUTES_RANGE,
     SPEED_RANGE,
     CoverageParams,
-    PlanningDep,
 )
 from api.schemas import ErrorBody
 from geo.coverage import DEFAULT_MINUTES

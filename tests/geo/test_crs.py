@@ -1,9 +1,12 @@
 """Coordinate systems: parsing, the published GCJ-02/BD-09 reference pairs, round trips."""
 
+import doctest
+
 import numpy as np
 import pyproj
 import pytest
 
+import geo.crs
 from geo.crs import (
     bd09_to_gcj02,
     bd09_to_wgs84,
@@ -13,6 +16,7 @@ from geo.crs import (
     invalid_lonlat,
     local_metric_crs,
     parse_crs,
+    points_to_wgs84,
     transform_coords,
     wgs84_to_bd09,
     wgs84_to_gcj02,
@@ -141,3 +145,56 @@ def test_local_metric_crs_is_utm():
     assert local_metric_crs((117.19, 39.05, 117.28, 39.12)).to_epsg() == 32650
     assert local_metric_crs((-71.16, 42.35, -71.06, 42.40)).to_epsg() == 32619
     assert local_metric_crs((151.0, -34.0, 151.3, -33.8)).to_epsg() == 32756
+
+
+# (x, y, crs, the reason it is refused: "" if it is not), one commented row per case
+POINT_CASES = [
+    (117.2, 39.1, "wgs84", ""),  # inside the range
+    (-180.0, 90.0, "wgs84", ""),  # the corner of the range is valid
+    (float("nan"), 39.1, "wgs84", "lon is not a finite number"),  # NaN
+    (117.2, 95.0, "gcj02", "lat 95.0 is outside [-90, 90]"),  # checked before conversion
+    (200.0, 39.1, "bd09", "lon 200.0 is outside [-180, 180]"),
+    (517_294.0, 4_327_893.0, "EPSG:32650", ""),  # UTM 50N metres: projected x, y are not degrees
+    (517_294.0, float("inf"), "EPSG:32650", "x or y is not a finite number"),
+    (1e12, 4_327_893.0, "EPSG:32650", "outside the globe once converted from EPSG:32650"),
+]
+
+
+@pytest.mark.parametrize("x, y, crs, reason", POINT_CASES)
+def test_points_to_wgs84_flags_each_point(x, y, crs, reason):
+    lon, lat, why = points_to_wgs84([117.21, x], [39.11, y], crs, errors="flag")
+    assert why.tolist() == ["", reason]
+    if reason:
+        assert np.isnan(lon[1]) and np.isnan(lat[1])
+    else:
+        expected = transform_coords([x], [y], crs, "wgs84")
+        assert (lon[1], lat[1]) == pytest.approx((expected[0][0], expected[1][0]), abs=1e-12)
+
+
+@pytest.mark.parametrize("x, y, crs, reason", [case for case in POINT_CASES if case[3]])
+def test_points_to_wgs84_raises_naming_the_bad_point(x, y, crs, reason):
+    with pytest.raises(InvalidCoordinates) as info:
+        points_to_wgs84([117.21, x, x], [39.11, y, y], crs)
+    assert info.value.details["invalid"] == [
+        {"index": 1, "reason": reason},
+        {"index": 2, "reason": reason},
+    ]
+    assert info.value.details["invalid_count"] == 2
+    assert "first at index 1" in info.value.message
+
+
+def test_points_to_wgs84_batch_equals_single_points():
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-200, 200, 300)
+    y = rng.uniform(-100, 100, 300)
+    x[::17] = np.nan
+    lon, lat, why = points_to_wgs84(x, y, "gcj02", errors="flag")
+    for i in range(len(x)):
+        one = points_to_wgs84([x[i]], [y[i]], "gcj02", errors="flag")
+        assert one[2][0] == why[i]
+        np.testing.assert_array_equal([one[0][0], one[1][0]], [lon[i], lat[i]])
+
+
+def test_examples_in_docstrings_run():
+    result = doctest.testmod(geo.crs)
+    assert result.attempted > 0 and result.failed == 0

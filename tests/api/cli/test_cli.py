@@ -78,7 +78,7 @@ def test_validate_clean_file_exits_zero(tiny_gpkg, extra):
 
 
 def test_map_density_file_opens_offline(tiny_gpkg, tmp_path, monkeypatch):
-    from api.demo.seed import seed_reports
+    from api.demo.cases import seed_reports
     from api.services import open_services
     from api.settings import Settings
     from maps import asset_files

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from api.cases.lifecycle import OPEN
 from api.db.models import Report
-from api.demo.seed import seed_planning, seed_reports
+from api.demo.cases import seed_reports
+from api.demo.planning import seed_planning
 from api.services import open_services
 from api.settings import Settings
 from tests.api.process import WANGGE, new_key, running_server

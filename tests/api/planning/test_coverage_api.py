@@ -8,13 +8,14 @@ import csv
 import json
 import math
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pyproj
 import pytest
 import shapely
 
-from api.demo.seed import seed_planning
+from api.demo.planning import seed_planning
 from api.schemas import CoverageOut, ErrorBody, FacilityOut, FacilityPage, SuggestOut
 from api.settings import Settings
 from boundaries.demo import build_hexi, write_gpkg
@@ -40,16 +41,6 @@ def utm_area(box: tuple[float, float, float, float]) -> float:
 def circle_area(radius: float) -> float:
     """A circle drawn as a regular 64-gon (16 segments a quarter), as the service uses."""
     return 32 * radius**2 * math.sin(math.pi / 32)
-
-
-@pytest.fixture(scope="module")
-def api(stored):
-    return stored[0]
-
-
-@pytest.fixture(scope="module")
-def keys(stored):
-    return stored[1]
 
 
 def coverage(api, keys, role: str = "planner", **params) -> CoverageOut:
@@ -140,6 +131,42 @@ def test_default_level_and_speed(api, keys, units_population):
     assert answer.summary.distance_m == 1000.0
     assert answer.summary.speed_m_per_min == pytest.approx(1000 / 15)
     assert answer.summary.minutes == 15
+
+
+# the query of GET /coverage, one row per kind of answer the model must carry
+PAYLOAD_CASES = [
+    # a circle inside M1: gaps, one with a hole
+    pytest.param({"level": "microgrid", "minutes": 3, "speed": 50}, id="gaps-and-a-hole"),
+    # the default speed (a float), units above the micro-grids
+    pytest.param({"level": "grid"}, id="default-speed-grid-level"),
+    # point population: units without residents aged 60+ have a null share
+    pytest.param({"level": "microgrid", "population": "points"}, id="points-null-shares"),
+]
+
+
+@pytest.mark.parametrize("params", PAYLOAD_CASES)
+def test_coverage_body_is_exactly_its_response_model(api, keys, wangge, tmp_path, units_population,
+                                                     params):  # fmt: skip
+    """GET /coverage's body is written by hand (api/planning/payload.py says why): it must be
+    exactly a CoverageOut, every field of the model and no other."""
+    reset_facilities(api, keys, FACILITY)
+    points = tmp_path / "points.csv"
+    points.write_text(
+        "lon,lat,residents,residents_60\n117.2025,39.1026,10,4\n117.2125,39.105,5,0\n"
+    )
+    assert wangge("population", "import", points, "--replace").exit_code == 0
+    response = api.get("/coverage", params=params, headers=auth(keys["planner"]))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    model = CoverageOut.model_validate_json(response.content)
+    dumped = model.model_dump(mode="json", exclude_unset=True)
+    stamp = body["summary"].pop("computed_at")
+    assert datetime.fromisoformat(stamp) == model.summary.computed_at
+    del dumped["summary"]["computed_at"]
+    assert dumped == body
+    assert body["gaps"]["features"] and all(body["units"])
+    if params.get("population") == "points":
+        assert None in [u["share_covered_60"] for u in body["units"]]
 
 
 def test_point_population_is_counted_exactly(api, keys, wangge, tmp_path):

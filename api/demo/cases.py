@@ -15,8 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
 
 from api.access.keys import create_key
 from api.access.policy import Principal, Role
@@ -24,12 +23,8 @@ from api.cases.intake import Submission
 from api.cases.lifecycle import Status
 from api.cases.service import Cases
 from api.cases.transitions import Change
-from api.db.models import Facility, Report
-from api.planning import FACILITIES, bump_version, store_facilities, store_population
-from boundaries.demo_planning import SOURCE as PLANNING_SOURCE
-from boundaries.demo_planning import demo_facilities, demo_population
+from api.db.models import Report
 from geo.crs import wgs84_to_gcj02
-from geo.units import BoundarySet
 
 #: Reports submitted in one transaction.
 BATCH = 200
@@ -210,59 +205,3 @@ def _live(
     at = at + timedelta(hours=float(rng.uniform(1, 24)))
     if at < now:
         rate(at, 4, "")
-
-
-def seed_planning(
-    target: sessionmaker[Session] | Engine, bset: BoundarySet, seed: int = 20231
-) -> dict[str, Any]:
-    """Store the demo facilities and population, replacing earlier demo facilities and the
-    whole per-unit population table; returns what was stored.
-
-    Parameters
-    ----------
-    target : sessionmaker or Engine
-        A migrated database (``api.db.engine.migrate``).
-    bset : BoundarySet
-        The Hexi demo set (``boundaries.demo.build_hexi``); other sets work the same.
-    seed : int
-
-    Returns
-    -------
-    dict
-        ``facilities``, ``units``, ``residents``, ``residents_60``.
-    """
-    factory = target if isinstance(target, sessionmaker) else sessionmaker(target)
-    population = demo_population(bset, seed)
-    facilities = demo_facilities(bset, population, seed)
-    rows = [
-        {
-            "type": f.type,
-            "name": f.name,
-            "capacity": int(f.capacity),
-            "lon": float(f.geometry.x),
-            "lat": float(f.geometry.y),
-            "input_crs": "wgs84",
-            "input_lon": float(f.geometry.x),
-            "input_lat": float(f.geometry.y),
-        }
-        for f in facilities.itertuples(index=False)
-    ]
-    with factory() as session:
-        session.execute(delete(Facility).where(Facility.source == PLANNING_SOURCE))
-        bump_version(session, FACILITIES)
-        store_facilities(session, rows, source=PLANNING_SOURCE)
-        store_population(
-            session,
-            [
-                {"kind": "unit", "code": c, "residents": int(r), "residents_60": int(r60)}
-                for c, r, r60 in population.itertuples(index=False, name=None)
-            ],
-            replace=True,
-            source=PLANNING_SOURCE,
-        )
-    return {
-        "facilities": len(rows),
-        "units": len(population),
-        "residents": int(population["residents"].sum()),
-        "residents_60": int(population["residents_60"].sum()),
-    }

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.db.models import Report, ReportEvent
-from api.demo.seed import CATEGORY_SHARES, seed_reports
+from api.demo.cases import CATEGORY_SHARES, seed_reports
 from api.services import open_services
 
 

@@ -19,16 +19,6 @@ M2_WGS84 = (117.2075, 39.1025)
 M2_GCJ02 = tuple(float(v) for v in wgs84_to_gcj02(*M2_WGS84))
 
 
-@pytest.fixture(scope="module")
-def api(stored):
-    return stored[0]
-
-
-@pytest.fixture(scope="module")
-def keys(stored):
-    return stored[1]
-
-
 def facilities(api, keys, **params) -> list[FacilityOut]:
     response = api.get(
         "/facilities", params={"limit": 1000, **params}, headers=auth(keys["planner"])

@@ -1,0 +1,1 @@
+"""Tests of the planning package: facilities, population, coverage, through HTTP and the CLI."""
