@@ -12,7 +12,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from geo.assign import BoundaryIndex
-from geo.crs import invalid_lonlat, parse_crs
+from geo.crs import points_to_wgs84
 
 #: The status of a row whose coordinates cannot be used.
 INVALID = "invalid"
@@ -65,24 +65,20 @@ def assign_table(
     missing = [c for c in (lon_column, lat_column) if c not in table.columns]
     if missing:
         raise KeyError(f"no column(s) {missing}; the table has {list(table.columns)}")
-    system = parse_crs(crs)
     bset = index.bset
     n = len(table)
-    lon = pd.to_numeric(table[lon_column], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(table[lat_column], errors="coerce").to_numpy(dtype=float)
-    if system.name in ("wgs84", "gcj02", "bd09"):
-        bad, why = invalid_lonlat(lon, lat)
-    else:  # projected: ranges are checked once converted
-        bad = ~(np.isfinite(lon) & np.isfinite(lat))
-        why = np.where(bad, "not a finite number", "")
-    good = np.flatnonzero(~bad)
+    x = pd.to_numeric(table[lon_column], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(table[lat_column], errors="coerce").to_numpy(dtype=float)
+    # every row checked and converted once; a refused row keeps its reason, in its own terms
+    lon, lat, why = points_to_wgs84(x, y, crs, errors="flag")
+    good = np.flatnonzero(why == "")
     status = np.full(n, INVALID, dtype=object)
     reason = np.asarray(why, dtype=object)
     chain = np.full((n, len(bset.levels)), -1, dtype=np.intp)
     leader = np.full(n, -1, dtype=np.intp)
     distance = np.full(n, np.nan)
     if good.size:
-        result = index.assign(lon[good], lat[good], crs=crs)
+        result = index.assign(lon[good], lat[good], crs="wgs84")
         status[good] = result.status
         chain[good] = result.chain
         leader[good] = result.leader
