@@ -10,10 +10,10 @@ import pandas as pd
 from sqlalchemy import ColumnElement, and_, select
 
 from api.access.policy import Principal, Role
-from api.cases.lifecycle import DONE, Status
+from api.cases.lifecycle import DONE, OPEN, Status
 from api.cases.service import Reports
 from api.db.models import Report, ReportUnit
-from maps import build_density_map, render_html
+from maps import CaseStatus, build_density_map, render_html
 
 #: Roles that see leaders' and cases' details on the map (planners see aggregates only).
 DETAIL_ROLES = (Role.DISPATCHER, Role.ADMIN, Role.GRID_WORKER)
@@ -77,6 +77,8 @@ def density_page(
         level=query.level,
         title=_title(reports, query.level),
         built_at=now,
+        statuses=[CaseStatus(s.value, open=s in OPEN) for s in Status],
+        categories={code: f"{c.name_zh} {c.name_en}" for code, c in reports.categories.items()},
         filters=query.describe(),
         tiles=tiles,
         tiles_attribution=tiles_attribution,

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from maps import build_density_map, render_html
 from maps.assets import asset_files
-from maps.density import build_density_map, render_html
 from tests.maps.browser import serve_asgi, static_app
-from tests.maps.pages import cases_frame, payload, tiny_units
+from tests.maps.pages import VOCABULARY, cases_frame, payload, tiny_units
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT = datetime(2024, 6, 1, 9, 30)
@@ -44,6 +44,7 @@ def test_demo_page(browser, hexi_microgrids, hexi_cases, tmp_path):
         title="河西区 案件密度",
         built_at=BUILT,
         filters="last 30 days",
+        **VOCABULARY,
     )
     html = render_html(m)
     markers = payload(html, "caseLayer")["rows"]
@@ -111,7 +112,9 @@ def test_clicks_open_unit_and_case_popups(browser, tmp_path):
     )
     units = tiny_units()
     html = render_html(
-        build_density_map(units, cases, level="microgrid", title="Tiny", built_at=BUILT)
+        build_density_map(
+            units, cases, level="microgrid", title="Tiny", built_at=BUILT, **VOCABULARY
+        )
     )
     with serve_asgi(static_app({"/density.html": html}, asset_files())) as base:
         visit = browser.open(f"{base}/density.html", ready=READY)
@@ -176,6 +179,7 @@ def test_tiles_from_a_local_tile_server(browser):
             built_at=BUILT,
             tiles="/tiles/{z}/{x}/{y}.png",
             tiles_attribution="城市底图 (local)",
+            **VOCABULARY,
         )
     )
     tile = _png(256, 256, (200, 220, 200))
@@ -200,6 +204,7 @@ def test_the_harness_catches_requests_off_the_machine(browser):
             built_at=BUILT,
             tiles="https://tiles.example.gov.cn/{z}/{x}/{y}.png",
             tiles_attribution="outside",
+            **VOCABULARY,
         )
     )
     with serve_asgi(static_app({"/density.html": html}, asset_files())) as base:

@@ -18,9 +18,8 @@ import shapely
 
 from geo.coverage import coverage_by_unit, service_areas, suggest_sites
 from geo.units import BoundarySet
-from maps import build_coverage_map, render_html
+from maps import MapInputError, build_coverage_map, render_html
 from maps.assets import asset_files, linked_urls
-from maps.density import MapInputError
 from tests.conftest import tiny_layers
 from tests.maps.browser import serve_asgi, static_app
 from tests.maps.pages import decode_geometries
