@@ -25,7 +25,6 @@ from branca.element import Element, Figure
 from folium.elements import JSCSSMixin
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-VENDOR_DIR = STATIC_DIR / "vendor"
 
 #: URL sub-path prefix -> (where the files are, the files to serve, as globs).
 #: XStatic packages are named by module; vendored copies by directory under static/.

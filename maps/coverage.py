@@ -65,7 +65,6 @@ COVERAGE_UNIT_COLUMNS = (
 GAP_COLUMNS = ("unit", "residents", "residents_60", "area_m2")
 #: Columns ``facilities`` must have (plus points); ``type`` and ``capacity`` are shown if there.
 FACILITY_COLUMNS = ("name",)
-FACILITY_OPTIONAL = ("type", "capacity")
 #: Columns ``sites`` must have (plus points); the others of ``geo.coverage.suggest_sites`` are
 #: shown if there.
 SITE_COLUMNS = ("rank", "gain_60")
