@@ -331,7 +331,15 @@ def _counts_per_unit(codes: NDArray[np.object_], case_unit: pd.Series) -> NDArra
 
 @dataclass(frozen=True)
 class HeatCells:
-    """Binned case locations: one weighted point per non-empty cell."""
+    """Binned case locations: one weighted point per non-empty cell (see :func:`heat_cells`).
+
+    Attributes
+    ----------
+    lat, lon : ndarray of float
+        Mean position of the points in each cell.
+    weight : ndarray of int
+        Number of points in each cell.
+    """
 
     lat: NDArray[np.float64]
     lon: NDArray[np.float64]
@@ -339,10 +347,17 @@ class HeatCells:
 
     @property
     def size(self) -> int:
+        """Number of cells."""
         return int(self.weight.size)
 
     def rows(self) -> list[list[float]]:
-        """``[lat, lon, weight]`` rows for folium's HeatMap, coordinates to 5 decimals (~1 m)."""
+        """``[lat, lon, weight]`` rows for folium's HeatMap, coordinates to 5 decimals (~1 m).
+
+        Example
+        -------
+        >>> HeatCells(np.array([39.1]), np.array([117.2000001]), np.array([3])).rows()
+        [[39.1, 117.2, 3.0]]
+        """
         stacked = np.column_stack([np.round(self.lat, 5), np.round(self.lon, 5), self.weight])
         return stacked.tolist()
 
@@ -409,7 +424,22 @@ def heat_cells(
 
 @dataclass(frozen=True)
 class OpenCases:
-    """The open cases drawn as markers, newest first, with lookup tables for their fields."""
+    """The open cases drawn as markers (see :func:`open_case_markers`), with lookup tables.
+
+    Attributes
+    ----------
+    rows : list of list
+        One row per marker: ``[lat, lon, id, category index, created, status index,
+        overdue 0/1, leader, due]``, overdue ones first, then the others, newest first.
+    categories, statuses : list of str
+        What the page shows for each category and status index (labels).
+    status_colors, status_counts : list
+        Colour and number of open cases of each status.
+    open_total, overdue_total : int
+        Open cases, and open overdue ones, drawn or not.
+    cap : int
+        Most markers asked for.
+    """
 
     rows: list[list[Any]]
     categories: list[str]
@@ -421,6 +451,8 @@ class OpenCases:
     cap: int
 
     def summary(self) -> dict[str, Any]:
+        """The legend's counts: ``total``, ``overdue``, ``shown``, ``cap`` and, per status,
+        its ``name`` (label), ``color`` and ``count``."""
         return {
             "total": self.open_total,
             "overdue": self.overdue_total,

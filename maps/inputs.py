@@ -79,7 +79,24 @@ a GeoDataFrame with code, name and polygons
 
 
 def in_wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """``frame`` in EPSG:4326: converted from another CRS; without a CRS, taken as it is."""
+    """``frame`` in EPSG:4326: converted from another CRS; without a CRS, taken as it is.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``frame`` itself when already in EPSG:4326 or without a CRS, else a converted copy.
+
+    Example
+    -------
+    >>> metric = gpd.GeoDataFrame(geometry=[shapely.Point(500000, 4330000)], crs=32650)
+    >>> point = in_wgs84(metric).geometry[0]
+    >>> round(point.x, 3), round(point.y, 3)
+    (117.0, 39.119)
+    """
     if frame.crs is None or frame.crs.equals(pyproj.CRS.from_epsg(4326)):
         return frame
     return frame.to_crs(4326)

@@ -61,6 +61,12 @@ class PageMap(folium.Map):
     ----------
     asset_base : str
         The prefix the page's links were pointed at; :func:`render_html` uses it by default.
+
+    Example
+    -------
+    >>> m = PageMap(tiles=None, asset_base="/assets/maps")
+    >>> render_html(m).count('src="/assets/maps/leaflet/leaflet.js"')
+    1
     """
 
     def __init__(self, *, asset_base: str = DEFAULT_ASSET_BASE, **options: Any) -> None:
@@ -348,7 +354,18 @@ class Page:
         self.resources = resources
 
     def call(self, function: str, *arguments: Any, kind: str) -> ScriptCall:
-        """A :class:`ScriptCall` of ``function``, added to the map."""
+        """A :class:`ScriptCall` of ``function``, added to the map.
+
+        Parameters
+        ----------
+        function, *arguments, kind
+            As for :class:`ScriptCall`.
+
+        Returns
+        -------
+        ScriptCall
+            Pass it as an argument of a later call to hand over its result (e.g. decoded data).
+        """
         element = ScriptCall(function, *arguments, kind=kind, resources=self.resources)
         element.add_to(self.map)
         return element
@@ -361,8 +378,19 @@ class Page:
         name: str,
         needs: Resources = Resources(),
     ) -> ScriptLayer:
-        """A :class:`ScriptLayer` of ``function`` named ``name``, added to the map; ``needs``
-        are resources it needs besides the page's (linked first)."""
+        """A :class:`ScriptLayer` of ``function`` named ``name``, added to the map.
+
+        Parameters
+        ----------
+        function, *arguments, kind, name
+            As for :class:`ScriptLayer`.
+        needs : Resources
+            What the layer needs besides the page's resources (a plugin), linked first.
+
+        Returns
+        -------
+        ScriptLayer
+        """
         element = ScriptLayer(
             function, *arguments, kind=kind, name=name, resources=needs + self.resources
         )

@@ -33,6 +33,11 @@ class CaseStatus:
         Whether a case in this status still needs work (and is drawn as a marker).
     label : str
         Shown on the page; the code when empty.
+
+    Example
+    -------
+    >>> CaseStatus("in_progress", open=True).shown, CaseStatus("closed", False, "办结").shown
+    ('in_progress', '办结')
     """
 
     code: str
