@@ -25,7 +25,6 @@ from branca.element import Element, Figure
 from folium.elements import JSCSSMixin
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-VENDOR_DIR = STATIC_DIR / "vendor"
 
 #: URL sub-path prefix -> (where the files are, the files to serve, as globs).
 #: XStatic packages are named by module; vendored copies by directory under static/.
@@ -123,7 +122,13 @@ def _bundle_root(source: str) -> Path:
 
 
 def asset_url(asset_base: str, sub_path: str) -> str:
-    """The URL of a local asset: ``asset_base`` joined to its sub-path with one slash."""
+    """The URL of a local asset: ``asset_base`` joined to its sub-path with one slash.
+
+    Example
+    -------
+    >>> asset_url("/static/maps/", "leaflet/leaflet.js")
+    '/static/maps/leaflet/leaflet.js'
+    """
     return f"{asset_base.rstrip('/')}/{sub_path}"
 
 
@@ -201,7 +206,22 @@ def _walk(element: Element) -> Iterator[Element]:
 
 
 def linked_urls(html: str) -> list[str]:
-    """The ``src`` of every ``<script>`` and ``href`` of every ``<link>`` in a page, in order."""
+    """The ``src`` of every ``<script>`` and ``href`` of every ``<link>`` in a page, in order.
+
+    Parameters
+    ----------
+    html : str
+        A page.
+
+    Returns
+    -------
+    list of str
+
+    Example
+    -------
+    >>> linked_urls('<script src="/a/x.js"></script><link rel="stylesheet" href="/a/x.css">')
+    ['/a/x.js', '/a/x.css']
+    """
     return _LINK.findall(html)
 
 
@@ -210,6 +230,27 @@ def check_offline(html: str, asset_base: str) -> None:
 
     Every ``<script src>`` and ``<link href>`` must be ``{asset_base}/<key>`` with ``<key>``
     in :func:`asset_files`.
+
+    Parameters
+    ----------
+    html : str
+        A rendered page.
+    asset_base : str
+        URL prefix the application serves :func:`asset_files` under.
+
+    Raises
+    ------
+    UnlocalizedAsset
+        The first link that is not a local asset.
+
+    Example
+    -------
+    >>> check_offline('<script src="/a/leaflet/leaflet.js"></script>', "/a")
+    >>> check_offline('<script src="https://cdn.example/x.js"></script>', "/a")
+    Traceback (most recent call last):
+    ...
+    maps.assets.UnlocalizedAsset: the page links https://cdn.example/x.js, which is not a local \
+asset
     """
     files = _asset_files()
     prefix = asset_base.rstrip("/") + "/"

@@ -14,7 +14,7 @@ The title and legend say what is shown: facility type, minutes, metres and mode,
 60+ covered out of the total and the share, and when the data was read.
 
 Polygons of (a), (b) and (c) are sent in the compact encoding of the density map
-(:func:`maps.density.encode_geometries`, one origin), decoded by ``density.js``; a gap piece
+(:func:`maps.encoding.encode_geometries`, one origin), decoded by ``density.js``; a gap piece
 that is a whole unit refers to the unit instead of repeating it. Everything from the data
 reaches the page as JSON written straight into the script (never through folium's templates,
 which would evaluate ``{{ ... }}`` in a facility's name) and is put in with ``textContent``
@@ -23,13 +23,10 @@ which would evaluate ``{{ ... }}`` in a facility's name) and is put in with ``te
 
 from __future__ import annotations
 
-import html
 import math
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -38,21 +35,20 @@ from folium.map import Layer
 from numpy.typing import NDArray
 
 from geo.coverage import CoverageResult
-from maps.assets import localize
-from maps.density import (
-    _YLORRD,
-    GEOMETRY_STEP_DEG,
+from maps.classes import check_class_count, classify_counts
+from maps.density import DENSITY_RESOURCES
+from maps.encoding import GEOMETRY_STEP_DEG, encode_geometries
+from maps.inputs import (
     MapInputError,
-    _bounds,
-    _DensityElement,
-    _FitBounds,
-    _format_built_at,
-    _in_wgs84,
-    _optional_text,
-    classify_counts,
-    encode_geometries,
-    js_value,
+    checked_points,
+    drawn_bounds,
+    in_wgs84,
+    missing_columns,
+    optional_text,
+    require_columns,
 )
+from maps.page import DEFAULT_ASSET_BASE, Page, PageMap, Resources, ScriptCall
+from maps.times import format_instant
 
 #: Columns ``units`` must have (plus polygons); ``level``, when present, must be the map's.
 UNIT_COLUMNS = ("code", "name")
@@ -69,7 +65,6 @@ COVERAGE_UNIT_COLUMNS = (
 GAP_COLUMNS = ("unit", "residents", "residents_60", "area_m2")
 #: Columns ``facilities`` must have (plus points); ``type`` and ``capacity`` are shown if there.
 FACILITY_COLUMNS = ("name",)
-FACILITY_OPTIONAL = ("type", "capacity")
 #: Columns ``sites`` must have (plus points); the others of ``geo.coverage.suggest_sites`` are
 #: shown if there.
 SITE_COLUMNS = ("rank", "gain_60")
@@ -83,6 +78,12 @@ LAYER_NAMES = {
     "sites": "Suggested sites",
 }
 MODE_NAMES = {"circle": "circle", "network": "street network"}
+#: What the coverage page links: density.js/css (the decoder, the title and legend styles),
+#: then coverage.js/css.
+COVERAGE_RESOURCES = DENSITY_RESOURCES + Resources(
+    js=(("wangge_coverage_js", "wangge/coverage.js"),),
+    css=(("wangge_coverage_css", "wangge/coverage.css"),),
+)
 
 # shapely type ids that can never be a service area: points and lines
 _NOT_AREAS = (0, 1, 2, 4, 5)
@@ -104,12 +105,12 @@ def build_coverage_map(
     sites: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
     tiles_attribution: str | None = None,
-    asset_base: str = "/static/maps",
+    asset_base: str = DEFAULT_ASSET_BASE,
     display_tz: str | None = None,
     parameters_text: str = "",
     scheme: str = "quantiles",
     k: int = 5,
-) -> folium.Map:
+) -> PageMap:
     """Build the coverage map of the units of one level.
 
     Parameters
@@ -163,14 +164,14 @@ def build_coverage_map(
         micro-grid".
     scheme : str, default "quantiles"
         mapclassify scheme for the uncovered 60+ per unit, counted in whole residents (see
-        :func:`maps.density.classify_counts`).
+        :func:`maps.classes.classify_counts`).
     k : int, default 5
         Number of classes of positive counts (at most 9).
 
     Returns
     -------
-    folium.Map
-        Render it with :func:`maps.render_html`.
+    maps.page.PageMap
+        The coverage page (a folium map); :func:`maps.render_html` writes its HTML.
 
     Raises
     ------
@@ -198,39 +199,32 @@ def build_coverage_map(
     True
     """
     level = _checked_level(level, coverage)
-    units = _checked_units(units, level)
-    if not 1 <= k <= len(_YLORRD):
-        raise MapInputError(f"k={k} classes; allowed 1 to {len(_YLORRD)}")
+    units = _units_of_coverage(units, level)
+    check_class_count(k)
     codes = units["code"].astype(str).to_numpy(dtype=object)
     table = _coverage_table(coverage, codes)
     gaps = _checked_gaps(coverage.gaps, codes)
     areas = _checked_areas(coverage.service_areas if service_areas is None else service_areas)
-    facilities = _checked_points(facilities, FACILITY_COLUMNS, "facilities")
+    facilities = checked_points(facilities, FACILITY_COLUMNS, "facilities")
+    facilities = facilities.reset_index(drop=True)
     if sites is not None:
-        sites = _checked_points(sites, SITE_COLUMNS, "sites")
+        sites = checked_points(sites, SITE_COLUMNS, "sites").reset_index(drop=True)
 
     uncovered = _whole(table["uncovered_60"])
     classes = classify_counts(np.asarray(uncovered, dtype=np.int64), scheme=scheme, k=k)
-    minx, miny, maxx, maxy = _bounds(units)
-
-    m = folium.Map(
-        location=[(miny + maxy) / 2, (minx + maxx) / 2],
-        zoom_start=13,
-        tiles=None,
-        prefer_canvas=True,  # thousands of polygons draw far faster on a canvas than as SVG
-        control_scale=True,
+    page = Page(
+        drawn_bounds(units),
+        title=title,
+        resources=COVERAGE_RESOURCES,
+        asset_base=asset_base,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
     )
-    m.options["max_zoom"] = 18
-    m.get_root().title = html.escape(title)  # type: ignore[attr-defined]
-    if tiles is not None:
-        folium.TileLayer(
-            tiles=tiles, attr=tiles_attribution or "Base map", name="Base map", overlay=False
-        ).add_to(m)
-    _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
 
     shapes = _Shapes(units, table, gaps, areas)
-    names = _optional_text(units["name"])
-    data = _CoverageData(
+    names = optional_text(units["name"])
+    data = page.call(
+        "wangge.coverage.data",
         {
             "step": GEOMETRY_STEP_DEG,
             "origin": shapes.origin,
@@ -253,27 +247,28 @@ def build_coverage_map(
                 "area": _whole(gaps["area_m2"]),
             },
             "areas": {"geometry": shapes.areas, "count": len(areas)},
-        }
+        },
+        kind="CoverageData",
     )
-    data.add_to(m)
-    layers: dict[str, Layer] = {}
-    layers["units"] = _CoverageLayer("units", data, {"colors": classes.colors})
-    layers["areas"] = _CoverageLayer("areas", data, {})
-    layers["gaps"] = _CoverageLayer("gaps", data, {})
-    facility_layer = _CoverageLayer("facilities", None, {"rows": _facility_rows(facilities)})
-    layers["facilities"] = facility_layer
+    facility_rows = _facility_rows(facilities)
+    site_rows = None
     if sites is not None:
-        unit_names = dict(zip(codes.tolist(), names, strict=True))
-        layers["sites"] = _CoverageLayer("sites", None, {"rows": _site_rows(sites, unit_names)})
-    for layer in layers.values():
-        layer.add_to(m)
+        site_rows = _site_rows(sites, dict(zip(codes.tolist(), names, strict=True)))
+    layers: dict[str, Layer] = {
+        "units": _layer(page, "units", data, {"colors": classes.colors}),
+        "areas": _layer(page, "areas", data, {}),
+        "gaps": _layer(page, "gaps", data, {}),
+        "facilities": _layer(page, "facilities", None, {"rows": facility_rows}),
+    }
+    if site_rows is not None:
+        layers["sites"] = _layer(page, "sites", None, {"rows": site_rows})
 
     summary = coverage.summary
     mode = str(summary.get("mode", coverage.mode))
     config = {
         "title": title,
         "level": level,
-        "builtAt": _format_built_at(built_at, display_tz),
+        "builtAt": format_instant(built_at, display_tz),
         "timeZone": display_tz,
         "parameters": parameters_text,
         "plain": tiles is None,
@@ -298,29 +293,26 @@ def build_coverage_map(
         "units": {"total": len(units), "drawn": shapes.units_drawn},
         "classes": classes.legend(),
         "scheme": classes.scheme,
-        "facilities": {"total": len(facilities), "drawn": len(facility_layer.rows)},
+        "facilities": {"total": len(facilities), "drawn": len(facility_rows)},
         "areas": {"total": len(areas), "drawn": shapes.areas_drawn},
         "gaps": {
             "total": len(gaps),
             "drawn": shapes.gaps_drawn,
             "residents60": _number(gaps["residents_60"].sum(), 0),
         },
-        "sites": _sites_summary(sites, layers.get("sites"), summary),
+        "sites": _sites_summary(sites, site_rows, summary),
     }
-    _CoverageDecorations(config, layers).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.wangge_asset_base = asset_base  # type: ignore[attr-defined]  # read by render_html
-    localize(m, asset_base)
-    return m
+    return page.finish("wangge.coverage.decorate", config, layers)
+
+
+def _layer(page: Page, kind: str, data: ScriptCall | None, options: dict[str, Any]) -> Layer:
+    """One layer: ``units``, ``areas`` or ``gaps`` from the shared data; ``facilities`` or
+    ``sites`` from their own rows."""
+    function = f"wangge.coverage.{kind}Layer"
+    return page.layer(function, data, options, kind="CoverageLayer", name=LAYER_NAMES[kind])
 
 
 # -- inputs ---------------------------------------------------------------------------------
-
-
-def _missing(frame: Any, columns: Sequence[str]) -> list[str]:
-    if not isinstance(frame, pd.DataFrame):
-        return list(columns)
-    return [c for c in columns if c not in frame.columns]
 
 
 def _checked_level(level: str | None, coverage: CoverageResult) -> str:
@@ -332,13 +324,9 @@ def _checked_level(level: str | None, coverage: CoverageResult) -> str:
     return coverage.level
 
 
-def _checked_units(units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
-    missing = _missing(units, UNIT_COLUMNS)
-    if missing or not isinstance(units, gpd.GeoDataFrame):
-        raise MapInputError(
-            f"units lack column(s) {missing}; they have {list(getattr(units, 'columns', []))}; "
-            f"allowed: a GeoDataFrame with {', '.join(UNIT_COLUMNS)} and polygons"
-        )
+def _units_of_coverage(units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
+    """The units of the level (a whole boundary set may be given), each once, in EPSG:4326."""
+    require_columns(units, UNIT_COLUMNS, "units")
     if "level" in units.columns:
         # a whole BoundarySet.units may be given: keep the level's units
         units = units[units["level"].astype(str) == level]
@@ -346,12 +334,12 @@ def _checked_units(units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
     if repeated.any():
         code = units["code"].astype(str)[repeated].iloc[0]
         raise MapInputError(f"unit code {code!r} appears twice; allowed: one row per unit")
-    return _in_wgs84(units.reset_index(drop=True))
+    return in_wgs84(units.reset_index(drop=True))
 
 
 def _coverage_table(coverage: CoverageResult, codes: NDArray[np.object_]) -> pd.DataFrame:
     """The coverage's rows in the order of ``codes``; the two must hold the same units."""
-    missing = _missing(coverage.units, COVERAGE_UNIT_COLUMNS)
+    missing = missing_columns(coverage.units, COVERAGE_UNIT_COLUMNS)
     if missing:
         raise MapInputError(
             f"coverage.units lack column(s) {missing}; allowed: a CoverageResult's units"
@@ -369,12 +357,12 @@ def _coverage_table(coverage: CoverageResult, codes: NDArray[np.object_]) -> pd.
 
 
 def _checked_gaps(gaps: gpd.GeoDataFrame, codes: NDArray[np.object_]) -> gpd.GeoDataFrame:
-    missing = _missing(gaps, GAP_COLUMNS)
+    missing = missing_columns(gaps, GAP_COLUMNS)
     if missing or not isinstance(gaps, gpd.GeoDataFrame):
         raise MapInputError(
             f"coverage.gaps lack column(s) {missing}; allowed: a CoverageResult's gaps"
         )
-    gaps = _in_wgs84(gaps).reset_index(drop=True)
+    gaps = in_wgs84(gaps).reset_index(drop=True)
     unknown = ~gaps["unit"].astype(str).isin(set(codes.tolist()))
     if unknown.any():
         raise MapInputError(
@@ -402,21 +390,6 @@ def _checked_areas(areas: gpd.GeoSeries | gpd.GeoDataFrame) -> NDArray[np.object
             "service areas must be polygons; allowed: Polygon or MultiPolygon geometries"
         )
     return np.asarray(geoms, dtype=object)
-
-
-def _checked_points(frame: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> Any:
-    missing = _missing(frame, columns)
-    if missing or not isinstance(frame, gpd.GeoDataFrame):
-        raise MapInputError(
-            f"{what} lack column(s) {missing}; they have {list(getattr(frame, 'columns', []))}; "
-            f"allowed: a GeoDataFrame of points with {', '.join(columns)}"
-        )
-    frame = _in_wgs84(frame).reset_index(drop=True)
-    kinds = shapely.get_type_id(frame.geometry.to_numpy())
-    # -1 is a missing geometry, 0 a point (possibly empty); anything else is refused
-    if np.any((kinds != -1) & (kinds != 0)):
-        raise MapInputError(f"{what} must be points; allowed: Point geometries, empty or missing")
-    return frame
 
 
 # -- geometries -----------------------------------------------------------------------------
@@ -499,7 +472,7 @@ def _number(value: Any, digits: int = 3) -> float | int | None:
     return int(round(number)) if digits == 0 else round(number, digits)
 
 
-def _plain(value: Any) -> Any:
+def _cell_value(value: Any) -> Any:
     """A capacity or other cell as a JSON value: numbers stay numbers, missing is None."""
     if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
         return None
@@ -517,7 +490,7 @@ def _plain(value: Any) -> Any:
 def _column(frame: pd.DataFrame, name: str) -> list[Any]:
     if name not in frame.columns:
         return [None] * len(frame)
-    return [_plain(v) for v in frame[name].tolist()]
+    return [_cell_value(v) for v in frame[name].tolist()]
 
 
 def _located(frame: gpd.GeoDataFrame) -> tuple[NDArray[np.intp], list[float], list[float]]:
@@ -532,7 +505,7 @@ def _located(frame: gpd.GeoDataFrame) -> tuple[NDArray[np.intp], list[float], li
 def _facility_rows(facilities: gpd.GeoDataFrame) -> list[list[Any]]:
     """``[lat, lon, name, type, capacity]`` per located facility."""
     rows, lat, lon = _located(facilities)
-    name = _optional_text(facilities["name"])
+    name = optional_text(facilities["name"])
     kind, capacity = _column(facilities, "type"), _column(facilities, "capacity")
     return [
         [la, lo, name[i], kind[i], capacity[i]]
@@ -570,77 +543,17 @@ def _types(facilities: gpd.GeoDataFrame) -> str:
 
 
 def _sites_summary(
-    sites: gpd.GeoDataFrame | None, layer: Layer | None, summary: dict[str, Any]
+    sites: gpd.GeoDataFrame | None, rows: list[list[Any]] | None, summary: dict[str, Any]
 ) -> dict[str, Any] | None:
-    if sites is None:
+    if sites is None or rows is None:
         return None
     gain = float(pd.to_numeric(sites["gain_60"], errors="coerce").fillna(0).sum())
     uncovered = _number(summary.get("uncovered_60"), 6)
     return {
         "total": len(sites),
-        "drawn": len(layer.rows) if isinstance(layer, _CoverageLayer) else 0,
+        "drawn": len(rows),
         "gain60": _number(gain, 0),
         "shareOfUncovered": (
             _number(gain / uncovered, 4) if isinstance(uncovered, float) and uncovered > 0 else None
         ),
     }
-
-
-# -- page elements --------------------------------------------------------------------------
-
-
-class _CoverageElement(_DensityElement):
-    """An element of the coverage page: links density.js/css (the decoder, the title and
-    legend styles) and coverage.js/css, and writes its script raw (never through Jinja)."""
-
-    default_js = [*_DensityElement.default_js, ("wangge_coverage_js", "wangge/coverage.js")]
-    default_css = [*_DensityElement.default_css, ("wangge_coverage_css", "wangge/coverage.css")]
-
-
-class _CoverageData(_CoverageElement):
-    """Units, gaps and service areas once, decoded in the page and shared by three layers."""
-
-    def __init__(self, payload: dict[str, Any]) -> None:
-        super().__init__()
-        self._name = "CoverageData"
-        self.payload = js_value(payload)
-
-    def script_text(self) -> str:
-        return f"var {self.get_name()} = wangge.coverage.data({self.payload});\n"
-
-
-class _CoverageLayer(_CoverageElement, Layer):
-    """One layer: ``units``, ``areas`` or ``gaps`` from the shared data; ``facilities`` or
-    ``sites`` from their own rows."""
-
-    def __init__(self, kind: str, data: _CoverageData | None, options: dict[str, Any]) -> None:
-        super().__init__(name=LAYER_NAMES[kind], overlay=True, control=True, show=True)
-        self._name = "CoverageLayer"
-        self.kind = kind
-        self.data = data
-        self.rows: list[list[Any]] = options.get("rows", [])
-        self.options_json = js_value(options)
-
-    def script_text(self) -> str:
-        data = self.data.get_name() if self.data is not None else "null"
-        return (
-            f"var {self.get_name()} = wangge.coverage.{self.kind}Layer("
-            f"{data}, {self.options_json});\n"
-        )
-
-
-class _CoverageDecorations(_CoverageElement):
-    """Title, legend, layer stacking and the registry ``window.wangge.maps`` for scripts."""
-
-    def __init__(self, config: dict[str, Any], layers: dict[str, Layer]) -> None:
-        super().__init__()
-        self._name = "CoverageDecorations"
-        self.config = js_value(config)
-        self.layers = layers
-
-    def script_text(self) -> str:
-        assert self._parent is not None, "add the decorations to a map"
-        layers = ", ".join(f"{js_value(k)}: {v.get_name()}" for k, v in self.layers.items())
-        return (
-            f"wangge.coverage.decorate({self._parent.get_name()}, {self.config}, {{{layers}}});\n"
-        )

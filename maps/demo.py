@@ -3,11 +3,14 @@
 Nothing here is real: cases cluster around a few random hot spots (each with a typical
 category, as parking clusters round a market and noise round a night street), over a
 background spread by area; older cases are more often closed; due times follow a per-category
-service time.
+service time. The categories and the statuses are the caller's (:class:`DemoCategory`,
+:class:`DemoLifecycle`): the service's catalogue and lifecycle, or a test's own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import geopandas as gpd
@@ -15,27 +18,56 @@ import numpy as np
 import pandas as pd
 import shapely
 
-#: (category, share of cases, hours to handle it): the categories of the product brief.
-CATEGORIES = (
-    ("物业管理", 0.20, 72),  # property management
-    ("违章停车", 0.17, 24),  # illegal parking
-    ("噪音扰民", 0.13, 24),  # noise
-    ("飞线充电", 0.08, 24),  # "flying wires": improvised charging cables
-    ("管道漏水", 0.10, 48),  # leaking pipes
-    ("房屋维修", 0.09, 120),  # building repairs
-    ("楼道灯损坏", 0.09, 72),  # broken corridor lights
-    ("停水", 0.04, 12),  # water cuts
-    ("垃圾堆放", 0.10, 48),  # rubbish piles
-)
-#: States of the case lifecycle (as in api/lifecycle.py), in the order a case goes through.
-OPEN_STATUSES = ("submitted", "assigned", "accepted", "in_progress", "escalated")
-CLOSED_STATUSES = ("resolved", "closed", "rejected")
+#: Hours an open case spends in each step of :attr:`DemoLifecycle.steps`.
+STEP_HOURS = 6.0
+
+
+@dataclass(frozen=True)
+class DemoCategory:
+    """A category of synthetic cases.
+
+    Attributes
+    ----------
+    code : str
+        Written in the cases' ``category`` column.
+    sla_hours : float
+        Hours to handle a case: its ``due_at`` is that long after ``created_at``.
+    share : float
+        Its weight among the categories (they need not add up to 1).
+    """
+
+    code: str
+    sla_hours: float
+    share: float = 1.0
+
+
+@dataclass(frozen=True)
+class DemoLifecycle:
+    """How synthetic cases move through the caller's statuses.
+
+    Attributes
+    ----------
+    steps : sequence of str
+        Open statuses in the order a new case goes through them, one every
+        :data:`STEP_HOURS` hours, staying in the last.
+    done : sequence of (str, float)
+        Statuses of finished cases, each with its share of them.
+    late : str, optional
+        Open status of about a fifth of the open cases past their due time (e.g. escalated);
+        None leaves them in their step.
+    """
+
+    steps: Sequence[str]
+    done: Sequence[tuple[str, float]]
+    late: str | None = None
 
 
 def synthetic_cases(
     microgrids: gpd.GeoDataFrame,
     n: int,
     *,
+    categories: Sequence[DemoCategory],
+    lifecycle: DemoLifecycle,
     seed: int = 7,
     now: datetime = datetime(2024, 6, 1, 9, 0),
     days: float = 30.0,
@@ -49,6 +81,10 @@ def synthetic_cases(
         Polygons in EPSG:4326 with ``code`` and ``leader_name``.
     n : int
         Number of cases.
+    categories : sequence of DemoCategory
+        What the cases are about, with their service times and shares.
+    lifecycle : DemoLifecycle
+        The statuses the cases are in.
     seed : int
         Same seed, same cases.
     now : datetime
@@ -68,10 +104,16 @@ def synthetic_cases(
     -------
     >>> grid = gpd.GeoDataFrame({"code": ["M1"], "leader_name": ["王芳"]},
     ...                         geometry=[shapely.box(117.2, 39.1, 117.21, 39.11)], crs=4326)
-    >>> cases = synthetic_cases(grid, 100, seed=1)
+    >>> lifecycle = DemoLifecycle(steps=["new", "working"], done=[("closed", 1.0)])
+    >>> cases = synthetic_cases(grid, 100, seed=1, lifecycle=lifecycle,
+    ...                         categories=[DemoCategory("noise", 12), DemoCategory("parking", 4)])
     >>> len(cases), bool(cases.within(grid.geometry[0]).all())
     (100, True)
+    >>> sorted(set(cases["status"])), sorted(set(cases["category"]))
+    (['closed', 'working'], ['noise', 'parking'])
     """
+    if not categories or not lifecycle.steps or not lifecycle.done:
+        raise ValueError("synthetic cases need at least one category, step and done status")
     rng = np.random.default_rng(seed)
     hot_spots = min(hot_spots, len(microgrids))
     geoms = microgrids.geometry.to_numpy()
@@ -81,16 +123,16 @@ def synthetic_cases(
     xy = (centre - centre[0]) * [kx, 110_574.0]
     area = shapely.area(geoms)
 
-    shares = np.array([c[1] for c in CATEGORIES])
+    shares = np.array([c.share for c in categories], dtype=float)
     shares = shares / shares.sum()
     spot_unit = rng.choice(len(geoms), size=hot_spots, replace=False)
-    spot_category = rng.choice(len(CATEGORIES), size=hot_spots, p=shares)
+    spot_category = rng.choice(len(categories), size=hot_spots, p=shares)
     spot_strength = rng.pareto(1.5, size=hot_spots) + 1.0
     spot_radius = rng.uniform(150.0, 600.0, size=hot_spots)
 
     n_hot = int(round(n * 0.6)) if hot_spots else 0
     unit = np.empty(n, dtype=np.intp)
-    category = rng.choice(len(CATEGORIES), size=n, p=shares)
+    category = rng.choice(len(categories), size=n, p=shares)
     unit[n_hot:] = rng.choice(len(geoms), size=n - n_hot, p=area / area.sum())
     if n_hot:
         spot = rng.choice(hot_spots, size=n_hot, p=spot_strength / spot_strength.sum())
@@ -113,18 +155,23 @@ def synthetic_cases(
     age_h = np.floor(day) * 24 + ((now.hour - hour) % 24) + rng.uniform(0, 1, n)
     created = pd.Timestamp(now) - pd.to_timedelta(age_h, unit="h")
     created = created.floor("min")
-    service_h = np.array([c[2] for c in CATEGORIES])[category]
+    service_h = np.array([c.sla_hours for c in categories], dtype=float)[category]
     due = created + pd.to_timedelta(service_h, unit="h")
 
-    # older cases are more often done; 3% of the done ones were rejected
+    # older cases are more often done; open ones advance a step every STEP_HOURS
     closed = rng.random(n) < 1 - np.exp(-age_h / 60.0)
-    closed_kind = rng.choice(len(CLOSED_STATUSES), size=n, p=[0.62, 0.35, 0.03])
-    open_kind = np.minimum((age_h / 6).astype(int), 3)
-    open_kind[(age_h > service_h) & (rng.random(n) < 0.2)] = 4  # escalated
+    done_share = np.array([share for _, share in lifecycle.done], dtype=float)
+    closed_kind = rng.choice(len(lifecycle.done), size=n, p=done_share / done_share.sum())
+    open_names = [str(s) for s in lifecycle.steps]
+    open_kind = np.minimum((age_h / STEP_HOURS).astype(int), len(open_names) - 1)
+    late = (age_h > service_h) & (rng.random(n) < 0.2)
+    if lifecycle.late is not None:
+        open_names.append(str(lifecycle.late))
+        open_kind[late] = len(open_names) - 1
     status = np.where(
         closed,
-        np.array(CLOSED_STATUSES, dtype=object)[closed_kind],
-        np.array(OPEN_STATUSES, dtype=object)[open_kind],
+        np.array([str(s) for s, _ in lifecycle.done], dtype=object)[closed_kind],
+        np.array(open_names, dtype=object)[open_kind],
     )
     overdue = ~closed & (due < pd.Timestamp(now))
 
@@ -134,7 +181,7 @@ def synthetic_cases(
     return gpd.GeoDataFrame(
         {
             "id": ids.astype(object),
-            "category": np.array([c[0] for c in CATEGORIES], dtype=object)[category],
+            "category": np.array([c.code for c in categories], dtype=object)[category],
             "status": status,
             "created_at": created,
             "due_at": due,

@@ -11,39 +11,45 @@ One page, four layers in a layer control:
     asked for.
 
 Unit geometries are sent once, quantised to about a metre and delta-encoded in a compact
-string that ``maps/static/wangge/density.js`` decodes; layers (a) and (d) share it. All
+string (:mod:`maps.encoding`) that ``maps/static/wangge/density.js`` decodes; layers (a) and
+(d) share it. Which statuses are open, and how statuses and categories are labelled, the
+caller says (:class:`maps.statuses.CaseStatus`, a mapping of category codes to labels). All
 scripts and stylesheets are local (:mod:`maps.assets`). Every text from the data reaches the
 page as JSON and is put in with ``textContent``, never as HTML.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import folium
 import folium.plugins
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from branca.element import Element, Figure, MacroElement
-from folium.elements import JSCSSMixin
 from folium.map import Layer
-from folium.template import Template
 from numpy.typing import NDArray
 
 from geo.crs import local_metric_crs
-from maps.assets import check_offline, localize
+from maps.classes import check_class_count, classify_counts
+from maps.encoding import GEOMETRY_STEP_DEG, encode_geometries
+from maps.inputs import (
+    MapInputError,
+    checked_points,
+    drawn_bounds,
+    in_wgs84,
+    optional_text,
+    require_columns,
+)
+from maps.page import DEFAULT_ASSET_BASE, Page, PageMap, Resources, ScriptCall
+from maps.statuses import CaseStatus, StatusVocabulary
+from maps.times import format_instant, format_times, instants_ns
 
 #: Columns ``units`` must have.
 UNIT_COLUMNS = ("code", "name", "level", "leader_name", "leader_phone")
@@ -59,53 +65,23 @@ CASE_COLUMNS = (
     "leader_name",
     "case_unit",
 )
-#: Statuses of cases that are no longer open (compared case-insensitively).
-CLOSED_STATUSES = frozenset({"closed", "resolved", "rejected"})
-#: Quantisation step of unit vertices, in degrees: 1e-5 is about 1.1 m north-south and 0.9 m
-#: east-west in Tianjin, far below what a screen shows of a 50 m micro-grid.
-GEOMETRY_STEP_DEG = 1e-5
-#: ColorBrewer YlOrRd (9 classes); k classes take k of them spread over the range.
-_YLORRD = (
-    "#ffffcc",
-    "#ffeda0",
-    "#fed976",
-    "#feb24c",
-    "#fd8d3c",
-    "#fc4e2a",
-    "#e31a1c",
-    "#bd0026",
-    "#800026",
-)
-_ZERO_COLOR = "#ffffff"
-#: Digits of the geometry encoding (base64url): 0-31 end a number, 32-63 continue it.
-ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_ALPHABET_BYTES = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
-#: Colours of open-case statuses: the lifecycle's open states (api/lifecycle.py) and common
-#: synonyms fixed, any other status in turn from the spare ones. Red is kept for overdue.
-_STATUS_COLORS = {
-    "submitted": "#1f77b4",
-    "reported": "#1f77b4",
-    "new": "#1f77b4",
-    "assigned": "#9467bd",
-    "dispatched": "#9467bd",
-    "accepted": "#ff7f0e",
-    "in_progress": "#17becf",
-    "escalated": "#8c564b",
-    "reassigned": "#e377c2",
-    "reopened": "#bcbd22",
-}
-_OTHER_COLORS = ("#7f7f7f", "#2ca02c", "#393b79", "#637939", "#843c39", "#7b4173")
-
 LAYER_NAMES = {
     "choropleth": "Cases per unit",
     "heat": "Case density (heat)",
     "cases": "Open cases",
     "units": "Unit boundaries",
 }
-
-
-class MapInputError(ValueError):
-    """The units or cases given to a map lack a column or have the wrong shape."""
+#: density.js and density.css: the decoder, the layers, the title and the legend.
+DENSITY_RESOURCES = Resources(
+    js=(("wangge_density_js", "wangge/density.js"),),
+    css=(("wangge_density_css", "wangge/density.css"),),
+)
+#: What the open-case layer needs besides: Leaflet.markercluster, by the plugin's own
+#: resource names, so that localize() treats them like folium's.
+_CLUSTER_RESOURCES = Resources(
+    js=tuple(folium.plugins.MarkerCluster.default_js),
+    css=tuple(folium.plugins.MarkerCluster.default_css),
+)
 
 
 # -- public ---------------------------------------------------------------------------------
@@ -118,18 +94,20 @@ def build_density_map(
     level: str,
     title: str,
     built_at: datetime,
+    statuses: Sequence[CaseStatus],
+    categories: Mapping[str, str],
     filters: str = "",
     tiles: str | None = None,
     tiles_attribution: str | None = None,
     show_phones: bool = False,
     case_url: str = "/reports/{id}",
-    asset_base: str = "/static/maps",
+    asset_base: str = DEFAULT_ASSET_BASE,
     scheme: str = "quantiles",
     k: int = 5,
     heat_cell_m: float = 75.0,
     max_markers: int = 5000,
     display_tz: str | None = None,
-) -> folium.Map:
+) -> PageMap:
     """Build the case-density map of the units of one level.
 
     Parameters
@@ -143,8 +121,11 @@ def build_density_map(
         The cases to show (already filtered), points in EPSG:4326, with columns:
 
         - ``id``: the case id (any type; shown, and put in ``case_url``);
-        - ``category``: e.g. "illegal parking";
-        - ``status``: open unless in :data:`CLOSED_STATUSES` (closed, resolved, rejected);
+        - ``category``: a category code, e.g. "parking" (shown by its label in
+          ``categories``);
+        - ``status``: a status code of ``statuses``, compared ignoring case and surrounding
+          spaces; open unless ``statuses`` says it is not (a status not in ``statuses`` is
+          open);
         - ``created_at``, ``due_at``: datetimes (NaT allowed for ``due_at``);
         - ``overdue``: bool;
         - ``unit_code``: code of the micro-grid the case was assigned to;
@@ -160,6 +141,13 @@ def build_density_map(
         Title of the page and of the map.
     built_at : datetime
         When the data was read, shown as is (with its UTC offset if it has one).
+    statuses : sequence of CaseStatus
+        Every status of the caller's lifecycle: which are open (drawn as markers and
+        counted as open), and the label of each. Open statuses are coloured in the order
+        given, statuses not in it from spare colours.
+    categories : mapping of str to str
+        Label of each category code, shown in the case popups; a category not in it is
+        shown as it is written.
     filters : str
         Human-readable filters applied to the cases, e.g. "category: noise; last 30 days".
     tiles : str, optional
@@ -195,67 +183,58 @@ def build_density_map(
 
     Returns
     -------
-    folium.Map
-        Render it with :func:`render_html`.
+    maps.page.PageMap
+        A folium map; render it with :func:`maps.render_html`.
 
     Raises
     ------
     MapInputError
-        A missing column, units of another level, or a non-point case geometry.
+        A missing column, units of another level, a non-point case geometry, or statuses
+        given twice.
 
     Example
     -------
-    >>> import geopandas as gpd, shapely
-    >>> from datetime import datetime
+    >>> from maps import render_html
     >>> units = gpd.GeoDataFrame(
     ...     {"code": ["M1"], "name": ["微网格1"], "level": ["microgrid"],
     ...      "leader_name": ["王芳"], "leader_phone": ["100-0000-0001"]},
     ...     geometry=[shapely.box(117.20, 39.10, 117.21, 39.11)], crs=4326)
     >>> cases = gpd.GeoDataFrame(
-    ...     {"id": [1], "category": ["noise"], "status": ["reported"],
+    ...     {"id": [1], "category": ["noise"], "status": ["submitted"],
     ...      "created_at": [datetime(2024, 5, 1, 9)], "due_at": [datetime(2024, 5, 2, 9)],
     ...      "overdue": [False], "unit_code": ["M1"], "leader_name": ["王芳"],
     ...      "case_unit": ["M1"]},
     ...     geometry=[shapely.Point(117.205, 39.105)], crs=4326)
+    >>> statuses = [CaseStatus("submitted", True), CaseStatus("closed", False)]
     >>> m = build_density_map(units, cases, level="microgrid", title="Hexi",
-    ...                       built_at=datetime(2024, 5, 2, 8))
+    ...                       built_at=datetime(2024, 5, 2, 8), statuses=statuses,
+    ...                       categories={"noise": "噪音扰民 Noise"})
     >>> "Cases per unit" in render_html(m)
     True
     """
-    units = _checked_units(units, level)
-    cases = _checked_cases(cases)
-    if not 1 <= k <= len(_YLORRD):
-        raise MapInputError(f"k={k} classes; allowed 1 to {len(_YLORRD)}")
+    units = _units_of_level(units, level)
+    cases = checked_points(cases, CASE_COLUMNS, "cases")
+    check_class_count(k)
+    vocabulary = StatusVocabulary(statuses)
     codes = units["code"].astype(str).to_numpy(dtype=object)
 
     counts = _counts_per_unit(codes, cases["case_unit"])
     classes = classify_counts(counts, scheme=scheme, k=k)
-    bounds = _bounds(units)
-    minx, miny, maxx, maxy = bounds
-
-    m = folium.Map(
-        location=[(miny + maxy) / 2, (minx + maxx) / 2],
-        zoom_start=13,
-        tiles=None,
-        prefer_canvas=True,  # thousands of polygons draw far faster on a canvas than as SVG
-        control_scale=True,
+    bounds = drawn_bounds(units)
+    page = Page(
+        bounds,
+        title=title,
+        resources=DENSITY_RESOURCES,
+        asset_base=asset_base,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
     )
-    # Leaflet.markercluster needs the map's own maxZoom when there is no tile layer to give
-    # one; 18 is also the deepest zoom of folium's tile layers
-    m.options["max_zoom"] = 18
-    m.get_root().title = html.escape(title)  # type: ignore[attr-defined]
-    if tiles is not None:
-        folium.TileLayer(
-            tiles=tiles, attr=tiles_attribution or "Base map", name="Base map", overlay=False
-        ).add_to(m)
-
-    _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
-    unit_data = _UnitData(units, codes, counts, classes.unit_class, show_phones)
-    unit_data.add_to(m)
-    choropleth = _UnitLayer(
-        unit_data, "choropleth", {"colors": classes.colors}, name=LAYER_NAMES["choropleth"]
+    unit_data = page.call(
+        "wangge.decodeUnits",
+        _unit_payload(units, codes, counts, classes.unit_class, show_phones),
+        kind="UnitData",
     )
-    choropleth.add_to(m)
+    choropleth = _unit_layer(page, "choropleth", unit_data, {"colors": classes.colors})
 
     lon, lat = _case_xy(cases)
     heat = heat_cells(lon, lat, cell_m=heat_cell_m, metric_crs=local_metric_crs(bounds))
@@ -267,25 +246,41 @@ def build_density_map(
         min_opacity=0.3,
         show=False,
     )
-    heat_layer.add_to(m)
+    heat_layer.add_to(page.map)
 
-    open_cases = open_case_markers(cases, lon, lat, max_markers=max_markers, tz=display_tz)
+    open_cases = open_case_markers(
+        cases,
+        lon,
+        lat,
+        max_markers=max_markers,
+        statuses=vocabulary,
+        categories=categories,
+        tz=display_tz,
+    )
     layers: dict[str, Layer] = {"choropleth": choropleth, "heat": heat_layer}
     if max_markers > 0:
-        layers["cases"] = _CaseLayer(open_cases, case_url, name=LAYER_NAMES["cases"])
-        layers["cases"].add_to(m)
+        layers["cases"] = page.layer(
+            "wangge.caseLayer",
+            {
+                "rows": open_cases.rows,
+                "categories": open_cases.categories,
+                "statuses": open_cases.statuses,
+                "colors": open_cases.status_colors,
+                "url": case_url,
+            },
+            kind="CaseLayer",
+            name=LAYER_NAMES["cases"],
+            needs=_CLUSTER_RESOURCES,
+        )
+    layers["units"] = _unit_layer(page, "units", unit_data, {})
 
-    layers["units"] = _UnitLayer(unit_data, "boundaries", {}, name=LAYER_NAMES["units"])
-    layers["units"].add_to(m)
-
-    total = len(cases)
     legend = {
         "title": title,
         "level": level,
         "filters": filters,
-        "builtAt": _format_built_at(built_at, display_tz),
+        "builtAt": format_instant(built_at, display_tz),
         "timeZone": display_tz,
-        "cases": total,
+        "cases": len(cases),
         "casesInUnits": int(counts.sum()),
         "units": len(units),
         "classes": classes.legend(),
@@ -295,174 +290,35 @@ def build_density_map(
         "plain": tiles is None,
         "layerNames": LAYER_NAMES,
     }
-    _Decorations(legend, layers).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.wangge_asset_base = asset_base  # type: ignore[attr-defined]  # read by render_html
-    localize(m, asset_base)
-    return m
+    return page.finish("wangge.decorate", legend, layers)
 
 
-def render_html(m: folium.Map, asset_base: str | None = None) -> str:
-    """The full HTML page of a map, with every script and stylesheet linked locally.
-
-    Parameters
-    ----------
-    m : folium.Map
-        A map from :func:`build_density_map` (or any folium map).
-    asset_base : str, optional
-        URL prefix of the local assets; by default the one the map was built with, else
-        ``/static/maps``.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    maps.assets.UnlocalizedAsset
-        Something on the page would load a file from outside (e.g. an element added after
-        building whose resources have no local copy).
-    """
-    base: str = asset_base or str(getattr(m, "wangge_asset_base", "/static/maps"))
-    localize(m, base)
-    html = m.get_root().render()
-    check_offline(html, base)
-    return html
+def _unit_layer(page: Page, key: str, data: ScriptCall, options: dict[str, Any]) -> Layer:
+    """The choropleth or the boundaries, drawn from the shared unit data."""
+    function = "wangge.choroplethLayer" if key == "choropleth" else "wangge.boundariesLayer"
+    return page.layer(function, data, options, kind="UnitLayer", name=LAYER_NAMES[key])
 
 
-# -- counting and classing ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Classes:
-    """Classes of the per-unit counts: class 0 is "no case", then the positive classes.
-
-    Attributes
-    ----------
-    lowest, highest : list of int
-        Smallest and largest count of the units in each class, class 0 included (0, 0).
-    unit_class : ndarray of int
-        Class of each unit: 0 for no case, i for the i-th positive class (1-based).
-    colors : list of str
-        Fill colour of class 0, 1, ...
-    unit_counts : list of int
-        Number of units in each class; only class 0 may be empty.
-    scheme : str
-        The scheme that set the bounds ("each value" when every count is its own class).
-    """
-
-    lowest: list[int]
-    highest: list[int]
-    unit_class: NDArray[np.intp]
-    colors: list[str]
-    unit_counts: list[int]
-    scheme: str
-
-    def legend(self) -> list[dict[str, Any]]:
-        """One entry per class: label ("0", "5", "6–20"), colour and number of units."""
-        return [
-            {
-                "label": str(low) if low == high else f"{low}–{high}",
-                "color": color,
-                "units": units,
-            }
-            for low, high, color, units in zip(
-                self.lowest, self.highest, self.colors, self.unit_counts, strict=True
-            )
-        ]
-
-
-def classify_counts(
-    counts: NDArray[np.integer], *, scheme: str = "quantiles", k: int = 5
-) -> Classes:
-    """Class per-unit case counts for the choropleth.
-
-    Zero is its own class. With at most ``k`` distinct positive counts, each is its own class.
-    Otherwise the positive counts are classed:
-
-    - ``"quantiles"`` (the default): classes of about equal numbers of units, as
-      ``mapclassify.Quantiles``, but taken one class at a time from the bottom, each time over
-      the counts not yet classed. Counts are whole numbers with many ties (thousands of
-      micro-grids with one case); plain quantiles would give several classes the same bound
-      and end with two or three classes. Here a tied count fills one class and the remaining
-      classes split the counts above it, so there are always ``k`` classes.
-    - any other mapclassify scheme name (``"natural_breaks"``, ``"equal_interval"``,
-      ``"fisher_jenks_sampled"``, ``"headtail_breaks"``...): ``mapclassify.classify(counts,
-      scheme, k)``, with the classes left empty dropped.
-
-    A class is labelled with the smallest and largest count in it.
-
-    Parameters
-    ----------
-    counts : ndarray of int
-        Cases per unit.
-    scheme : str
-        ``"quantiles"`` or a mapclassify scheme name.
-    k : int
-        Wanted number of positive classes.
-
-    Returns
-    -------
-    Classes
-
-    Example
-    -------
-    >>> c = classify_counts(np.array([0, 0, 1, 1, 2, 9, 30, 31, 70, 400]), k=3)
-    >>> [e["label"] for e in c.legend()], c.unit_class.tolist()
-    (['0', '1–2', '9–31', '70–400'], [0, 0, 1, 1, 1, 2, 2, 2, 3, 3])
-    """
-    counts = np.asarray(counts, dtype=np.int64)
-    positive = counts > 0
-    values = np.sort(counts[positive])
-    distinct = np.unique(values)
-    if distinct.size <= k:
-        bins = distinct.astype(float)
-        used = "each value"
-    elif scheme == "quantiles":
-        bins = _stepwise_quantiles(values, k)
-        used = scheme
-    else:
-        with warnings.catch_warnings():  # mapclassify warns of ties; empty classes go below
-            warnings.simplefilter("ignore", UserWarning)
-            bins = np.asarray(mapclassify.classify(values, scheme, k=k).bins, dtype=float)
-        bins[-1] = max(bins[-1], distinct[-1])
-        used = scheme
-    raw = np.zeros(counts.size, dtype=np.intp)
-    raw[positive] = 1 + np.searchsorted(bins, counts[positive], side="left")
-    # renumber the classes that have units, in order, so none is empty
-    present = np.unique(raw[positive])
-    unit_class = np.zeros(counts.size, dtype=np.intp)
-    unit_class[positive] = 1 + np.searchsorted(present, raw[positive])
-    n = present.size
-    lowest, highest = [0], [0]
-    for c in range(1, n + 1):
-        members = counts[unit_class == c]
-        lowest.append(int(members.min()))
-        highest.append(int(members.max()))
-    picks = np.linspace(1, len(_YLORRD) - 1, n).round().astype(int) if n > 1 else [5] * n
-    colors = [_ZERO_COLOR, *(_YLORRD[i] for i in picks)]
-    unit_counts = np.bincount(unit_class, minlength=n + 1).tolist()
-    return Classes(lowest, highest, unit_class, colors, unit_counts, used)
-
-
-def _stepwise_quantiles(values: NDArray[np.int64], k: int) -> NDArray[np.float64]:
-    """Upper bounds of k quantile classes of sorted whole numbers, one class at a time."""
-    bounds: list[float] = []
-    rest = values
-    while rest.size:
-        left = k - len(bounds)
-        distinct = np.unique(rest)
-        if distinct.size <= left:
-            bounds.extend(distinct.tolist())
-            break
-        with warnings.catch_warnings():  # ties: mapclassify warns and lowers k; we step on
-            warnings.simplefilter("ignore", UserWarning)
-            first = mapclassify.Quantiles(rest.astype(float), k=left).bins[0]
-        # whole counts: the class holds the counts up to the bound, and at least the smallest
-        bound = max(float(np.floor(first)), float(rest[0]))
-        bounds.append(bound)
-        rest = rest[rest > bound]
-    return np.asarray(bounds, dtype=float)
+def _unit_payload(
+    units: gpd.GeoDataFrame,
+    codes: NDArray[np.object_],
+    counts: NDArray[np.int64],
+    unit_class: NDArray[np.intp],
+    show_phones: bool,
+) -> dict[str, Any]:
+    """The units once, decoded in the page and shared by the choropleth and boundary layers."""
+    origin, geometry = encode_geometries(units.geometry.to_numpy())
+    return {
+        "step": GEOMETRY_STEP_DEG,
+        "origin": origin,
+        "geometry": geometry,
+        "code": codes.tolist(),
+        "name": optional_text(units["name"]),
+        "leader": optional_text(units["leader_name"]),
+        "phone": optional_text(units["leader_phone"]) if show_phones else None,
+        "count": counts.tolist(),
+        "cls": unit_class.tolist(),
+    }
 
 
 def _counts_per_unit(codes: NDArray[np.object_], case_unit: pd.Series) -> NDArray[np.int64]:
@@ -475,7 +331,15 @@ def _counts_per_unit(codes: NDArray[np.object_], case_unit: pd.Series) -> NDArra
 
 @dataclass(frozen=True)
 class HeatCells:
-    """Binned case locations: one weighted point per non-empty cell."""
+    """Binned case locations: one weighted point per non-empty cell (see :func:`heat_cells`).
+
+    Attributes
+    ----------
+    lat, lon : ndarray of float
+        Mean position of the points in each cell.
+    weight : ndarray of int
+        Number of points in each cell.
+    """
 
     lat: NDArray[np.float64]
     lon: NDArray[np.float64]
@@ -483,10 +347,17 @@ class HeatCells:
 
     @property
     def size(self) -> int:
+        """Number of cells."""
         return int(self.weight.size)
 
     def rows(self) -> list[list[float]]:
-        """``[lat, lon, weight]`` rows for folium's HeatMap, coordinates to 5 decimals (~1 m)."""
+        """``[lat, lon, weight]`` rows for folium's HeatMap, coordinates to 5 decimals (~1 m).
+
+        Example
+        -------
+        >>> HeatCells(np.array([39.1]), np.array([117.2000001]), np.array([3])).rows()
+        [[39.1, 117.2, 3.0]]
+        """
         stacked = np.column_stack([np.round(self.lat, 5), np.round(self.lon, 5), self.weight])
         return stacked.tolist()
 
@@ -553,7 +424,22 @@ def heat_cells(
 
 @dataclass(frozen=True)
 class OpenCases:
-    """The open cases drawn as markers, newest first, with lookup tables for their fields."""
+    """The open cases drawn as markers (see :func:`open_case_markers`), with lookup tables.
+
+    Attributes
+    ----------
+    rows : list of list
+        One row per marker: ``[lat, lon, id, category index, created, status index,
+        overdue 0/1, leader, due]``, overdue ones first, then the others, newest first.
+    categories, statuses : list of str
+        What the page shows for each category and status index (labels).
+    status_colors, status_counts : list
+        Colour and number of open cases of each status.
+    open_total, overdue_total : int
+        Open cases, and open overdue ones, drawn or not.
+    cap : int
+        Most markers asked for.
+    """
 
     rows: list[list[Any]]
     categories: list[str]
@@ -565,6 +451,8 @@ class OpenCases:
     cap: int
 
     def summary(self) -> dict[str, Any]:
+        """The legend's counts: ``total``, ``overdue``, ``shown``, ``cap`` and, per status,
+        its ``name`` (label), ``color`` and ``count``."""
         return {
             "total": self.open_total,
             "overdue": self.overdue_total,
@@ -585,6 +473,8 @@ def open_case_markers(
     lat: NDArray[np.float64],
     *,
     max_markers: int,
+    statuses: StatusVocabulary,
+    categories: Mapping[str, str],
     tz: str | None = None,
 ) -> OpenCases:
     """Up to ``max_markers`` open cases with a location, as compact rows for the page.
@@ -594,11 +484,47 @@ def open_case_markers(
 
     A row is ``[lat, lon, id, category index, created, status index, overdue 0/1, leader,
     due]``; times are "YYYY-MM-DD HH:MM" in ``tz`` if given and the times are aware, else as
-    given; "" when missing.
+    given; "" when missing. The indexes point into :attr:`OpenCases.categories` and
+    :attr:`OpenCases.statuses`, which hold what the page shows: the labels.
+
+    Parameters
+    ----------
+    cases : geopandas.GeoDataFrame
+        Checked cases (see :func:`build_density_map`).
+    lon, lat : ndarray of float
+        Their coordinates, NaN where they have no point.
+    max_markers : int
+        Most rows; 0 gives none (the counts are still made).
+    statuses : maps.statuses.StatusVocabulary
+        Which statuses are open, their labels and colours.
+    categories : mapping of str to str
+        Label of each category code (a category not in it is shown as written).
+    tz : str, optional
+        IANA time zone to show aware times in.
+
+    Returns
+    -------
+    OpenCases
+
+    Example
+    -------
+    >>> cases = gpd.GeoDataFrame(
+    ...     {"id": [1, 2], "category": ["noise", "noise"], "status": ["submitted", "closed"],
+    ...      "created_at": [datetime(2024, 5, 1, 9)] * 2, "due_at": [None, None],
+    ...      "overdue": [True, False], "leader_name": ["王芳", None]},
+    ...     geometry=[shapely.Point(117.2, 39.1)] * 2, crs=4326)
+    >>> words = StatusVocabulary([CaseStatus("submitted", True, "点单"),
+    ...                           CaseStatus("closed", False)])
+    >>> found = open_case_markers(cases, *_case_xy(cases), max_markers=10, statuses=words,
+    ...                           categories={"noise": "噪音扰民"})
+    >>> found.rows
+    [[39.1, 117.2, 1, 0, '2024-05-01 09:00', 0, 1, '王芳', '']]
+    >>> found.categories, found.statuses, found.summary()["overdue"]
+    (['噪音扰民'], ['点单'], 1)
     """
     status_codes, status_values = pd.factorize(cases["status"], use_na_sentinel=True)
     status_text = [str(s) for s in status_values]
-    open_value = np.array([s.strip().lower() not in CLOSED_STATUSES for s in status_text])
+    open_value = np.array([statuses.is_open(s) for s in status_text])
     is_open = np.zeros(len(cases), dtype=bool)
     known = status_codes >= 0
     is_open[known] = open_value[status_codes[known]] if open_value.size else False
@@ -607,7 +533,7 @@ def open_case_markers(
     overdue_total = int((is_open & overdue).sum())
 
     located = is_open & np.isfinite(lon) & np.isfinite(lat)
-    created = _datetime_ns(cases["created_at"])
+    created = instants_ns(cases["created_at"])
     late = _newest(np.flatnonzero(located & overdue), created, max_markers)
     rest = _newest(np.flatnonzero(located & ~overdue), created, max_markers - late.size)
     chosen = np.concatenate([late, rest])
@@ -615,22 +541,20 @@ def open_case_markers(
     # the statuses of open cases, sorted, each with its colour and count
     open_statuses = sorted({status_text[c] for c in np.unique(status_codes[is_open & known])})
     status_index = {s: i for i, s in enumerate(open_statuses)}
-    colors, spare = [], iter(_OTHER_COLORS * (1 + len(open_statuses)))
-    for s in open_statuses:
-        colors.append(_STATUS_COLORS.get(s.strip().lower()) or next(spare))
+    colors = statuses.colors(open_statuses)
     per_status = np.bincount(status_codes[is_open & known], minlength=len(status_text))
     status_counts = [int(per_status[status_text.index(s)]) for s in open_statuses]
 
     sub = cases.iloc[chosen]
     category = sub["category"].astype(object).where(sub["category"].notna(), "").astype(str)
-    categories = sorted(set(category))
-    category_index = {c: i for i, c in enumerate(categories)}
+    shown_categories = sorted(set(category))
+    category_index = {c: i for i, c in enumerate(shown_categories)}
     leader = sub["leader_name"].astype(object).where(sub["leader_name"].notna(), "").astype(str)
     rows = [
         [
             round(float(la), 6),
             round(float(lo), 6),
-            _plain(i),
+            _id_value(i),
             category_index[c],
             t,
             status_index[s],
@@ -643,18 +567,18 @@ def open_case_markers(
             lon[chosen],
             sub["id"].tolist(),
             category.tolist(),
-            _format_times(sub["created_at"], tz),
+            format_times(sub["created_at"], tz),
             [status_text[c] for c in status_codes[chosen]],
             overdue[chosen].tolist(),
             leader.tolist(),
-            _format_times(sub["due_at"], tz),
+            format_times(sub["due_at"], tz),
             strict=True,
         )
     ]
     return OpenCases(
         rows=rows,
-        categories=categories,
-        statuses=open_statuses,
+        categories=[categories.get(c, c) for c in shown_categories],
+        statuses=[statuses.shown(s) for s in open_statuses],
         status_colors=colors,
         status_counts=status_counts,
         open_total=open_total,
@@ -672,95 +596,26 @@ def _newest(candidates: NDArray[np.intp], created: NDArray[np.int64], k: int) ->
     return candidates[np.lexsort((candidates, -created[candidates]))]
 
 
-def _plain(value: Any) -> Any:
+def _id_value(value: Any) -> Any:
     """A case id as a JSON value: ints stay ints, everything else becomes text."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value)
     return str(value)
 
 
-def _datetimes(values: pd.Series) -> pd.Series:
-    """A column as datetimes; aware ones with different offsets are brought to UTC."""
-    try:
-        return pd.to_datetime(values)
-    except (ValueError, TypeError):
-        return pd.to_datetime(values, utc=True)
-
-
-def _datetime_ns(values: pd.Series) -> NDArray[np.int64]:
-    """Datetimes as int64 nanoseconds (instants when aware); NaT as the oldest possible."""
-    stamps = _datetimes(values)
-    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    out = stamps.to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
-    # NaT is the smallest int64, whose negation overflows: make it one more
-    out[stamps.isna().to_numpy()] = np.iinfo(np.int64).min + 1
-    return out
-
-
-def _format_times(values: pd.Series, tz: str | None) -> list[str]:
-    stamps = _datetimes(values)
-    if tz is not None and isinstance(stamps.dtype, pd.DatetimeTZDtype):
-        stamps = stamps.dt.tz_convert(tz)
-    text = stamps.dt.strftime("%Y-%m-%d %H:%M")
-    return text.where(stamps.notna(), "").tolist()
-
-
-def _format_built_at(when: datetime, tz: str | None) -> str:
-    if tz is not None and when.tzinfo is not None:
-        when = when.astimezone(ZoneInfo(tz))
-    text = when.strftime("%Y-%m-%d %H:%M")
-    offset = when.strftime("%z")
-    return f"{text} UTC{offset[:3]}:{offset[3:]}" if offset else text
-
-
 # -- inputs ---------------------------------------------------------------------------------
 
 
-def _missing(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    return [c for c in columns if c not in frame.columns]
-
-
-def _in_wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    if frame.crs is None or frame.crs.equals(pyproj.CRS.from_epsg(4326)):
-        return frame
-    return frame.to_crs(4326)
-
-
-def _checked_units(units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
-    missing = (
-        _missing(units, UNIT_COLUMNS) if isinstance(units, pd.DataFrame) else list(UNIT_COLUMNS)
-    )
-    if missing or not isinstance(units, gpd.GeoDataFrame):
-        raise MapInputError(
-            f"units lack column(s) {missing}; they have {list(getattr(units, 'columns', []))}; "
-            f"allowed: a GeoDataFrame with {', '.join(UNIT_COLUMNS)} and polygons"
-        )
+def _units_of_level(units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
+    """The units, all of the map's level, in EPSG:4326."""
+    require_columns(units, UNIT_COLUMNS, "units")
     others = sorted(set(units["level"].astype(str)) - {level})
     if others:
         raise MapInputError(
             f"units of level(s) {others} given for a map of level {level!r}; "
             "allowed: only the units of the map's level"
         )
-    return _in_wgs84(units)
-
-
-def _checked_cases(cases: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    missing = (
-        _missing(cases, CASE_COLUMNS) if isinstance(cases, pd.DataFrame) else list(CASE_COLUMNS)
-    )
-    if missing or not isinstance(cases, gpd.GeoDataFrame):
-        raise MapInputError(
-            f"cases lack column(s) {missing}; they have {list(getattr(cases, 'columns', []))}; "
-            f"allowed: a GeoDataFrame of points with {', '.join(CASE_COLUMNS)}"
-        )
-    cases = _in_wgs84(cases)
-    geoms = cases.geometry.to_numpy()
-    kinds = shapely.get_type_id(geoms)
-    # -1 is a missing geometry, 0 a point (possibly empty); anything else is refused
-    if np.any((kinds != -1) & (kinds != 0)):
-        raise MapInputError("cases must be points; allowed: Point geometries, empty or missing")
-    return cases
+    return in_wgs84(units)
 
 
 def _case_xy(cases: gpd.GeoDataFrame) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -768,266 +623,3 @@ def _case_xy(cases: gpd.GeoDataFrame) -> tuple[NDArray[np.float64], NDArray[np.f
     lon = shapely.get_x(geoms)
     lat = shapely.get_y(geoms)
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-
-
-def _bounds(units: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
-    geoms = units.geometry.to_numpy()
-    geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
-    if geoms.size == 0:
-        raise MapInputError("no unit has a geometry; allowed: at least one polygon")
-    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    return float(minx), float(miny), float(maxx), float(maxy)
-
-
-# -- unit geometries: compact encoding ------------------------------------------------------
-
-
-def encode_geometries(
-    geoms: NDArray[np.object_], step: float = GEOMETRY_STEP_DEG
-) -> tuple[list[int], str]:
-    """Encode polygons compactly for the page: ``(origin, text)``.
-
-    Coordinates are rounded to multiples of ``step`` degrees (so neighbours' shared vertices
-    stay shared), repeated points and each ring's closing point dropped, and every ring
-    written as ``x, y`` differences from the previous point (the first from ``origin``, in
-    steps), each number zigzag-encoded in 5-bit groups, low first, with a continuation bit, as
-    in Google's polyline algorithm, but written with the base64url alphabet
-    (:data:`ALPHABET`) so that no character needs escaping in a script or a template.
-    Rings are separated by ``;``, the polygons of a multipolygon by ``:``
-    and units by ``!``, so ``text.split("!")`` has one entry per geometry (empty for an
-    empty or missing one). Rings that collapse below three points are dropped, with their
-    holes when it is an outer ring.
-
-    Example
-    -------
-    >>> origin, text = encode_geometries(np.array([shapely.box(0, 0, 0.0001, 0.0001)]))
-    >>> origin, text
-    ([0, 0], 'UAAUTAAT')
-    """
-    n = len(geoms)
-    parts, part_unit = shapely.get_parts(geoms, return_index=True)
-    polygon = shapely.get_type_id(parts) == 3
-    parts, part_unit = parts[polygon], part_unit[polygon]
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
-    if coords.size == 0:
-        return [0, 0], "!" * max(n - 1, 0)
-    q = np.round(coords / step).astype(np.int64)
-    origin = q.min(axis=0)
-    q -= origin
-    # drop each ring's closing point, and points equal to the previous one of the same ring
-    last = np.r_[coord_ring[1:] != coord_ring[:-1], True]
-    same_ring = np.r_[False, coord_ring[1:] == coord_ring[:-1]]
-    repeat = same_ring & np.r_[False, (q[1:] == q[:-1]).all(axis=1)]
-    keep = ~last & ~repeat
-    q, coord_ring = q[keep], coord_ring[keep]
-    ring_size = np.bincount(coord_ring, minlength=len(rings))
-    ring_ok = ring_size >= 3
-    # a polygon whose outer ring collapsed is dropped whole
-    first_ring = np.r_[True, ring_part[1:] != ring_part[:-1]]
-    part_ok = np.ones(len(parts), dtype=bool)
-    part_ok[ring_part[first_ring & ~ring_ok]] = False
-    ring_ok &= part_ok[ring_part]
-    take = ring_ok[coord_ring]
-    q, coord_ring = q[take], coord_ring[take]
-
-    delta = q.copy()
-    inner = np.r_[False, coord_ring[1:] == coord_ring[:-1]]
-    delta[inner] = q[inner] - q[np.flatnonzero(inner) - 1]
-    values = delta.ravel()
-    zig = (values << 1) ^ (values >> 63)
-    chunks_needed = np.ones(zig.size, dtype=np.int64)
-    rest = zig >> 5
-    while rest.any():
-        chunks_needed += rest > 0
-        rest >>= 5
-    width = int(chunks_needed.max())
-    shifts = 5 * np.arange(width)
-    chunks = (zig[:, None] >> shifts) & 31
-    more = np.arange(width)[None, :] < (chunks_needed[:, None] - 1)
-    digits = chunks + 32 * more
-    present = np.arange(width)[None, :] < chunks_needed[:, None]
-    blob = _ALPHABET_BYTES[digits[present]].tobytes().decode("ascii")
-
-    # character offset of each kept ring
-    value_end = np.cumsum(chunks_needed)
-    value_start = value_end - chunks_needed
-    ring_ids = np.flatnonzero(ring_ok)
-    first_value = 2 * np.searchsorted(coord_ring, ring_ids, side="left")
-    last_value = 2 * np.searchsorted(coord_ring, ring_ids, side="right") - 1
-    starts, ends = value_start[first_value], value_end[last_value]
-
-    texts: list[list[list[str]]] = [[] for _ in range(n)]
-    current_part = -1
-    for r, s, e in zip(ring_ids.tolist(), starts.tolist(), ends.tolist(), strict=True):
-        part = int(ring_part[r])
-        unit = int(part_unit[part])
-        if part != current_part:
-            texts[unit].append([])
-            current_part = part
-        texts[unit][-1].append(blob[s:e])
-    text = "!".join(":".join(";".join(poly) for poly in unit) for unit in texts)
-    return origin.tolist(), text
-
-
-# -- page elements --------------------------------------------------------------------------
-
-
-def js_value(value: Any) -> str:
-    """A value as JSON safe to put inside ``<script>``: no ``<``, ``>``, ``&`` or line breaks
-    that end a script or a JavaScript string."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(char, escaped)
-    return text
-
-
-class _RawScript(Element):
-    """Script text put in the page as is.
-
-    branca compiles the script a MacroElement renders as a Jinja template once more, so data
-    containing ``{{ ... }}`` would be evaluated (try a folium.GeoJson property "{{ 7*7 }}": the
-    page says 49). Our elements hand their script over through this element instead.
-    """
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self.text
-
-
-class _DensityElement(JSCSSMixin, MacroElement):
-    """An element of the density page: links density.js/css and writes its script raw."""
-
-    default_js = [("wangge_density_js", "wangge/density.js")]
-    default_css = [("wangge_density_css", "wangge/density.css")]
-    _template = Template("")
-
-    def script_text(self) -> str:
-        raise NotImplementedError
-
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement's
-        figure = self.get_root()
-        assert isinstance(figure, Figure), "render the map's figure, not a lone element"
-        figure.script.add_child(_RawScript(self.script_text()), name=self.get_name())
-        super().render(**kwargs)
-
-
-def _optional_text(values: pd.Series) -> list[str]:
-    return values.astype(object).where(values.notna(), "").astype(str).tolist()
-
-
-class _UnitData(_DensityElement):
-    """The units once, decoded in the page and shared by the choropleth and boundary layers."""
-
-    def __init__(
-        self,
-        units: gpd.GeoDataFrame,
-        codes: NDArray[np.object_],
-        counts: NDArray[np.int64],
-        unit_class: NDArray[np.intp],
-        show_phones: bool,
-    ) -> None:
-        super().__init__()
-        self._name = "UnitData"
-        origin, geometry = encode_geometries(units.geometry.to_numpy())
-        self.payload = js_value(
-            {
-                "step": GEOMETRY_STEP_DEG,
-                "origin": origin,
-                "geometry": geometry,
-                "code": codes.tolist(),
-                "name": _optional_text(units["name"]),
-                "leader": _optional_text(units["leader_name"]),
-                "phone": _optional_text(units["leader_phone"]) if show_phones else None,
-                "count": counts.tolist(),
-                "cls": unit_class.tolist(),
-            }
-        )
-
-    def script_text(self) -> str:
-        return f"var {self.get_name()} = wangge.decodeUnits({self.payload});\n"
-
-
-class _UnitLayer(_DensityElement, Layer):
-    """A layer drawn from the shared unit data: "choropleth" or "boundaries"."""
-
-    def __init__(self, data: _UnitData, kind: str, options: dict[str, Any], *, name: str):
-        super().__init__(name=name, overlay=True, control=True, show=True)
-        self._name = "UnitLayer"
-        self.data = data
-        self.kind = kind
-        self.options_json = js_value(options)
-
-    def script_text(self) -> str:
-        return (
-            f"var {self.get_name()} = wangge.{self.kind}Layer("
-            f"{self.data.get_name()}, {self.options_json});\n"
-        )
-
-
-class _CaseLayer(_DensityElement, Layer):
-    """Open cases as clustered markers (Leaflet.markercluster)."""
-
-    def __init__(self, cases: OpenCases, case_url: str, *, name: str) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=True)
-        self._name = "CaseLayer"
-        # the plugin's own resource names, so localize() treats them like folium's
-        self.default_js = [*folium.plugins.MarkerCluster.default_js, *_DensityElement.default_js]
-        self.default_css = [
-            *folium.plugins.MarkerCluster.default_css,
-            *_DensityElement.default_css,
-        ]
-        self.payload = js_value(
-            {
-                "rows": cases.rows,
-                "categories": cases.categories,
-                "statuses": cases.statuses,
-                "colors": cases.status_colors,
-                "url": case_url,
-            }
-        )
-
-    def script_text(self) -> str:
-        return f"var {self.get_name()} = wangge.caseLayer({self.payload});\n"
-
-
-class _FitBounds(_DensityElement):
-    """Fit the view to the units at once, before any layer is added.
-
-    folium's fit_bounds runs last and animates the zoom: meanwhile Leaflet's canvas hit-tests
-    against the old view (the first clicks miss the units) and the marker clusters split in
-    an animation.
-    """
-
-    def __init__(self, bounds: list[list[float]]) -> None:
-        super().__init__()
-        self._name = "FitBounds"
-        self.bounds = js_value(bounds)
-
-    def script_text(self) -> str:
-        assert self._parent is not None, "add the bounds to a map"
-        return f"{self._parent.get_name()}.fitBounds({self.bounds}, {{animate: false}});\n"
-
-
-class _Decorations(_DensityElement):
-    """Title, legend and a registry of the layers (``window.wangge.maps``) for scripts."""
-
-    def __init__(self, config: dict[str, Any], layers: dict[str, Layer]) -> None:
-        super().__init__()
-        self._name = "Decorations"
-        self.config = js_value(config)
-        self.layers = layers
-
-    def script_text(self) -> str:
-        assert self._parent is not None, "add the decorations to a map"
-        layers = ", ".join(f"{js_value(k)}: {v.get_name()}" for k, v in self.layers.items())
-        return f"wangge.decorate({self._parent.get_name()}, {self.config}, {{{layers}}});\n"

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.access.policy import Principal, Role, sees_case_details, sees_leader_phones
-from api.cases.lifecycle import DONE
+from api.cases.lifecycle import DONE, OPEN, Status
 from api.cases.queries import CaseFilter, filtered
 from api.cases.service import Cases
 from api.cases.visibility import scoped
 from api.db.models import Report, ReportUnit
 from geo.units import BoundarySet
-from maps import build_density_map, render_html
+from maps import CaseStatus, build_density_map, render_html
 
 CASE_COLUMNS = [
     "id",
@@ -68,6 +68,8 @@ def density_page(
         level=level,
         title=_title(bset, level),
         built_at=now,
+        statuses=[CaseStatus(s.value, open=s in OPEN) for s in Status],
+        categories={code: f"{c.name_zh} {c.name_en}" for code, c in cases.categories.items()},
         filters=where.describe(),
         tiles=tiles,
         tiles_attribution=tiles_attribution,

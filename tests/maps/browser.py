@@ -5,9 +5,18 @@ protocol (no chromedriver to keep in step with chromium), and it can intercept e
 the page makes, which is how these tests prove a page never leaves 127.0.0.1.
 
     with serve_asgi(app) as base, Browser() as browser:
-        with browser.open(f"{base}/page", ready="window.wangge && wangge.last") as visit:
-            ...                         # visit.page is a Playwright page
-            visit.assert_clean()        # no console error, no request off 127.0.0.1, no 4xx
+        with browser.open(f"{base}/page", ready=MAP_READY) as visit:
+            visit.click_map(39.1, 117.2)            # once the map is still
+            text = visit.popup_text("Case")         # once the popup is there
+            visit.assert_clean()    # no console error, no request off 127.0.0.1, no 4xx
+
+Tests wait for states, never for a time: the map pages say when their layers are drawn
+(``data-ready`` on the map's container) and whether the map is still (``settled()``: no pan,
+zoom, popup or cluster animation under way; see ``maps/static/wangge/density.js``). Clicks on
+a map wait for it to be still: a popup that is still fading out takes a click, Playwright then
+retries by scrolling the marker into view inside the map's overflow-hidden container, Leaflet
+scrolls it back at once and the click lands beside the marker. Every wait has a generous
+ceiling (:data:`WAIT_S`) and returns as soon as the state is reached.
 
 Any ASGI app works (the API's too); :func:`static_app` serves fixed pages and asset files.
 Chromium gets a fresh profile, no QUIC, no background, component or sync traffic, and a host
@@ -19,9 +28,11 @@ from __future__ import annotations
 
 import mimetypes
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +54,13 @@ LAUNCH_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 LOCAL_HOSTS = frozenset({"127.0.0.1"})
+#: Ceiling of every wait, in seconds: a wait ends as soon as its state is reached, so this only
+#: matters when the state never comes (or the machine is very busy).
+WAIT_S = 60.0
+#: A map page has drawn every layer (set by wangge.track in density.js).
+MAP_READY = "document.querySelector('.leaflet-container[data-ready=\"true\"]') !== null"
+#: ... and nothing on it moves: no pan, zoom, popup or cluster animation under way.
+MAP_SETTLED = "window.wangge && wangge.last && wangge.last.settled()"
 
 
 def chromium_missing() -> str | None:
@@ -76,6 +94,77 @@ class PageVisit:
 
     def evaluate(self, expression: str, arg: Any = None) -> Any:
         return self.page.evaluate(expression, arg)
+
+    def wait_until(self, expression: str, *, timeout_s: float = WAIT_S) -> None:
+        """Wait until the JavaScript expression is true in the page; say what the page said
+        if it never is."""
+        try:
+            self.page.wait_for_function(expression, timeout=timeout_s * 1000)
+        except Exception as exc:
+            raise AssertionError(
+                f"{self.page.url} never reached {expression}: {exc}; errors {self.page_errors}, "
+                f"console {self.console}, blocked {self.blocked}, failed {self.failed}"
+            ) from None
+
+    def wait_for(
+        self, condition: Callable[[], object], what: str, *, timeout_s: float = WAIT_S
+    ) -> None:
+        """Wait until ``condition()`` on what the page reported (requests, messages) holds."""
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.page.url}: never {what} within {timeout_s:g} s")
+            self.page.wait_for_timeout(50)  # lets Playwright deliver the page's events
+
+    def wait_settled(self) -> None:
+        """Wait until the map is drawn and still (see the module's docstring)."""
+        self.wait_until(MAP_SETTLED)
+
+    def click_map(self, lat: float, lon: float) -> None:
+        """A real mouse click at a place on the map, once the map is still."""
+        self.wait_settled()
+        x, y = self.evaluate(
+            """([lat, lon]) => {
+                const map = wangge.last.map;
+                const p = map.latLngToContainerPoint([lat, lon]);
+                const box = map.getContainer().getBoundingClientRect();
+                return [box.left + p.x, box.top + p.y];
+            }""",
+            [lat, lon],
+        )
+        self.page.mouse.click(x, y)
+
+    def click(self, locator: Any) -> None:
+        """Click an element of the map (a marker) once the map is still."""
+        self.wait_settled()
+        locator.click()
+
+    def click_marker(self, marker: str) -> None:
+        """A real mouse click on the Leaflet marker that the JavaScript expression ``marker``
+        gives, in the middle of its icon, once the map is still."""
+        self.wait_settled()
+        x, y = self.evaluate(
+            f"""() => {{
+                const r = ({marker}).getElement().getBoundingClientRect();
+                return [r.left + r.width / 2, r.top + r.height / 2];
+            }}"""
+        )
+        self.page.mouse.click(x, y)
+
+    def popup_text(self, has_text: str = "") -> str:
+        """The text of the open popup that has ``has_text``, once it is shown."""
+        popup = self.page.locator(".leaflet-popup-content", has_text=has_text)
+        popup.wait_for(timeout=WAIT_S * 1000)
+        return str(popup.inner_text())
+
+    def close_popup(self) -> None:
+        """Close the open popup with its close button; wait until it has left the page.
+
+        (Escape closes a popup only while the map has the keyboard focus, which a click on a
+        marker does not give it.)
+        """
+        self.click(self.page.locator(".leaflet-popup-close-button"))
+        self.wait_until("document.querySelector('.leaflet-popup') === null")
 
     def close(self) -> None:
         if not self.page.is_closed():
@@ -128,8 +217,9 @@ class Browser:
         finally:
             self._playwright.stop()
 
-    def open(self, url: str, *, ready: str | None = None, timeout_s: float = 30.0) -> PageVisit:
-        """Open ``url``; wait for the load event, then for the JavaScript expression ``ready``.
+    def open(self, url: str, *, ready: str | None = None, timeout_s: float = WAIT_S) -> PageVisit:
+        """Open ``url``; wait for the load event, then for the JavaScript expression ``ready``
+        (for a map page :data:`MAP_READY`). ``timeout_s`` is the ceiling of each wait.
 
         The previous visit's page is closed first (a background tab gets no animation frames).
         """
@@ -141,6 +231,7 @@ class Browser:
             viewport={"width": self.viewport[0], "height": self.viewport[1]},
             service_workers="block",
         )
+        context.set_default_timeout(timeout_s * 1000)  # every Playwright wait's ceiling
         page = context.new_page()
         visit = self._visit = PageVisit(page)
 
@@ -170,14 +261,26 @@ class Browser:
         )
         page.goto(url, wait_until="load", timeout=timeout_s * 1000)
         if ready:
-            try:
-                page.wait_for_function(ready, timeout=timeout_s * 1000)
-            except Exception as exc:  # say what the page said, not only that it timed out
-                raise AssertionError(
-                    f"{url} never became ready ({ready}): {exc}; errors {visit.page_errors}, "
-                    f"console {visit.console}, blocked {visit.blocked}, failed {visit.failed}"
-                ) from None
+            visit.wait_until(ready, timeout_s=timeout_s)
         return visit
+
+
+@contextmanager
+def busy_cpu(processes: int = 2) -> Iterator[None]:
+    """Keep ``processes`` CPU-bound processes running meanwhile, as on a busy machine.
+
+    They are this interpreter spinning; each is ended by its own handle on the way out.
+    """
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)
+    ]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+        for spinner in spinners:
+            spinner.wait()
 
 
 # -- serving pages on 127.0.0.1 -------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Reading a rendered density page back: its data payloads and its unit geometries."""
+"""Reading a rendered density page back (its data payloads and unit geometries), and the
+vocabulary the pages are built with: the service's statuses and category labels."""
 
 from __future__ import annotations
 
@@ -10,11 +11,21 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
+from api.cases.catalogue import DEFAULT_CATEGORIES
+from api.cases.lifecycle import OPEN, Status
 from geo.units import BoundarySet
-from maps.density import ALPHABET
+from maps import CaseStatus
+from maps.encoding import ALPHABET
 from tests.conftest import tiny_layers
 
 _DIGIT = {c: i for i, c in enumerate(ALPHABET)}
+
+#: The lifecycle's statuses, as the service passes them to the density map.
+STATUSES = [CaseStatus(s.value, open=s in OPEN) for s in Status]
+#: Label of each category of the built-in catalogue, as the service passes them.
+CATEGORIES = {c.code: f"{c.name_zh} {c.name_en}" for c in DEFAULT_CATEGORIES}
+#: Both, as keyword arguments of ``build_density_map``.
+VOCABULARY = {"statuses": STATUSES, "categories": CATEGORIES}
 
 
 def payload(html: str, function: str) -> Any:

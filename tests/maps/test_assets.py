@@ -8,6 +8,7 @@ import folium
 import folium.plugins
 import pytest
 
+from maps import render_html
 from maps.assets import (
     DROPPED,
     FOLIUM_ASSETS,
@@ -18,7 +19,6 @@ from maps.assets import (
     linked_urls,
     localize,
 )
-from maps.density import render_html
 
 FILES = asset_files()
 

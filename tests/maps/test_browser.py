@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from maps import build_density_map, render_html
 from maps.assets import asset_files
-from maps.density import build_density_map, render_html
-from tests.maps.browser import serve_asgi, static_app
-from tests.maps.pages import cases_frame, payload, tiny_units
+from tests.maps.browser import MAP_READY, serve_asgi, static_app
+from tests.maps.pages import VOCABULARY, cases_frame, payload, tiny_units
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT = datetime(2024, 6, 1, 9, 30)
-READY = "window.wangge && wangge.last"
 
 #: Counts of what each layer holds, read from the Leaflet objects themselves.
 COUNT_LAYERS = """() => {
@@ -44,6 +43,7 @@ def test_demo_page(browser, hexi_microgrids, hexi_cases, tmp_path):
         title="河西区 案件密度",
         built_at=BUILT,
         filters="last 30 days",
+        **VOCABULARY,
     )
     html = render_html(m)
     markers = payload(html, "caseLayer")["rows"]
@@ -51,7 +51,7 @@ def test_demo_page(browser, hexi_microgrids, hexi_cases, tmp_path):
     assert 0 < len(markers) < len(hexi_cases)
 
     with serve_asgi(static_app({"/density.html": html}, asset_files())) as base:
-        visit = browser.open(f"{base}/density.html", ready=READY)
+        visit = browser.open(f"{base}/density.html", ready=MAP_READY)
         counts = visit.evaluate(COUNT_LAYERS)
         assert counts["choropleth"] == counts["units"] == len(hexi_microgrids) == 13989
         assert counts["cases"] == len(markers) == legend["open"]["shown"]
@@ -87,20 +87,6 @@ def test_demo_page(browser, hexi_microgrids, hexi_cases, tmp_path):
         shutil.copyfile(shot, ROOT / "docs" / "density.png")
 
 
-def _click_map(visit, lat: float, lon: float) -> None:
-    """A real mouse click at a place on the map."""
-    x, y = visit.evaluate(
-        """([lat, lon]) => {
-            const map = wangge.last.map;
-            const p = map.latLngToContainerPoint([lat, lon]);
-            const box = map.getContainer().getBoundingClientRect();
-            return [box.left + p.x, box.top + p.y];
-        }""",
-        [lat, lon],
-    )
-    visit.page.mouse.click(x, y)
-
-
 def test_clicks_open_unit_and_case_popups(browser, tmp_path):
     cases = cases_frame(
         [
@@ -111,38 +97,34 @@ def test_clicks_open_unit_and_case_popups(browser, tmp_path):
     )
     units = tiny_units()
     html = render_html(
-        build_density_map(units, cases, level="microgrid", title="Tiny", built_at=BUILT)
+        build_density_map(
+            units, cases, level="microgrid", title="Tiny", built_at=BUILT, **VOCABULARY
+        )
     )
     with serve_asgi(static_app({"/density.html": html}, asset_files())) as base:
-        visit = browser.open(f"{base}/density.html", ready=READY)
+        visit = browser.open(f"{base}/density.html", ready=MAP_READY)
         assert visit.evaluate(COUNT_LAYERS)["cases"] == 2
 
         # a unit: name, code, count and leader; no phone on this page
-        _click_map(visit, 39.1025, 117.2025)
-        popup = visit.page.locator(".leaflet-popup-content")
-        popup.wait_for()
-        text = popup.inner_text()
+        visit.click_map(39.1025, 117.2025)
+        text = visit.popup_text()
         assert "微网格1" in text and "M1" in text and "王芳" in text
         assert "Phone" not in text and "100-0000" not in text
-        visit.page.keyboard.press("Escape")
+        visit.close_popup()
 
-        # a case: zoom until its marker stands alone, then click the marker itself
-        box = visit.evaluate(
-            """() => new Promise(done => {
-                const group = wangge.last.layers.cases;
-                const marker = group.getLayers().find(m => m.options.caseRow[2] === "R 1/2");
-                group.zoomToShowLayer(marker, () => {
-                    const r = marker.getElement().getBoundingClientRect();
-                    done([r.left + r.width / 2, r.top + r.height / 2]);
-                });
-            })"""
+        # a case: zoom until its marker stands alone, then click the marker itself once the
+        # zoom and the clusters' animation are over
+        marker = """wangge.last.layers.cases.getLayers()
+            .find(m => m.options.caseRow[2] === "R 1/2")"""
+        visit.evaluate(
+            f"""() => new Promise(done => {{
+                wangge.last.layers.cases.zoomToShowLayer({marker}, done);
+            }})"""
         )
-        visit.page.wait_for_timeout(400)  # let the zoom animation settle
-        visit.page.mouse.click(*box)
-        popup = visit.page.locator(".leaflet-popup-content", has_text="R 1/2")
-        popup.wait_for()
-        text = popup.inner_text()
+        visit.click_marker(marker)
+        text = visit.popup_text("R 1/2")
         assert "违章停车" in text and "overdue" in text and "reported" in text
+        popup = visit.page.locator(".leaflet-popup-content", has_text="R 1/2")
         href = popup.locator("a.wg-case-link").get_attribute("href")
         assert href == "/reports/R%201%2F2"
         visit.screenshot(tmp_path / "popup.png")
@@ -176,13 +158,14 @@ def test_tiles_from_a_local_tile_server(browser):
             built_at=BUILT,
             tiles="/tiles/{z}/{x}/{y}.png",
             tiles_attribution="城市底图 (local)",
+            **VOCABULARY,
         )
     )
     tile = _png(256, 256, (200, 220, 200))
     app = static_app({"/density.html": html, "/tiles/{z}/{x}/{y}.png": tile}, asset_files())
     with serve_asgi(app) as base:
-        visit = browser.open(f"{base}/density.html", ready=READY)
-        visit.page.wait_for_function("document.querySelectorAll('.leaflet-tile-loaded').length")
+        visit = browser.open(f"{base}/density.html", ready=MAP_READY)
+        visit.wait_until("document.querySelectorAll('.leaflet-tile-loaded').length > 0")
         assert any("/tiles/" in url for url in visit.requested)
         assert "城市底图 (local)" in visit.page.inner_text(".leaflet-control-attribution")
         assert not visit.evaluate("document.querySelector('.leaflet-container.wg-plain') !== null")
@@ -200,12 +183,12 @@ def test_the_harness_catches_requests_off_the_machine(browser):
             built_at=BUILT,
             tiles="https://tiles.example.gov.cn/{z}/{x}/{y}.png",
             tiles_attribution="outside",
+            **VOCABULARY,
         )
     )
     with serve_asgi(static_app({"/density.html": html}, asset_files())) as base:
-        visit = browser.open(f"{base}/density.html", ready=READY)
-        visit.page.wait_for_timeout(300)
-        assert visit.blocked
+        visit = browser.open(f"{base}/density.html", ready=MAP_READY)
+        visit.wait_for(lambda: visit.blocked, "blocked a request")
         assert all(url.startswith("https://tiles.example.gov.cn/") for url in visit.blocked)
         with pytest.raises(AssertionError, match="off 127.0.0.1"):
             visit.assert_clean()

@@ -12,17 +12,12 @@ import pytest
 import shapely
 
 from geo.crs import local_metric_crs
+from maps import MapInputError, build_density_map, render_html
 from maps.assets import asset_files, linked_urls
-from maps.density import (
-    GEOMETRY_STEP_DEG,
-    MapInputError,
-    build_density_map,
-    classify_counts,
-    encode_geometries,
-    heat_cells,
-    render_html,
-)
-from tests.maps.pages import cases_frame, decode_geometries, payload, tiny_units
+from maps.classes import classify_counts
+from maps.density import heat_cells
+from maps.encoding import GEOMETRY_STEP_DEG, encode_geometries
+from tests.maps.pages import VOCABULARY, cases_frame, decode_geometries, payload, tiny_units
 
 BUILT = datetime(2024, 6, 1, 9, 30)
 # One metre in degrees near Tianjin (lat 39.1).
@@ -31,7 +26,7 @@ M_LAT = 1 / 110_990
 
 
 def page(cases, units=None, **kwargs) -> str:
-    options = {"level": "microgrid", "title": "河西区", "built_at": BUILT, **kwargs}
+    options = {"level": "microgrid", "title": "河西区", "built_at": BUILT, **VOCABULARY, **kwargs}
     return render_html(
         build_density_map(tiny_units() if units is None else units, cases, **options)
     )
@@ -144,7 +139,12 @@ def test_heat_cells_keep_a_lone_point_in_place_and_skip_nan():
 def test_heat_layer_is_aggregated(hexi_microgrids, hexi_cases):
     html = render_html(
         build_density_map(
-            hexi_microgrids, hexi_cases, level="microgrid", title="Hexi", built_at=BUILT
+            hexi_microgrids,
+            hexi_cases,
+            level="microgrid",
+            title="Hexi",
+            built_at=BUILT,
+            **VOCABULARY,
         )
     )
     rows = _heat_rows(html)
@@ -402,7 +402,7 @@ def test_units_in_another_crs_are_converted():
 def test_bad_input_is_refused(change, message):
     units, cases = change(tiny_units(), cases_frame([{"case_unit": "M1"}]))
     with pytest.raises(MapInputError, match=message):
-        build_density_map(units, cases, level="microgrid", title="x", built_at=BUILT)
+        build_density_map(units, cases, level="microgrid", title="x", built_at=BUILT, **VOCABULARY)
 
 
 def test_built_at_with_time_zone_is_shown_with_its_offset():
@@ -414,7 +414,12 @@ def test_built_at_with_time_zone_is_shown_with_its_offset():
 def test_demo_page_stays_small(hexi_microgrids, hexi_cases):
     html = render_html(
         build_density_map(
-            hexi_microgrids, hexi_cases, level="microgrid", title="Hexi", built_at=BUILT
+            hexi_microgrids,
+            hexi_cases,
+            level="microgrid",
+            title="Hexi",
+            built_at=BUILT,
+            **VOCABULARY,
         )
     )
     assert len(html.encode()) < 2.5e6

@@ -1,4 +1,5 @@
-"""maps/ is a library: no application, settings or database; its examples run; it type-checks."""
+"""maps/ is a library: no application, settings or database; its modules use one another by
+public names only and stay small; its examples run; it type-checks."""
 
 from __future__ import annotations
 
@@ -25,6 +26,32 @@ def test_maps_is_a_library(path):
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & set(FORBIDDEN), f"{path.name} imports {imported & set(FORBIDDEN)}"
+
+
+def _private_imports(path: Path) -> list[str]:
+    """Names starting with ``_`` that ``path`` imports from the maps package."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "maps":
+            found += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    return found
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
+def test_modules_use_one_another_by_public_names(path):
+    assert not _private_imports(path)
+
+
+def test_tests_use_maps_by_public_names():
+    found = {str(p.relative_to(ROOT)): _private_imports(p) for p in (ROOT / "tests").rglob("*.py")}
+    assert {path: names for path, names in found.items() if names} == {}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
+def test_modules_stay_small_and_typed(path):
+    text = path.read_text("utf-8")
+    assert len(text.splitlines()) <= 700, f"{path.name}: split it"
+    assert "type: ignore" not in text
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)

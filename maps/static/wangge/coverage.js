@@ -1,7 +1,8 @@
 /*
  * Wangge coverage map: the layers, title and legend of the page written by maps/coverage.py.
- * Needs density.js first (its geometry decoder, wangge.decodeUnits). Keeps every map's layers
- * in window.wangge.maps (and the last one in wangge.last) for other scripts and tests.
+ * Needs density.js first (its geometry decoder, wangge.decodeUnits, and wangge.track). Keeps
+ * every map's layers in window.wangge.maps (and the last one in wangge.last) for other scripts
+ * and tests, with the page's state (data-ready, entry.settled()) as density.js describes.
  *
  * Text from the data is always set with textContent, never parsed as HTML.
  */
@@ -336,7 +337,7 @@
     return box;
   }
 
-  /* Title, legend, stacking, and wangge.maps[<map id>] = {map, layers, config}. */
+  /* Title, legend, stacking, and wangge.maps[<map id>] = {map, layers, config, settled}. */
   coverage.decorate = function (map, config, layers) {
     var container = map.getContainer();
     if (config.plain) L.DomUtil.addClass(container, "wg-plain");
@@ -349,9 +350,6 @@
         if (layers[key] && map.hasLayer(layers[key])) layers[key].bringToFront();
       });
     });
-    var entry = { map: map, layers: layers, config: config };
-    wangge.maps[container.id] = entry;
-    wangge.last = entry;
-    return entry;
+    return wangge.track({ map: map, layers: layers, config: config });
   };
 })(window);

@@ -3,6 +3,11 @@
  * builds the choropleth, boundary and open-case layers, the title and the legend, and keeps
  * every map's layers in window.wangge.maps for other scripts (and tests).
  *
+ * The page's state, for scripts and tests (wangge.track, used by every map page): the map's
+ * container gets data-ready="true" once every layer on the map is drawn, and the registry's
+ * entry.settled() says whether the map is ready and still (no pan, zoom, popup or cluster
+ * animation under way), i.e. whether what is on the screen stays where it is.
+ *
  * Text from the data is always set with textContent, never parsed as HTML.
  */
 (function (global) {
@@ -12,7 +17,7 @@
   var wangge = (global.wangge = global.wangge || {});
   wangge.maps = wangge.maps || {};
 
-  // -- geometry decoding (see maps.density.encode_geometries) --------------------------------
+  // -- geometry decoding (see maps.encoding.encode_geometries) -------------------------------
 
   // digits of the encoding: base64url, 0-31 end a number, 32-63 continue it
   var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -208,7 +213,13 @@
       maxClusterRadius: 45,
       showCoverageOnHover: false,
       iconCreateFunction: clusterIcon,
+      // markers are clustered in chunks once the group is on the map: until the last chunk
+      // the layer is not drawn (see wangge.track)
+      chunkProgress: function (processed, total) {
+        group.wgPending = processed < total;
+      },
     });
+    group.wgPending = true;
     var icons = {};
     function icon(status, overdue) {
       var key = status + "/" + overdue;
@@ -342,15 +353,70 @@
     control: control,
   };
 
-  /* Title, legend, and wangge.maps[<map id>] = {map, layers, config}. */
+  // -- the page's state ------------------------------------------------------------------------
+
+  var ANIMATING = /\bleaflet-(zoom|cluster)-anim\b/;
+
+  /* Register a map's entry ({map, layers, config}) in wangge.maps and as wangge.last, with
+     entry.settled(); set data-ready="true" on the container once every layer is drawn. */
+  wangge.track = function (entry) {
+    var map = entry.map;
+    var container = map.getContainer();
+    var moving = false;
+    map.on("movestart", function () {
+      moving = true;
+    });
+    map.on("moveend", function () {
+      moving = false;
+    });
+
+    function pending() {
+      for (var key in entry.layers) {
+        var layer = entry.layers[key];
+        if (layer && layer.wgPending && map.hasLayer(layer)) return true;
+      }
+      return false;
+    }
+
+    function animating() {
+      if (moving) return true;
+      if (ANIMATING.test(map.getPane("mapPane").className)) return true;
+      // a closed popup fades out before it leaves the page, and still takes the clicks
+      var popups = container.querySelectorAll(".leaflet-popup");
+      for (var i = 0; i < popups.length; i++) {
+        if (popups[i].style.opacity === "0") return true;
+      }
+      return false;
+    }
+
+    entry.settled = function () {
+      return container.getAttribute("data-ready") === "true" && !pending() && !animating();
+    };
+
+    // canvas layers draw in the next animation frame after they are added, which the layers
+    // of this page were before this call: ready one frame after that, once none is pending
+    function whenDrawn() {
+      if (pending()) {
+        global.requestAnimationFrame(whenDrawn);
+        return;
+      }
+      global.requestAnimationFrame(function () {
+        container.setAttribute("data-ready", "true");
+      });
+    }
+    global.requestAnimationFrame(whenDrawn);
+
+    wangge.maps[container.id] = entry;
+    wangge.last = entry;
+    return entry;
+  };
+
+  /* Title, legend, and wangge.maps[<map id>] = {map, layers, config, settled}. */
   wangge.decorate = function (map, config, layers) {
     var container = map.getContainer();
     if (config.plain) L.DomUtil.addClass(container, "wg-plain");
     container.appendChild(buildTitle(config));
     control("bottomright", buildLegend(config)).addTo(map);
-    var entry = { map: map, layers: layers, config: config };
-    wangge.maps[container.id] = entry;
-    wangge.last = entry;
-    return entry;
+    return wangge.track({ map: map, layers: layers, config: config });
   };
 })(window);

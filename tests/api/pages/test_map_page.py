@@ -23,11 +23,9 @@ from api.demo.planning import seed_planning
 from api.services import open_services
 from api.settings import Settings
 from tests.api.process import WANGGE, new_key, running_server
-from tests.maps.browser import Browser
-from tests.maps.test_browser import _click_map
+from tests.maps.browser import MAP_READY, Browser
 
 ROOT = Path(__file__).resolve().parents[3]
-READY = "window.wangge && wangge.last"
 COUNT_LAYERS = """() => {
     const layers = wangge.last.layers;
     return {
@@ -75,7 +73,6 @@ def _signed_in_map(
     key: str,
     query: str,
     page_path: str = "/maps/density",
-    ready: str = READY,
 ):
     """Open a map as a person would: redirected to sign in, key typed, back to the map."""
     visit = browser.open(f"{base}{page_path}?{query}")
@@ -83,7 +80,7 @@ def _signed_in_map(
     assert page.url.startswith(f"{base}/signin?next=")
     page.fill("#key", key)
     page.click("button[type=submit]")
-    page.wait_for_function(ready, timeout=60_000)
+    visit.wait_until(MAP_READY)
     assert page.url == f"{base}{page_path}?{query}"
     return visit
 
@@ -103,10 +100,8 @@ def test_dispatcher_sees_density_overdue_cases_and_leaders(browser, service, tmp
     community = gpd.read_file(gpkg, layer="community", rows=slice(10, 11))
     point = community.geometry.iloc[0].representative_point()
     visit.evaluate("() => { wangge.last.map.closePopup(); }")
-    _click_map(visit, point.y, point.x)
-    popup = visit.page.locator(".leaflet-popup-content")
-    popup.wait_for()
-    text = popup.inner_text()
+    visit.click_map(point.y, point.x)
+    text = visit.popup_text()
     assert community["name"].iloc[0] in text and community["code"].iloc[0] in text
     assert community["leader_name"].iloc[0] in text and "100-" in text
     visit.assert_clean()
@@ -128,7 +123,6 @@ def test_planner_sees_aggregates_only(browser, service):
     visit.assert_clean()
 
 
-COVERAGE_READY = "window.wangge && wangge.last && wangge.last.layers.gaps"
 COUNT_COVERAGE = """() => {
     const layers = wangge.last.layers;
     const count = name => layers[name] ? layers[name].getLayers().length : null;
@@ -152,7 +146,6 @@ def test_planner_sees_who_is_outside_the_15_minute_circle(browser, service, tmp_
         keys["planner"],
         "level=community&sites=3",
         page_path="/maps/coverage",
-        ready=COVERAGE_READY,
     )
     counts = visit.evaluate(COUNT_COVERAGE)
     assert counts == {
