@@ -25,6 +25,7 @@ from api.routers import (
     keys,
     lookup,
     maps,
+    ogc,
     open311,
     reports,
     session,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session,
         maps,
         open311,
+        ogc,
     ]
     if settings.bench_noop:
         routers.append(bench)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from geo.errors import WanggeError
@@ -111,3 +112,9 @@ def standard_route(render: ErrorRenderer) -> type[APIRoute]:
             return answer
 
     return StandardRoute
+
+
+def ogc_error(_: Request, status: int, body: dict[str, Any]) -> Response:
+    """An error as OGC API's exception (``code``, ``description``) with Wangge's fields."""
+    content = {**body, "description": described(body)}
+    return JSONResponse(content, status_code=standard_status(status))

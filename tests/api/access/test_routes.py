@@ -61,6 +61,15 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/open311/v2/requests.{fmt}"): CASES,
     ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"): CASES,
     ("GET", "/open311/v2/tokens/{token}.{fmt}"): CASES,
+    # OGC API - Features: the documents without data are open; a collection's own roles
+    # (facilities, reports) are checked in tests/api/standards/test_ogc.py
+    ("GET", "/ogc"): PUBLIC,
+    ("GET", "/ogc/api"): PUBLIC,
+    ("GET", "/ogc/conformance"): PUBLIC,
+    ("GET", "/ogc/collections"): EVERYONE,
+    ("GET", "/ogc/collections/{collection_id}"): EVERYONE,
+    ("GET", "/ogc/collections/{collection_id}/items"): EVERYONE,
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): EVERYONE,
 }
 
 PATH_VALUES = {
@@ -73,6 +82,8 @@ PATH_VALUES = {
     "service_code": "noise",
     "service_request_id": "1",
     "token": "o311-none",
+    "collection_id": "grid",
+    "feature_id": "G1",
 }
 
 #: The errors of the standards' routes in words (Open311's shape has no code of its own).
