@@ -29,6 +29,7 @@ from api.routers import (
     open311,
     reports,
     session,
+    tiles,
     units,
 )
 from api.services import open_services
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         maps,
         open311,
         ogc,
+        tiles,
     ]
     if settings.bench_noop:
         routers.append(bench)

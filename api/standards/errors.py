@@ -18,7 +18,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from geo.errors import WanggeError
+from geo.errors import InvalidTile, WanggeError
 
 #: Makes the standard's answer from the status and the body of Wangge's own error answer.
 ErrorRenderer = Callable[[Request, int, dict[str, Any]], Response]
@@ -62,6 +62,7 @@ STANDARDS_STATUS_CODES: dict[type[WanggeError], int] = {
     UnknownCollection: 404,
     FeatureNotFound: 404,
     TileOutOfRange: 404,
+    InvalidTile: 404,
 }
 
 

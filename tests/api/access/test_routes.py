@@ -70,6 +70,9 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/ogc/collections/{collection_id}"): EVERYONE,
     ("GET", "/ogc/collections/{collection_id}/items"): EVERYONE,
     ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): EVERYONE,
+    # vector tiles: case counts in them only for the roles that see counts (test_tiles.py)
+    ("GET", "/tiles/{collection}.json"): EVERYONE,
+    ("GET", "/tiles/{collection}/{z}/{x}/{y}.mvt"): EVERYONE,
 }
 
 PATH_VALUES = {
@@ -84,6 +87,10 @@ PATH_VALUES = {
     "token": "o311-none",
     "collection_id": "grid",
     "feature_id": "G1",
+    "collection": "microgrid",
+    "z": "16",
+    "x": "0",
+    "y": "0",
 }
 
 #: The errors of the standards' routes in words (Open311's shape has no code of its own).
