@@ -15,16 +15,6 @@ OGC = "/ogc/collections"
 
 
 @pytest.fixture(scope="module")
-def api(stored: tuple[TestClient, dict[str, str]]) -> TestClient:
-    return stored[0]
-
-
-@pytest.fixture(scope="module")
-def keys(stored: tuple[TestClient, dict[str, str]]) -> dict[str, str]:
-    return stored[1]
-
-
-@pytest.fixture(scope="module")
 def cases(api: TestClient, keys: dict[str, str]) -> list[int]:
     """Two reports: one in M1 (grid G1) with the reporter's phone, one in M5 (grid G2)."""
     made = []

@@ -32,16 +32,6 @@ IN_M5 = {"lat": "39.105", "long": "117.212"}  # micro-grid M5, grid G2
 
 
 @pytest.fixture(scope="module")
-def api(stored: tuple[TestClient, dict[str, str]]) -> TestClient:
-    return stored[0]
-
-
-@pytest.fixture(scope="module")
-def keys(stored: tuple[TestClient, dict[str, str]]) -> dict[str, str]:
-    return stored[1]
-
-
-@pytest.fixture(scope="module")
 def public(backend: Settings) -> Iterator[TestClient]:
     """A second app on the same database with public read on (and a jurisdiction id)."""
     settings = backend.model_copy(

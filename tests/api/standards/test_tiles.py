@@ -19,16 +19,6 @@ M1_POINT = (117.2025, 39.1025)
 M1_TILE = next(tiles_covering((*M1_POINT, *M1_POINT), Z))
 
 
-@pytest.fixture(scope="module")
-def api(stored: tuple[TestClient, dict[str, str]]) -> TestClient:
-    return stored[0]
-
-
-@pytest.fixture(scope="module")
-def keys(stored: tuple[TestClient, dict[str, str]]) -> dict[str, str]:
-    return stored[1]
-
-
 def decode(data: bytes) -> dict:
     return mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
 
