@@ -124,7 +124,7 @@ def read_items(
         datetime=when,
         filters={k: v for k, v in given.items() if v is not None},
     )
-    ogc.check_filters(collection_id, bset, query)
+    ogc.check_filters(collection_id, query)
 
     def page_url(start: int) -> str:
         return str(request.url.include_query_params(offset=start, limit=query.page_size))

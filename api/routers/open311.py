@@ -259,6 +259,7 @@ async def create_request(
     """
     is_form = request.headers.get("content-type", "").startswith(FORM_TYPES)
     fields: dict[str, str] = {}
+    names: list[str] = []
     uploads: list[tuple[str, UploadFile]] = []
     if is_form:
         form = await request.form(max_files=settings.max_photos, max_fields=MAX_FIELDS)
@@ -266,6 +267,7 @@ async def create_request(
             if isinstance(value, UploadFile):
                 uploads.append((name, value))
             elif value.strip():  # an empty field is an absent one
+                names.append(name)
                 fields[name] = value
     principal = require_role(
         await authenticate(request, key=fields.get("api_key") or api_key), open311.REPORTERS
@@ -277,7 +279,7 @@ async def create_request(
             "a service request is posted as a form",
             allowed=", ".join(FORM_TYPES),
         )
-    open311.check_fields(list(fields), [name for name, _ in uploads])
+    open311.check_fields(names, [name for name, _ in uploads])
     try:
         body = Open311RequestIn.model_validate(fields)
     except ValidationError as exc:

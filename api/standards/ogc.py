@@ -162,7 +162,7 @@ def collections(levels: Levels, principal: Principal, base: str) -> dict[str, An
 # -- items -------------------------------------------------------------------------------
 
 
-def check_filters(collection_id: str, bset: BoundarySet, query: ItemsQuery) -> None:
+def check_filters(collection_id: str, query: ItemsQuery) -> None:
     """Refuse property filters and datetime where the collection has no such thing."""
     allowed = (
         FACILITY_FILTERS

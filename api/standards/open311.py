@@ -305,8 +305,13 @@ def read_token(
 
 
 def check_fields(names: Sequence[str], files: Sequence[str] = ()) -> None:
-    """Refuse fields the spec does not define (and attributes, which no service has); files
-    only as ``media``."""
+    """Refuse fields the spec does not define (and attributes, which no service has), a
+    field given twice, and files other than ``media``."""
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InvalidStandardRequest(
+            f"field(s) {', '.join(repeated)} given more than once", allowed="each field once"
+        )
     misplaced = sorted(set(files) - {"media"})
     if misplaced:
         raise InvalidStandardRequest(

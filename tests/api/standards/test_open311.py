@@ -216,6 +216,8 @@ def test_token_finds_its_request(api, keys):
         ({"service_code": "noise", "colour": "red", **IN_M1}, "colour"),
         # a media_url that is not a web link
         ({"service_code": "noise", "media_url": "file:///etc/passwd", **IN_M1}, "media_url"),
+        # a field given twice: which one would be meant?
+        ({"service_code": ["noise", "parking"], **IN_M1}, "more than once"),
         # a jurisdiction that is not this one
         ({"service_code": "noise", "jurisdiction_id": "boston", **IN_M1}, "tianjin.hexi"),
     ],
