@@ -25,12 +25,16 @@ from api.routers import (
     keys,
     lookup,
     maps,
+    ogc,
+    open311,
     reports,
     session,
+    tiles,
     units,
 )
 from api.services import open_services
 from api.settings import Settings
+from api.standards.errors import STANDARDS_STATUS_CODES
 
 log = logging.getLogger("wangge")
 
@@ -71,7 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(reject_unknown_query_params)],
     )
     app.state.settings = settings
-    install_error_handlers(app, ACCESS_STATUS_CODES, CASES_STATUS_CODES, PLANNING_STATUS_CODES)
+    install_error_handlers(
+        app,
+        ACCESS_STATUS_CODES,
+        CASES_STATUS_CODES,
+        PLANNING_STATUS_CODES,
+        STANDARDS_STATUS_CODES,
+    )
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
@@ -88,6 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         coverage,
         session,
         maps,
+        open311,
+        ogc,
+        tiles,
     ]
     if settings.bench_noop:
         routers.append(bench)

@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # -- standards: Open311 GeoReport v2, OGC API - Features, vector tiles ------------------
+    #: Answer the Open311 GET routes without a key, with no personal data (FixMyStreet's
+    #: model); a key, when sent, still gets its role's view. POST always needs a key.
+    open311_public_read: bool = False
+    #: The jurisdiction_id Open311 clients send; when set, any other value is refused (400).
+    open311_jurisdiction_id: str | None = None
+    #: Encoded vector tiles kept in memory for the active boundary version, in bytes.
+    tile_cache_bytes: int = Field(64 * 1024 * 1024, ge=0)
+
     @property
     def demo_boundaries(self) -> Path:
         return self.data_dir / "demo" / "hexi.gpkg"

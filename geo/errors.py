@@ -73,3 +73,9 @@ class NetworkFileError(WanggeError):
     """A street network that cannot be read: format, geometry types, id columns, CRS."""
 
     code = "invalid_network_file"
+
+
+class InvalidTile(WanggeError):
+    """A tile address outside the Web Mercator tile matrix (zoom 0-22, x and y below 2^z)."""
+
+    code = "invalid_tile"

@@ -36,9 +36,12 @@ async def _session_principal(request: Request) -> Principal | None:
     return principal
 
 
-async def authenticate(request: Request) -> Principal:
-    """The caller's principal; 401 without a valid key, 429 over the rate limit."""
-    key = _presented_key(request)
+async def authenticate(request: Request, key: str | None = None) -> Principal:
+    """The caller's principal; 401 without a valid key, 429 over the rate limit.
+
+    ``key`` is a key presented another way than the headers (Open311's ``api_key`` parameter).
+    """
+    key = key or _presented_key(request)
     if key is None:
         principal = await _session_principal(request)
         if principal is not None:

@@ -58,6 +58,12 @@ def sees_case_details(principal: Principal | None) -> bool:
     return principal is None or principal.role in HANDLERS
 
 
+def sees_case_counts(principal: Principal | None) -> bool:
+    """Whether counts of cases per unit are shown (maps, tiles): to all but reporters, who
+    see their own cases only."""
+    return principal is None or principal.role != Role.REPORTER
+
+
 def sees_reporter(principal: Principal, unit_codes: Iterable[str]) -> bool:
     """Whether the caller may see the name and phone of the reporter of a case in these units:
     dispatchers and admins always, grid workers when the case lies in their area."""

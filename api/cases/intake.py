@@ -56,6 +56,9 @@ class Submission:
     name: str | None = None
     phone: str | None = None
     reported_at: datetime | None = None
+    #: A link to media held elsewhere (Open311's media_url): kept with the submission event,
+    #: never fetched.
+    media_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,13 @@ def _prepare(
         "rating": None,
         "rating_comment": None,
     }
-    where = {"lon": submission.lon, "lat": submission.lat, "crs": str(submission.crs)}
+    where: dict[str, Any] = {
+        "lon": submission.lon,
+        "lat": submission.lat,
+        "crs": str(submission.crs),
+    }
+    if submission.media_url:
+        where["media_url"] = submission.media_url
     events = [
         event_row(principal, None, Status.SUBMITTED, submission.description[:200], where, now)
     ]
@@ -355,6 +364,17 @@ def _known_keys(session: Session, keys: set[str | None]) -> dict[tuple[str, str]
     return {(r.client, r.key): r for r in rows}
 
 
+def recorded_report(session: Session, key: str, client: str | None = None) -> int | None:
+    """The id of the report first made with this Idempotency-Key (the caller's own record
+    first when ``client`` is given), or None: Open311's tokens are such keys."""
+    table = _table(IdempotencyRecord)
+    rows = session.connection().execute(
+        select(table.c.client, table.c.response).where(table.c.key == key)
+    )
+    found = sorted(rows, key=lambda r: r.client != client)
+    return int(found[0].response["id"]) if found else None
+
+
 def _forget(cases: Cases, stored: list[Path]) -> None:
     for path in stored:
         (cases.settings.media / path).unlink(missing_ok=True)
@@ -363,6 +383,8 @@ def _forget(cases: Cases, stored: list[Path]) -> None:
 def _request_hash(submission: Submission, photos: list[CleanPhoto]) -> str:
     values = {k: v for k, v in asdict(submission).items() if k != "reported_at"}
     values["reported_at"] = submission.reported_at.isoformat() if submission.reported_at else None
+    if submission.media_url is None:  # absent: the hash of every report made before it existed
+        del values["media_url"]
     digest = hashlib.sha256(json.dumps(values, sort_keys=True, ensure_ascii=False).encode())
     for photo in photos:
         digest.update(photo.sha256.encode())

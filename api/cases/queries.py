@@ -32,6 +32,8 @@ class CaseFilter:
     until: datetime | None = None
     bbox: tuple[float, float, float, float] | None = None
     overdue: bool | None = None
+    #: Only these report ids (Open311's service_request_id list).
+    ids: tuple[int, ...] = ()
 
     def describe(self) -> str:
         """The filter in words, for the maps' captions."""
@@ -90,6 +92,8 @@ def filtered(
 ) -> Select[Any]:
     """A report query restricted by the filter (unknown units raise UnitNotFound)."""
     conditions: list[ColumnElement[bool]] = []
+    if where.ids:
+        conditions.append(Report.id.in_(where.ids))
     if where.statuses:
         conditions.append(Report.status.in_(where.statuses))
     if where.categories:
@@ -158,6 +162,16 @@ def events_of(session: Session, report_id: int, principal: Principal) -> list[Re
             select(ReportEvent).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)
         )
     )
+
+
+def media_links(session: Session, report_ids: Sequence[int]) -> dict[int, str]:
+    """The media link given with each report's submission (Open311's media_url), by id."""
+    rows = session.execute(
+        select(ReportEvent.report_id, ReportEvent.data).where(
+            ReportEvent.report_id.in_(report_ids), ReportEvent.from_status.is_(None)
+        )
+    )
+    return {r.report_id: r.data["media_url"] for r in rows if (r.data or {}).get("media_url")}
 
 
 def photo_of(session: Session, report_id: int, photo_id: int, principal: Principal) -> Photo:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from api.access.errors import Forbidden
 from api.access.policy import Principal, Role
-from api.cases.lifecycle import DONE
+from api.cases.lifecycle import DONE, OPEN
+from api.cases.visibility import scoped
 from api.db.models import Report, ReportUnit
 from geo.units import BoundarySet
 
@@ -51,3 +52,22 @@ def unit_stats(
         "overdue": sum(1 for r in rows if r.status not in done and now > r.due_at),
         "median_hours_to_resolve": round(statistics.median(hours), 2) if hours else None,
     }
+
+
+def counts_by_unit(
+    session: Session, codes: list[str], principal: Principal
+) -> dict[str, tuple[int, int]]:
+    """(cases, open cases) in each of these units and below, of the cases the caller may see;
+    units without any are left out."""
+    if not codes:
+        return {}
+    is_open = case((Report.status.in_([s.value for s in OPEN]), 1), else_=0)
+    statement = cast(
+        "Select[Any]",
+        select(ReportUnit.code, func.count(), func.sum(is_open))
+        .join(Report, Report.id == ReportUnit.report_id)
+        .where(ReportUnit.code.in_(codes))
+        .group_by(ReportUnit.code),
+    )
+    rows = session.execute(scoped(statement, principal)).all()
+    return {str(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}

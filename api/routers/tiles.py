@@ -1,0 +1,73 @@
+"""Vector tiles (MVT) of the boundary levels, with case counts for the roles that see them,
+and a TileJSON document per level for map clients."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.access.auth import allow
+from api.access.policy import ALL_ROLES, Principal, sees_case_counts
+from api.cases.stats import counts_by_unit
+from api.deps import IndexDep, SessionDep, SettingsDep
+from api.standards.errors import ogc_error, standard_route
+from api.standards.levels import levels_of
+from api.standards.tiles import MEDIA_TYPE, tile_set
+
+router = APIRouter(prefix="/tiles", tags=["tiles"], route_class=standard_route(ogc_error))
+Anyone = Annotated[Principal, Depends(allow(*ALL_ROLES))]
+Collection = Annotated[str, Path(description="A level of the boundary set", examples=["grid"])]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or invalid key"},
+    404: {"description": "No such level, or a tile outside the matrix or the level's zooms"},
+    422: {"description": "Not a tile address"},
+}
+
+
+@router.get("/{collection}.json", response_model=None, responses=ERRORS)
+def read_tilejson(
+    request: Request,
+    index: IndexDep,
+    settings: SettingsDep,
+    principal: Anyone,
+    collection: Collection,
+) -> JSONResponse:
+    """The TileJSON document of a level: the tile URL template, zooms, bounds, fields."""
+    url = f"{str(request.base_url).rstrip('/')}{router.prefix}/{collection}/{{z}}/{{x}}/{{y}}.mvt"
+    tiles = tile_set(levels_of(index), settings.tile_cache_bytes)
+    return JSONResponse(tiles.tilejson(collection, url, with_counts=sees_case_counts(principal)))
+
+
+@router.get(
+    "/{collection}/{z}/{x}/{y}.mvt",
+    response_model=None,
+    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The tile"}, **ERRORS},
+)
+def read_tile(
+    index: IndexDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Anyone,
+    collection: Collection,
+    z: Annotated[int, Path(description="Zoom")],
+    x: Annotated[int, Path(description="Column, from the west")],
+    y: Annotated[int, Path(description="Row, from the north")],
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Response:
+    """One Web Mercator tile of a level's units (code, name, parent, leader; case counts for
+    the roles that see them), simplified for its zoom. ETag; 304 when unchanged."""
+    tiles = tile_set(levels_of(index), settings.tile_cache_bytes)
+    counts = None
+    if sees_case_counts(principal):
+
+        def counts(codes: list[str]) -> dict[str, tuple[int, int]]:
+            return counts_by_unit(session, codes, principal)
+
+    tile = tiles.tile(collection, z, x, y, counts)
+    headers = {"ETag": tile.etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+    if if_none_match == tile.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(tile.data, media_type=MEDIA_TYPE, headers=headers)
