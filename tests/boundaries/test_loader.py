@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from boundaries.loader import read_boundary_set, write_boundary_set
+from boundaries.loader import load_boundary_set, read_boundary_set, write_boundary_set
 from geo.crs import wgs84_to_gcj02
 from geo.errors import BoundaryFileError
 from tests.conftest import tiny_layers
@@ -265,3 +265,63 @@ def test_a_crs_without_epsg_code_is_refused_clearly(tmp_path):
     assert info.value.code == "wrong_crs"
     assert "has no EPSG code" in info.value.message
     assert "WANGGE_BOUNDARIES_CRS" in info.value.message
+
+
+# -- loading for use: refused when answers would be wrong -----------------------------------------
+
+
+def _with(layers, level, **changes):
+    """The tiny set with some cells of one level changed: {(row, column): value}."""
+    out = []
+    for name, frame in layers:
+        frame = frame.copy()
+        if name == level:
+            for (row, column), value in changes["cells"].items():
+                frame.loc[row, column] = value
+        out.append((name, frame))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        # M2 takes M1's code: its points would be answered as M1 (微网格1)
+        ({(1, "code"): "M1"}, "code 'M1' is used by 2 units (level microgrid)"),
+        # M5 drawn as its centre point
+        ({(3, "geometry"): shapely.Point(117.2125, 39.105)}, "unit 'M5' is a Point"),
+    ],
+)
+def test_load_refuses_sets_that_answer_wrongly(tmp_path, cells, message):
+    path = _write(tmp_path / "bad.gpkg", _with(tiny_layers(), "microgrid", cells=cells))
+    read_boundary_set(path)  # as it is, for the validator
+    with pytest.raises(BoundaryFileError) as info:
+        load_boundary_set(path)
+    assert info.value.code == "boundary_set_refused"
+    assert message in info.value.message
+    assert "wangge validate" in info.value.allowed
+    assert info.value.details["report"]["checks"] == "load"
+    assert info.value.details["report"]["ok"] is False
+
+
+def test_load_reports_the_rest(tmp_path):
+    bowtie = shapely.Polygon([(117.21, 39.10), (117.215, 39.11), (117.215, 39.10), (117.21, 39.11)])
+    path = _write(
+        tmp_path / "warn.gpkg",
+        _with(tiny_layers(), "microgrid", cells={(3, "geometry"): bowtie, (0, "parent"): "G9"}),
+    )
+    bset, report = load_boundary_set(path)
+    assert len(bset) == 7
+    assert {i.kind for i in report.issues} == {"invalid_geometry", "orphan"}
+    assert report.refusing == []
+    _, clean = load_boundary_set(_write(tmp_path / "clean.gpkg", tiny_layers()))
+    assert clean.issues == []
+
+
+def test_written_set_keeps_its_properties(tmp_path, tiny_gpkg):
+    layers = tiny_layers()
+    layers[0][1]["tags"] = [json.dumps(["老旧小区"])]  # text that looks like JSON stays text
+    bset = read_boundary_set(_write(tmp_path / "in.gpkg", layers))
+    write_boundary_set(bset, tmp_path / "out.gpkg")
+    again = read_boundary_set(tmp_path / "out.gpkg")
+    assert again.units["properties"].tolist() == bset.units["properties"].tolist()
+    assert again.units.set_index("code").loc["G1", "properties"] == {"households": 20}
