@@ -16,6 +16,8 @@ from numpy.typing import NDArray
 
 from geo.crs import (
     CoordSystem,
+    check_densify,
+    densify_length,
     is_geographic,
     local_metric_crs,
     parse_crs,
@@ -90,7 +92,8 @@ def _lonlat_range(bounds: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Rows of (minx, miny, maxx, maxy) that are finite and could be longitude/latitude."""
     with np.errstate(invalid="ignore"):
         x_ok = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1)
-        return x_ok & (np.abs(bounds[:, [1, 3]]) <= 90).all(axis=1)
+        y_ok = (np.abs(bounds[:, [1, 3]]) <= 90).all(axis=1)
+    return np.asarray(x_ok & y_ok, dtype=bool)
 
 
 def _wrong_crs(level: str, message: str, **details: int) -> BoundaryFileError:
@@ -312,6 +315,15 @@ class BoundarySet:
             values[pd.isna(values)] = None
             units[column] = pd.Series(values, index=units.index, dtype=object)
         assert source is not None
+        try:  # the metric view (snapping, validation) densifies the whole set: refuse it now
+            check_densify(units.geometry.to_numpy(), densify_length("wgs84"))
+        except InvalidGeometry as exc:
+            raise BoundaryFileError(
+                f"{name or 'the boundary set'} is too large for its coordinate systems: "
+                f"{exc.message}; {FIX_CRS}",
+                allowed=DECLARE_CRS,
+                code="wrong_crs",
+            ) from None
         repaired: tuple[str, ...] = ()
         if repair:
             geoms = units.geometry.to_numpy()

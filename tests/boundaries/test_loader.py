@@ -10,6 +10,7 @@ import shapely
 from boundaries.loader import load_boundary_set, read_boundary_set, write_boundary_set
 from geo.crs import wgs84_to_gcj02
 from geo.errors import BoundaryFileError
+from geo.units import BoundarySet
 from tests.conftest import tiny_layers
 
 
@@ -250,6 +251,22 @@ def test_points_off_the_globe_once_converted(tmp_path):
     frame.to_file(tmp_path / "far.gpkg", layer="area", driver="GPKG", engine="pyogrio")
     with pytest.raises(BoundaryFileError, match="off the globe once converted from EPSG:32650"):
         read_boundary_set(tmp_path / "far.gpkg")
+
+
+def test_a_set_too_large_to_densify_is_refused_when_read():
+    """700 squares of 10 degrees: in range, but 56 million vertices once densified to 50 m, which
+    the first snapped lookup or validation would have to make."""
+    squares = [shapely.box(k % 30, k // 30, k % 30 + 10, k // 30 + 10) for k in range(700)]
+    frame = gpd.GeoDataFrame(
+        {"code": [str(k) for k in range(700)], "name": "x", "parent": ""},
+        geometry=squares,
+        crs=4326,
+    )
+    with pytest.raises(BoundaryFileError) as info:
+        BoundarySet.from_levels([("square", frame)], name="squares.gpkg")
+    assert info.value.code == "wrong_crs"
+    assert "squares.gpkg is too large" in info.value.message
+    assert "at most 50,000,000" in info.value.message
 
 
 def test_a_crs_without_epsg_code_is_refused_clearly(tmp_path):
