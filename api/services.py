@@ -15,7 +15,7 @@ from api.cases.service import Cases
 from api.db import Database
 from api.planning import Planning
 from api.settings import Settings
-from boundaries.loader import read_boundary_set
+from boundaries.loader import load_boundary_set
 from geo.assign import BoundaryIndex
 from geo.errors import BoundaryFileError
 
@@ -23,7 +23,11 @@ log = logging.getLogger("wangge")
 
 
 def load_index(settings: Settings) -> BoundaryIndex:
-    """Load the configured boundary set and build its spatial index."""
+    """Load the configured boundary set and build its spatial index.
+
+    A set whose errors would make answers wrong is refused (``BoundaryFileError``); the other
+    issues the quick load checks find are logged as warnings.
+    """
     paths = settings.boundary_paths
     missing = [p for p in paths if not p.exists()]
     if missing:
@@ -36,7 +40,9 @@ def load_index(settings: Settings) -> BoundaryIndex:
             f"boundary file {missing[0]} does not exist{hint}",
             allowed="WANGGE_BOUNDARIES=path.gpkg, or comma-separated GeoJSON files top first",
         )
-    bset = read_boundary_set(paths, crs=settings.boundaries_crs)
+    bset, report = load_boundary_set(paths, crs=settings.boundaries_crs)
+    for line in report.summary(limit=10):
+        log.warning("%s: %s", bset.name, line)
     return BoundaryIndex(bset, snap_tolerance_m=settings.snap_tolerance_m)
 
 

@@ -7,6 +7,8 @@ the batch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -25,6 +27,8 @@ def assign_table(
     lon_column: str = "lon",
     lat_column: str = "lat",
     crs: str = "wgs84",
+    lines: Sequence[int] | None = None,
+    refused: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Assign every row of a table to the boundary set.
 
@@ -39,6 +43,11 @@ def assign_table(
         The names of the coordinate columns (KeyError naming them if absent).
     crs : str, default "wgs84"
         The coordinate system of the points: ``wgs84``, ``gcj02``, ``bd09`` or ``EPSG:n``.
+    lines : sequence of int, optional
+        The line of the file each row starts on: every reason then begins with "line N: ".
+    refused : sequence of str, optional
+        Why a row cannot be used as read ("" where it can), e.g. a field too many: such a row
+        is ``invalid`` with that reason, whatever its coordinates.
 
     Returns
     -------
@@ -61,6 +70,8 @@ def assign_table(
     ('A', ['assigned', 'invalid'])
     >>> out["reason"].iloc[1]
     'lon is not a finite number'
+    >>> assign_table(index, rows, lines=[2, 7])["reason"].tolist()
+    ['', 'line 7: lon is not a finite number']
     """
     missing = [c for c in (lon_column, lat_column) if c not in table.columns]
     if missing:
@@ -71,6 +82,9 @@ def assign_table(
     y = pd.to_numeric(table[lat_column], errors="coerce").to_numpy(dtype=float)
     # every row checked and converted once; a refused row keeps its reason, in its own terms
     lon, lat, why = points_to_wgs84(x, y, crs, errors="flag")
+    if refused is not None:
+        given = np.asarray(refused, dtype=object)
+        why = np.where(given != "", given, why.astype(object))
     good = np.flatnonzero(why == "")
     status = np.full(n, INVALID, dtype=object)
     reason = np.asarray(why, dtype=object)
@@ -102,6 +116,10 @@ def assign_table(
     out["leader_phone"] = _take(units["leader_phone"].to_numpy(dtype=object), leader)
     out["status"] = status
     out["distance_m"] = np.round(distance, 2)
+    if lines is not None:
+        said = np.flatnonzero(pd.notna(reason) & (reason != ""))
+        numbers = np.asarray(lines)
+        reason[said] = [f"line {numbers[k]}: {reason[k]}" for k in said]
     out["reason"] = reason
     return out
 

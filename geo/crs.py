@@ -19,13 +19,20 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from geo.errors import InvalidCoordinates, UnknownCRS
+from geo.errors import InvalidCoordinates, InvalidGeometry, UnknownCRS
 
 #: The names accepted for coordinate systems, besides "EPSG:<code>".
 NAMED_SYSTEMS = ("wgs84", "gcj02", "bd09")
 ALLOWED_CRS = "wgs84, gcj02, bd09, or EPSG:<code> (e.g. EPSG:4326, EPSG:32650)"
 #: What valid geographic coordinates are, as error messages say it.
 ALLOWED_LONLAT = "finite numbers with -180 <= lon <= 180 and -90 <= lat <= 90"
+#: Densifying before a change of system adds vertices; beyond these numbers the coordinates are
+#: not in the system they are said to be in (feet read as degrees make millions per edge), and
+#: going on would only exhaust the memory. An edge of 50 degrees, or 5,000 km, stays below the
+#: first; 50 million vertices (about 800 MB of coordinates) are five times what the 170,000
+#: units of the Tianjin city demo can need.
+MAX_EDGE_VERTICES = 100_000
+MAX_DENSIFIED_VERTICES = 50_000_000
 
 _ALIASES = {
     "wgs84": "wgs84",
@@ -506,10 +513,21 @@ def densify_length(system: str | CoordSystem) -> float:
     >>> densify_length("gcj02"), densify_length("EPSG:32650")
     (0.0005, 50.0)
     """
+    return 0.0005 if is_geographic(system) else 50.0
+
+
+def is_geographic(system: str | CoordSystem) -> bool:
+    """True for systems in longitude/latitude degrees (the named ones, EPSG:4326, EPSG:4490...).
+
+    Example
+    -------
+    >>> is_geographic("bd09"), is_geographic("EPSG:4490"), is_geographic("EPSG:2249")
+    (True, True, False)
+    """
     parsed = parse_crs(system)
-    if parsed.is_geographic_named or pyproj.CRS.from_epsg(parsed.epsg or 4326).is_geographic:
-        return 0.0005
-    return 50.0
+    return parsed.is_geographic_named or bool(
+        pyproj.CRS.from_epsg(parsed.epsg or 4326).is_geographic
+    )
 
 
 def transform_geometries(
@@ -518,6 +536,8 @@ def transform_geometries(
     target: str | CoordSystem = "wgs84",
     *,
     densify: bool = True,
+    max_edge_vertices: int = MAX_EDGE_VERTICES,
+    max_vertices: int = MAX_DENSIFIED_VERTICES,
 ) -> NDArray[np.object_]:
     """Transform an array of shapely geometries between coordinate systems.
 
@@ -532,10 +552,19 @@ def transform_geometries(
         See :func:`parse_crs`.
     densify : bool, default True
         Add vertices so no edge is longer than :func:`densify_length` of the source.
+    max_edge_vertices, max_vertices : int
+        Refuse to densify when one edge would need more vertices than ``max_edge_vertices``,
+        or all geometries together more than ``max_vertices`` (see
+        :func:`check_densify`).
 
     Returns
     -------
     ndarray of shapely.Geometry
+
+    Raises
+    ------
+    InvalidGeometry
+        With code ``too_many_vertices``, when densifying would pass a limit.
 
     Example
     -------
@@ -551,13 +580,112 @@ def transform_geometries(
         # an edge is straight in the system it was drawn in; keep it so after the change
         arr = arr.copy()
         valid = shapely.is_valid(arr)
-        arr[valid] = shapely.segmentize(arr[valid], densify_length(source))
+        length = densify_length(source)
+        check_densify(
+            arr[valid],
+            length,
+            system=source,
+            max_edge_vertices=max_edge_vertices,
+            max_vertices=max_vertices,
+        )
+        arr[valid] = shapely.segmentize(arr[valid], length)
 
     def _apply(coords: NDArray[np.float64]) -> NDArray[np.float64]:
         x, y = transform_coords(coords[:, 0], coords[:, 1], source, target)
         return np.column_stack([x, y])
 
     return shapely.transform(arr, _apply)
+
+
+def check_densify(
+    geoms: ArrayLike,
+    max_length: float,
+    *,
+    system: str | CoordSystem = "wgs84",
+    max_edge_vertices: int = MAX_EDGE_VERTICES,
+    max_vertices: int = MAX_DENSIFIED_VERTICES,
+) -> int:
+    """Count the vertices densifying would make, and refuse before it exhausts the memory.
+
+    ``shapely.segmentize`` adds ``ceil(length / max_length) - 1`` vertices to every edge, so a
+    polygon in feet read as degrees asks for millions per edge. The total is bounded from
+    above by vertices plus perimeter / ``max_length``; single edges are measured only in the
+    geometries whose bounding box is long enough to hold a too long one.
+
+    Parameters
+    ----------
+    geoms : array_like of shapely.Geometry
+    max_length : float
+        The longest edge kept, in the geometries' units.
+    system : str or CoordSystem, default "wgs84"
+        The geometries' system, named in the message.
+    max_edge_vertices, max_vertices : int
+        The most vertices one edge, and all geometries together, may end with.
+
+    Returns
+    -------
+    int
+        An upper bound of the number of vertices after densifying.
+
+    Raises
+    ------
+    InvalidGeometry
+        With code ``too_many_vertices``, saying which limit and by how much.
+
+    Example
+    -------
+    >>> import shapely
+    >>> check_densify([shapely.box(117.2, 39.1, 117.201, 39.101)], 0.0005)
+    13
+    >>> feet = shapely.box(775_627, 2_956_522, 778_627, 2_959_522)  # Boston, in feet
+    >>> check_densify([feet], 0.0005)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geo.errors.InvalidGeometry: densifying ... would add 5,999,999 vertices to one edge ...
+    """
+    arr = np.atleast_1d(np.asarray(geoms, dtype=object))
+    allowed = (
+        f"at most {max_edge_vertices:,} vertices per edge and {max_vertices:,} in all after "
+        f"densifying to {max_length:g}: coordinates in the system they are declared in"
+    )
+    if arr.size == 0:
+        return 0
+    bounds = shapely.bounds(arr)
+    with np.errstate(invalid="ignore"):
+        span = np.hypot(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+        long_box = np.flatnonzero(span / max_length > max_edge_vertices)
+    if long_box.size:
+        # only these can hold an edge that long: measure their edges
+        rings = shapely.get_rings(shapely.get_parts(arr[long_box]))
+        lines = np.concatenate([rings, shapely.get_parts(arr[long_box])])
+        lines = lines[np.isin(shapely.get_type_id(lines), (1, 2))]  # line strings and rings
+        coords, owner = shapely.get_coordinates(lines, return_index=True)
+        same = owner[1:] == owner[:-1]
+        edges = np.hypot(*(coords[1:] - coords[:-1]).T)[same]
+        longest = float(edges.max()) if edges.size else 0.0
+        need = int(np.ceil(longest / max_length)) - 1
+        if need > max_edge_vertices:
+            raise InvalidGeometry(
+                f"densifying to edges of at most {max_length:g} would add {need:,} vertices to "
+                f"one edge (at most {max_edge_vertices:,}): an edge {longest:,.0f} long in "
+                f"{parse_crs(system)}",
+                allowed=allowed,
+                code="too_many_vertices",
+                edge_vertices=need,
+            )
+    with np.errstate(invalid="ignore"):
+        total = np.nansum(shapely.length(arr)) / max_length
+    total += float(shapely.get_num_coordinates(arr).sum())
+    if not np.isfinite(total) or total > max_vertices:
+        raise InvalidGeometry(
+            f"densifying {arr.size:,} geometries to edges of at most {max_length:g} would make "
+            f"about {total:,.0f} vertices (at most {max_vertices:,}), far more than a set "
+            f"drawn in {parse_crs(system)} needs",
+            allowed=allowed,
+            code="too_many_vertices",
+            vertices=float(total),
+        )
+    return int(np.ceil(total))
 
 
 def local_metric_crs(bounds: tuple[float, float, float, float]) -> pyproj.CRS:

@@ -39,6 +39,12 @@ class BoundaryFileError(WanggeError):
     code = "invalid_boundary_file"
 
 
+class TableFileError(WanggeError):
+    """A table file (CSV) that cannot be read at all: missing, empty, undecodable, no header."""
+
+    code = "invalid_table_file"
+
+
 class InvalidGeometry(WanggeError):
     """A polygon that is invalid (e.g. self-intersecting) where a valid one is required."""
 

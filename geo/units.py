@@ -14,8 +14,16 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from geo.crs import CoordSystem, local_metric_crs, parse_crs, transform_geometries
-from geo.errors import BoundaryFileError, UnitNotFound, UnknownLevel
+from geo.crs import (
+    CoordSystem,
+    check_densify,
+    densify_length,
+    is_geographic,
+    local_metric_crs,
+    parse_crs,
+    transform_geometries,
+)
+from geo.errors import BoundaryFileError, InvalidGeometry, UnitNotFound, UnknownCRS, UnknownLevel
 
 #: Columns every level must have.
 REQUIRED_COLUMNS = ("code", "name", "parent")
@@ -23,6 +31,16 @@ REQUIRED_COLUMNS = ("code", "name", "parent")
 LEADER_COLUMNS = ("leader_name", "leader_phone", "leader_id")
 #: The columns of :attr:`BoundarySet.units`, in order.
 UNIT_COLUMNS = ("code", "name", "level", "depth", "parent", *LEADER_COLUMNS, "properties")
+#: The fix, as the message of an error about a wrong coordinate system ends.
+FIX_CRS = (
+    "declare the file's real system: WANGGE_BOUNDARIES_CRS=EPSG:<code> for the service, "
+    "--crs EPSG:<code> (wangge validate) or --boundaries-crs EPSG:<code> (lookup, assign)"
+)
+#: What a file's real coordinate system may be, as errors about a wrong one say it.
+DECLARE_CRS = (
+    "the file's real coordinate system: wgs84, gcj02, bd09 or EPSG:<code>, e.g. EPSG:2249 "
+    "(Massachusetts State Plane feet), EPSG:3435 (Illinois East feet), EPSG:32650 (UTM zone 50N)"
+)
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -54,6 +72,101 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
         g for g in shapely.get_parts(geom) if isinstance(g, shapely.Polygon | shapely.MultiPolygon)
     ]
     return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _file_crs(level: str, frame: gpd.GeoDataFrame) -> CoordSystem:
+    """The coordinate system a layer's file declares, refused if it has no EPSG code."""
+    try:
+        return parse_crs(frame.crs)
+    except UnknownCRS:
+        raise _wrong_crs(
+            level, f"declares the coordinate system {frame.crs.name!r}, which has no EPSG code"
+        ) from None
+
+
+def _span(values: NDArray[np.float64]) -> str:
+    return f"from {np.nanmin(values):,.2f} to {np.nanmax(values):,.2f}"
+
+
+def _lonlat_range(bounds: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Rows of (minx, miny, maxx, maxy) that are finite and could be longitude/latitude."""
+    with np.errstate(invalid="ignore"):
+        x_ok = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1)
+        y_ok = (np.abs(bounds[:, [1, 3]]) <= 90).all(axis=1)
+    return np.asarray(x_ok & y_ok, dtype=bool)
+
+
+def _wrong_crs(level: str, message: str, **details: int) -> BoundaryFileError:
+    """The error of a level whose coordinates cannot be in its system, ending with the fix."""
+    return BoundaryFileError(
+        f"level {level!r} {message}; {FIX_CRS}",
+        allowed=DECLARE_CRS,
+        code="wrong_crs",
+        level=level,
+        **details,
+    )
+
+
+def _to_wgs84(
+    level: str, frame: gpd.GeoDataFrame, system: CoordSystem, *, given: bool
+) -> NDArray[np.object_]:
+    """A layer's geometries in WGS84, refused when its coordinates cannot be in ``system``.
+
+    Feet or metres read as degrees give lookups that answer 500 and a validation that
+    densifies each edge into millions of vertices; degrees read as metres shrink the layer to
+    a speck. Both show in the coordinates' range, checked here once per layer, vectorised.
+    """
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    bounds = shapely.bounds(geoms)
+    drawn = np.flatnonzero(~np.isnan(bounds).any(axis=1))
+    codes = _text(frame["code"]).to_numpy()
+    because = (
+        "because that crs was given"
+        if given
+        else "because the file declares it or none (a GeoJSON file without a crs member counts "
+        "as WGS84)"
+    )
+    if drawn.size:
+        b = bounds[drawn]
+        xs, ys = b[:, [0, 2]].ravel(), b[:, [1, 3]].ravel()
+        where = f"x {_span(xs)}, y {_span(ys)}"
+        lonlat = _lonlat_range(b)
+        if is_geographic(system) and not lonlat.all():
+            bad = drawn[~lonlat]
+            raise _wrong_crs(
+                level,
+                f"has coordinates no longitude/latitude can have ({where}; {bad.size:,} of its "
+                f"{len(frame):,} units, first {codes[bad[0]]!r}), yet it is read as {system} "
+                f"{because}: these are metres or feet of a projected system (UTM, State "
+                "Plane...)",
+                units=int(bad.size),
+            )
+        if not is_geographic(system) and lonlat.all():
+            extent = max(np.ptp(xs), np.ptp(ys))
+            unit = pyproj.CRS.from_epsg(system.epsg or 4326).axis_info[0].unit_name
+            raise _wrong_crs(
+                level,
+                f"is read in {system} {because}, but all its coordinates lie within "
+                f"longitude/latitude range ({where}): the whole level would be {extent:,.3g} "
+                f"{unit} across. These are longitude/latitude: the coordinate system named is "
+                "wrong",
+            )
+    try:
+        out = transform_geometries(geoms, system, "wgs84")
+    except InvalidGeometry as exc:  # too many vertices to densify: not drawn in this system
+        raise _wrong_crs(level, f"cannot be in {system}: {exc.message}") from None
+    if system.name != "wgs84" and drawn.size:
+        fine = _lonlat_range(shapely.bounds(out[drawn]))
+        if not fine.all():
+            bad = drawn[~fine]
+            raise _wrong_crs(
+                level,
+                f"has {bad.size:,} of its {len(frame):,} units off the globe once converted "
+                f"from {system}, {'the crs given' if given else 'the crs of the file'} (first "
+                f"unit {codes[bad[0]]!r}): the coordinates are not in that system",
+                units=int(bad.size),
+            )
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,7 +239,10 @@ class BoundarySet:
         Raises
         ------
         BoundaryFileError
-            No levels, a missing required column, a repeated level name, or no CRS at all.
+            No levels, a missing required column, a repeated level name, no CRS at all, or
+            coordinates that cannot be in the CRS (code ``wrong_crs``: feet or metres in a
+            layer said to be longitude/latitude, longitude/latitude in one said to be
+            projected, a CRS without an EPSG code, points off the globe once converted).
 
         Example
         -------
@@ -164,9 +280,9 @@ class BoundarySet:
                         allowed="a file with a CRS, or an explicit crs such as wgs84, gcj02, "
                         "bd09 or EPSG:<code>",
                     )
-                layer_crs = parse_crs(frame.crs)
+                layer_crs = _file_crs(level, frame)
             source = source or layer_crs
-            geoms = transform_geometries(frame.geometry.values, layer_crs, "wgs84")
+            geoms = _to_wgs84(level, frame, layer_crs, given=declared is not None)
             extra = [
                 c
                 for c in frame.columns
@@ -199,6 +315,15 @@ class BoundarySet:
             values[pd.isna(values)] = None
             units[column] = pd.Series(values, index=units.index, dtype=object)
         assert source is not None
+        try:  # the metric view (snapping, validation) densifies the whole set: refuse it now
+            check_densify(units.geometry.to_numpy(), densify_length("wgs84"))
+        except InvalidGeometry as exc:
+            raise BoundaryFileError(
+                f"{name or 'the boundary set'} is too large for its coordinate systems: "
+                f"{exc.message}; {FIX_CRS}",
+                allowed=DECLARE_CRS,
+                code="wrong_crs",
+            ) from None
         repaired: tuple[str, ...] = ()
         if repair:
             geoms = units.geometry.to_numpy()

@@ -4,20 +4,27 @@ Every measure is taken in the set's local metric CRS (:attr:`BoundarySet.metric_
 are in square metres and the tolerance in metres. Locations of problems are reported back in
 WGS84 (lon, lat) so a map can show them.
 
-The checks and the kind of issue each reports:
+The checks and the kind of issue each reports; the first ones (down to ``wrong_parent_level``)
+need no measuring and are also run whenever a set is loaded to answer lookups
+(:func:`check_for_use`), which refuses the set on the kinds of error that make answers wrong
+(:data:`REFUSED_AT_LOAD`):
 
 ========================  ========  ==========================================================
 kind                      severity  meaning
 ========================  ========  ==========================================================
 ``empty_level``           error     a level has no units
-``duplicate_code``        error     a code is used by more than one unit
+``duplicate_code``        error     a code is used by more than one unit (refused at load: a
+                                    point in one would get the other's code and name)
 ``missing_geometry``      error     a unit has no geometry, or an empty one
-``not_polygonal``         error     a unit's geometry is not a polygon or multipolygon
+``not_polygonal``         error     a unit's geometry is not a polygon or multipolygon (refused
+                                    at load)
 ``invalid_geometry``      error     ``shapely.is_valid`` fails (reason from GEOS)
 ``repaired``              info      the geometry was repaired with make_valid when loading
 ``top_level_parent``      error     a unit of the top level names a parent
 ``orphan``                error     a unit below the top has no parent code, or a code no unit has
 ``wrong_parent_level``    error     the parent exists but not on the level directly above
+``degenerate``            error     a polygon whose area is ``min_area_m2`` or less: no point
+                                    will ever fall in it
 ``outside_parent``        error     part of a unit lies beyond ``tolerance_m`` of its parent
 ``overlap``               error     two units of one level share more than ``min_area_m2``
 ``gap``                   warning   part of a parent, over ``min_area_m2``, none of its children
@@ -25,9 +32,9 @@ kind                      severity  meaning
 ``childless``             warning   a unit has no children although the level below has units
 ========================  ========  ==========================================================
 
-Geometric checks skip units whose geometry is missing, empty or not polygonal; invalid
-geometries take part through their ``make_valid`` repair (so one bad polygon does not hide the
-rest of the set), and are reported as invalid once.
+Geometric checks skip units whose geometry is missing, empty, not polygonal or degenerate;
+invalid geometries take part through their ``make_valid`` repair (so one bad polygon does not
+hide the rest of the set), and are reported as invalid once.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ Severity = Literal["error", "warning", "info"]
 
 #: Order in which severities are listed.
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+#: Kinds of error that make lookups answer wrongly; :func:`check_for_use` refuses a set with any.
+REFUSED_AT_LOAD: tuple[str, ...] = ("duplicate_code", "not_polygonal")
 
 _POLYGONAL = np.array(
     [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON], dtype=np.int64
@@ -114,6 +123,8 @@ class ValidationReport:
         The boundary set's name.
     tolerance_m, min_area_m2 : float
         The thresholds the checks ran with.
+    checks : {"all", "load"}
+        Every check, or only those run at load (:func:`check_for_use`).
     """
 
     issues: list[Issue] = field(default_factory=list)
@@ -121,6 +132,7 @@ class ValidationReport:
     name: str = ""
     tolerance_m: float = 1.0
     min_area_m2: float = 1.0
+    checks: Literal["all", "load"] = "all"
 
     @property
     def ok(self) -> bool:
@@ -139,6 +151,20 @@ class ValidationReport:
     def infos(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "info"]
 
+    @property
+    def refusing(self) -> list[Issue]:
+        """The errors that make answers wrong (kinds in :data:`REFUSED_AT_LOAD`)."""
+        return [i for i in self.errors if i.kind in REFUSED_AT_LOAD]
+
+    def summary(self, issues: list[Issue] | None = None, *, limit: int = 5) -> list[str]:
+        """One line per issue (of ``issues``, default all), at most ``limit``, then how many
+        more there are."""
+        chosen = self.issues if issues is None else issues
+        lines = [f"{i.severity} {i.kind}: {i.message}" for i in chosen[:limit]]
+        if len(chosen) > limit:
+            lines.append(f"... and {len(chosen) - limit:,} more")
+        return lines
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Number of issues per severity and kind, e.g. ``{"error": {"overlap": 2}}``."""
         out: dict[str, dict[str, int]] = {s: {} for s in SEVERITIES}
@@ -155,6 +181,7 @@ class ValidationReport:
             "ok": self.ok,
             "tolerance_m": self.tolerance_m,
             "min_area_m2": self.min_area_m2,
+            "checks": self.checks,
             "units_per_level": dict(self.units_per_level),
             "counts": self.counts(),
             "issues": [i.to_dict() for i in self.issues],
@@ -180,7 +207,7 @@ class ValidationReport:
                 i.kind,
                 i.level or "",
                 _truncate(", ".join(i.codes), max_codes_width),
-                "" if i.area_m2 is None else f"{i.area_m2:,.1f}",
+                "" if i.area_m2 is None else _m2(i.area_m2),
                 "" if i.where is None else f"{i.where[0]:.6f}, {i.where[1]:.6f}",
             )
             for i in self.issues
@@ -247,7 +274,49 @@ def validate_boundary_set(
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"{label} must be a finite number >= 0, got {value!r}")
     checker = _Checker(bset, float(tolerance_m), float(min_area_m2))
-    issues = checker.run()
+    return _report(bset, checker.run(full=True), tolerance_m, min_area_m2, "all")
+
+
+def check_for_use(bset: BoundarySet) -> ValidationReport:
+    """The quick checks run whenever a set is loaded to answer lookups: no measuring.
+
+    Codes, geometry types and validity, the hierarchy and the levels are checked (everything
+    :func:`validate_boundary_set` does before it projects and measures), in about a second for
+    150,000 units. :attr:`ValidationReport.refusing` lists the errors that make answers wrong:
+    a unit whose code another unit has, or that is no polygon.
+
+    Parameters
+    ----------
+    bset : BoundarySet
+
+    Returns
+    -------
+    ValidationReport
+        With ``checks="load"``.
+
+    Example
+    -------
+    >>> import geopandas as gpd, shapely
+    >>> grids = gpd.GeoDataFrame(
+    ...     {"code": ["G1", "G1"], "name": ["West", "East"], "parent": ["", ""]},
+    ...     geometry=[shapely.box(117.20, 39.10, 117.205, 39.11),
+    ...               shapely.box(117.205, 39.10, 117.21, 39.11)], crs=4326)
+    >>> report = check_for_use(BoundarySet.from_levels([("grid", grids)]))
+    >>> [issue.message for issue in report.refusing]
+    ["code 'G1' is used by 2 units (level grid)"]
+    """
+    checker = _Checker(bset, 1.0, 1.0)
+    return _report(bset, checker.run(full=False), 1.0, 1.0, "load")
+
+
+def _report(
+    bset: BoundarySet,
+    issues: list[Issue],
+    tolerance_m: float,
+    min_area_m2: float,
+    checks: Literal["all", "load"],
+) -> ValidationReport:
+    """The issues sorted (severity, level from the top, kind, codes, largest area first)."""
     depth = {level: d for d, level in enumerate(bset.levels)}
     rank = {s: k for k, s in enumerate(SEVERITIES)}
     issues.sort(
@@ -268,6 +337,7 @@ def validate_boundary_set(
         name=bset.name,
         tolerance_m=float(tolerance_m),
         min_area_m2=float(min_area_m2),
+        checks=checks,
     )
 
 
@@ -284,7 +354,6 @@ class _Checker:
         self.depth = units["depth"].to_numpy()
         self.level_names = np.asarray(bset.levels, dtype=object)
         self.stored = np.asarray(units.geometry.values, dtype=object)  # WGS84, as held
-        self.to_wgs84 = pyproj.Transformer.from_crs(bset.metric_crs, 4326, always_xy=True)
 
         missing = shapely.is_missing(self.stored) | shapely.is_empty(self.stored)
         kind = shapely.get_type_id(self.stored)
@@ -292,17 +361,29 @@ class _Checker:
         self.not_polygonal = ~missing & ~np.isin(kind, _POLYGONAL)
         self.present = ~missing & ~self.not_polygonal
         self.invalid = self.present & ~shapely.is_valid(self.stored)
+        self.degenerate = np.zeros(len(self.codes), dtype=bool)
+        self.metric = np.full(len(self.codes), None, dtype=object)
+        self.parent_of = self._link_parents()
 
-        # Working geometries in metres; anything invalid there (also after projecting) is
-        # replaced by its make_valid repair so the overlay operations below cannot fail on it.
-        metric = np.array(bset.metric_geometries, dtype=object)
+    def measure(self) -> None:
+        """Project the units to metres for the geometric checks, and measure their areas.
+
+        Anything invalid there (also after projecting) is replaced by its make_valid repair so
+        the overlay operations cannot fail on it; units with no area left out of them.
+        """
+        self.to_wgs84 = pyproj.Transformer.from_crs(self.bset.metric_crs, 4326, always_xy=True)
+        metric = np.array(self.bset.metric_geometries, dtype=object)
         metric[~self.present] = None
         broken = self.present & ~shapely.is_valid(metric)
         if broken.any():
             metric[broken] = _polygonal_parts(shapely.make_valid(metric[broken]))
         self.metric = metric
         self.present &= ~shapely.is_empty(metric)
-        self.parent_of = self._link_parents()
+        area = np.zeros(len(metric))
+        area[self.present] = shapely.area(metric[self.present])
+        self.area = area
+        self.degenerate = self.present & (area <= self.min_area_m2)
+        self.present &= ~self.degenerate
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -336,28 +417,42 @@ class _Checker:
         return out
 
     def unit_points(self, positions: NDArray[np.intp]) -> list[tuple[float, float] | None]:
-        """A WGS84 point on each unit (None without geometry)."""
-        geoms = self.metric[positions]
-        points = np.full(len(positions), None, dtype=object)
-        ok = ~shapely.is_missing(geoms)
-        points[ok] = shapely.point_on_surface(geoms[ok])
-        return self.lonlat(points)
+        """A WGS84 point on each unit (None without geometry), from the geometry as held."""
+        geoms = self.stored[positions].copy()
+        out: list[tuple[float, float] | None] = [None] * len(positions)
+        ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        broken = ok & ~shapely.is_valid(geoms)
+        if broken.any():
+            geoms[broken] = shapely.make_valid(geoms[broken])
+        ok &= ~shapely.is_empty(geoms)
+        if ok.any():
+            xy = shapely.get_coordinates(shapely.point_on_surface(geoms[ok]))
+            for k, (x, y) in zip(np.flatnonzero(ok), xy, strict=True):
+                out[k] = (round(float(x), 7), round(float(y), 7))
+        return out
 
     def level(self, position: int | np.integer) -> str:
         return str(self.level_names[self.depth[position]])
 
     # -- checks -----------------------------------------------------------------------------
 
-    def run(self) -> list[Issue]:
-        return [
+    def run(self, *, full: bool) -> list[Issue]:
+        """The checks that need no measuring, and with ``full`` the geometric ones as well."""
+        issues = [
             *self.check_levels(),
             *self.check_codes(),
             *self.check_geometries(),
             *self.check_parents(),
-            *self.check_containment(),
-            *self.check_overlaps(),
-            *self.check_gaps(),
         ]
+        if full:
+            self.measure()
+            issues += [
+                *self.check_degenerate(),
+                *self.check_containment(),
+                *self.check_overlaps(),
+                *self.check_gaps(),
+            ]
+        return issues
 
     def check_levels(self) -> list[Issue]:
         return [
@@ -406,15 +501,32 @@ class _Checker:
                     f"unit {self.codes[pos]!r} has {what}",
                 )
             )
-        for pos in np.flatnonzero(self.not_polygonal):
+        drawn = ~self.missing
+        whole = {
+            d
+            for d in range(len(self.level_names))
+            if (positions := self.bset.level_positions(d)).size
+            and self.not_polygonal[positions][drawn[positions]].all()
+        }
+        flat = np.flatnonzero(self.not_polygonal)
+        for pos, where in zip(flat, self.unit_points(flat), strict=True):
+            what = (
+                f"unit {self.codes[pos]!r} is a {self.stored[pos].geom_type}, not a polygon: it "
+                "has no area for points to fall in"
+            )
+            if self.depth[pos] in whole:
+                what += (
+                    f"; no unit of level {self.level(pos)!r} has one: a layer of points or "
+                    "lines (addresses, facilities, streets) rather than of boundaries?"
+                )
             issues.append(
                 Issue(
                     "error",
                     "not_polygonal",
                     self.level(pos),
                     (str(self.codes[pos]),),
-                    f"unit {self.codes[pos]!r} is a {self.stored[pos].geom_type}, "
-                    "not a polygon or multipolygon",
+                    what,
+                    where=where,
                 )
             )
         bad = np.flatnonzero(self.invalid)
@@ -485,6 +597,26 @@ class _Checker:
             issues.append(Issue("error", kind, self.level(pos), codes, message, where=where))
         return issues
 
+    def check_degenerate(self) -> list[Issue]:
+        tiny = np.flatnonzero(self.degenerate)
+        issues = []
+        for pos, where in zip(tiny, self.unit_points(tiny), strict=True):
+            minx, miny, maxx, maxy = shapely.bounds(self.metric[pos])
+            issues.append(
+                Issue(
+                    "error",
+                    "degenerate",
+                    self.level(pos),
+                    (str(self.codes[pos]),),
+                    f"unit {self.codes[pos]!r} covers only {_m2(self.area[pos])} m² "
+                    f"({_m2(maxx - minx)} by {_m2(maxy - miny)} m): no point will fall in it "
+                    "(drawn by mistake, or in another coordinate system than declared)",
+                    area_m2=float(self.area[pos]),
+                    where=where,
+                )
+            )
+        return issues
+
     def check_containment(self) -> list[Issue]:
         child = np.flatnonzero((self.parent_of >= 0) & self.present)
         child = child[self.present[self.parent_of[child]]]
@@ -519,8 +651,8 @@ class _Checker:
                 "outside_parent",
                 self.level(c),
                 (str(self.codes[c]), str(self.codes[p])),
-                f"unit {self.codes[c]!r} has {a:,.1f} m² outside its parent {self.codes[p]!r}, "
-                f"{f:,.1f} m² of it more than {self.tolerance_m:g} m away",
+                f"unit {self.codes[c]!r} has {_m2(a)} m² outside its parent {self.codes[p]!r}, "
+                f"{_m2(f)} m² of it more than {self.tolerance_m:g} m away",
                 area_m2=float(a),
                 where=where,
             )
@@ -556,7 +688,7 @@ class _Checker:
                         level,
                         (str(self.codes[a]), str(self.codes[b])),
                         f"units {self.codes[a]!r} and {self.codes[b]!r} of level {level!r} "
-                        f"overlap by {area_ab:,.1f} m²",
+                        f"overlap by {_m2(area_ab)} m²",
                         area_m2=float(area_ab),
                         where=where,
                     )
@@ -586,14 +718,23 @@ class _Checker:
                         where=where,
                     )
                 )
-            issues += self._gaps_of(parents[has_children & self.present[parents]], linked, level)
+            issues += self._gaps_of(
+                parents[has_children & self.present[parents]],
+                linked,
+                level,
+                str(self.level_names[d + 1]),
+            )
         return issues
 
     def _gaps_of(
-        self, parents: NDArray[np.intp], children: NDArray[np.intp], level: str
+        self, parents: NDArray[np.intp], linked: NDArray[np.intp], level: str, below: str
     ) -> list[Issue]:
         """Pieces of each parent that none of its children covers."""
-        children = children[self.present[children]]
+        # every child counts, with or without an area, so a message can say which is which
+        counted = (
+            pd.Series(self.parent_of[linked]).value_counts().reindex(parents, fill_value=0)
+        ).to_numpy()
+        children = linked[self.present[linked]]
         order = np.argsort(self.parent_of[children], kind="stable")
         children = children[order]
         owners = self.parent_of[children]
@@ -619,8 +760,7 @@ class _Checker:
                 "gap",
                 level,
                 (str(self.codes[parents[k]]),),
-                f"{a:,.1f} m² of {self.codes[parents[k]]!r} is covered by none of its "
-                f"{e - s} unit(s) of the level below",
+                _gap_message(self.codes[parents[k]], a, counted[k], e - s, below),
                 area_m2=float(a),
                 where=where,
             )
@@ -628,6 +768,26 @@ class _Checker:
                 owner, area, points, starts[owner], ends[owner], strict=True
             )
         ]
+
+
+def _gap_message(parent: str, area: float, children: int, drawn: int, below: str) -> str:
+    """What a gap is, counting the children that have an area and those that have none."""
+    where = f"{_m2(area)} m² of {parent!r}"
+    if drawn == 0:
+        return (
+            f"{where} is covered by nothing: none of its {children} unit(s) of level "
+            f"{below!r} has an area (see their own errors)"
+        )
+    text = f"{where} is covered by none of its {children} unit(s) of level {below!r}"
+    if drawn < children:
+        text += f" ({children - drawn} of them without an area: see their own errors)"
+    return text
+
+
+def _m2(value: float) -> str:
+    """An area (m²) or a length (m) for a message: one decimal, two significant digits below
+    0.05, so that a speck never reads as 0.0."""
+    return f"{value:,.1f}" if value >= 0.05 or value == 0 else f"{value:.2g}"
 
 
 def _polygonal_parts(geoms: NDArray[np.object_]) -> NDArray[np.object_]:

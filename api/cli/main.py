@@ -17,7 +17,7 @@ app = typer.Typer(
 app.command()(service.serve)
 app.command()(demo.demo)
 app.command()(boundaries.validate)
-app.command()(boundaries.lookup)
+app.command(context_settings=boundaries.COORDINATE_ARGUMENTS)(boundaries.lookup)
 app.command()(boundaries.assign)
 app.add_typer(map_app, name="map")
 app.add_typer(keys_app, name="keys")

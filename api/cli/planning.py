@@ -21,14 +21,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from api.settings import Settings
-from geo.errors import WanggeError
+from geo.errors import TableFileError, WanggeError
 
 if TYPE_CHECKING:  # the planning package is imported when a command runs (a quick --help)
     from api.db import Database
     from api.planning import CoverageParams, ParsedFile, Planning
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one line per message
 
 facilities_app = typer.Typer(help="Care facilities: import, list.", no_args_is_help=True)
 population_app = typer.Typer(
@@ -163,6 +163,11 @@ def _import(
 
     settings = _settings(boundaries)
     try:
+        if report is not None and not report.parent.is_dir():
+            raise TableFileError(
+                f"cannot write {report}: the folder {report.parent} does not exist",
+                allowed="a file in an existing folder",
+            )
         bset = load_index(settings).bset
         db = _database(settings)
         with db.session() as session, console.status(f"reading {file}..."):

@@ -2,13 +2,13 @@
 per point), every row checked and every bad one named by its line.
 
 A file is read as UTF-8 (with or without BOM), else as GB 18030 (what Excel writes for
-Chinese). Nothing here touches the database: :mod:`api.planning.facilities` and
-:mod:`api.planning.population` check the rows against what is stored, and store them.
+Chinese), by the reader of :mod:`geo.tables` that ``wangge assign`` uses too. Nothing here
+touches the database: :mod:`api.planning.facilities` and :mod:`api.planning.population` check
+the rows against what is stored, and store them.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -23,7 +23,8 @@ import numpy as np
 
 from api.planning.errors import InvalidRows
 from geo.crs import parse_crs, points_to_wgs84
-from geo.errors import WanggeError
+from geo.errors import TableFileError, WanggeError
+from geo.tables import csv_records, read_text
 from geo.units import BoundarySet
 
 #: What a facility type code may be (a new type in an import, ``--type``).
@@ -70,17 +71,13 @@ def _read_text(path: Path) -> tuple[str, str]:
     """The file's text and encoding: UTF-8 (with or without BOM), else GB 18030 (Excel's
     Chinese default)."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
+        text, encoding = read_text(path)
+    except TableFileError as exc:
+        allowed = "UTF-8 (with or without BOM) or GB 18030/GBK text"
         raise InvalidRows(
-            f"cannot read {path}: {exc.strerror}", allowed="a readable file"
+            exc.message, allowed=allowed if exc.code == "undecodable_text" else exc.allowed
         ) from None
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding), "utf-8" if encoding == "utf-8-sig" else encoding
-        except UnicodeDecodeError:
-            continue
-    raise InvalidRows(f"{path.name} is neither UTF-8 nor GB 18030 text", allowed="UTF-8 text")
+    return text, "utf-8" if encoding == "utf-8-sig" else encoding
 
 
 @dataclass
@@ -94,13 +91,13 @@ def _csv_rows(
 ) -> tuple[list[str], list[_CsvRow]]:
     """Header (lower case, trimmed) and rows with the line each starts on; rows with the wrong
     number of fields become problems; unknown columns a note."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise InvalidRows(f"{path.name} is empty", allowed="a CSV file with a header") from None
-    except csv.Error as exc:
-        raise InvalidRows(f"{path.name} line 1: {exc}", allowed="a CSV file") from None
+    records = csv_records(io.StringIO(text, newline=""))
+    first = next(records, None)
+    if first is None:
+        raise InvalidRows(f"{path.name} is empty", allowed="a CSV file with a header")
+    if not first.fields:
+        raise InvalidRows(f"{path.name} line {first.line}: {first.problem}", allowed="a CSV file")
+    header = [h.strip().lower() for h in first.fields]
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
         raise InvalidRows(f"{path.name}: column(s) {repeated} repeat", allowed="distinct columns")
@@ -108,26 +105,15 @@ def _csv_rows(
     if ignored:
         parsed.notes.append(f"ignored column(s): {', '.join(ignored)}")
     rows: list[_CsvRow] = []
-    start = reader.line_num + 1
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            parsed.problems.append(RowProblem(start, f"not valid CSV: {exc}"))
-            start = reader.line_num + 1
+    for record in records:
+        if record.fields:  # a row that is not valid CSV is no row of the total
+            parsed.total += 1
+        if record.problem:
+            parsed.problems.append(RowProblem(record.line, record.problem))
             continue
-        line, start = start, reader.line_num + 1
-        if not fields or all(not f.strip() for f in fields):
-            continue  # blank lines are not rows
-        parsed.total += 1
-        if len(fields) != len(header):
-            parsed.problems.append(
-                RowProblem(line, f"has {len(fields)} field(s); the header has {len(header)}")
-            )
-            continue
-        rows.append(_CsvRow(line, {h: f.strip() for h, f in zip(header, fields, strict=True)}))
+        rows.append(
+            _CsvRow(record.line, {h: f.strip() for h, f in zip(header, record.fields, strict=True)})
+        )
     return header, rows
 
 

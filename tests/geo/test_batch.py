@@ -39,3 +39,31 @@ def test_each_row_gets_a_status_and_a_reason(index, x, y, crs, status, reason):
 def test_missing_columns_are_named(index):
     with pytest.raises(KeyError, match="x"):
         assign_table(index, pd.DataFrame({"x": [1]}), lon_column="x", lat_column="y")
+
+
+def test_every_reason_names_the_line_of_the_file(index):
+    rows = pd.DataFrame(
+        {
+            "lon": ["117.2025", "117.2065", "oops", "117.3", "117.2025"],
+            "lat": ["39.1025", "39.1075", "39.1", "39.3", "39.1025"],
+        }
+    )
+    # a quoted value over two lines moves the later rows down; the last row had a field too many
+    lines = [2, 3, 5, 6, 9]
+    refused = ["", "", "", "", "has 4 field(s); the header has 3"]
+    out = assign_table(index, rows, lines=lines, refused=refused)
+    assert out["status"].tolist() == ["assigned", "gap", "invalid", "unassigned", "invalid"]
+    reasons = out["reason"].tolist()
+    assert reasons[0] == ""  # assigned: nothing to say
+    assert reasons[1] == "line 3: inside grid G1 but in no microgrid"
+    assert reasons[2] == "line 5: lon is not a finite number"
+    assert reasons[3].startswith("line 6: outside the boundary set")
+    # refused as read, although its coordinates are fine
+    assert reasons[4] == "line 9: has 4 field(s); the header has 3"
+    assert pd.isna(out["microgrid_code"].iloc[4])
+
+
+def test_an_empty_table_gives_the_columns(index):
+    out = assign_table(index, pd.DataFrame({"lon": [], "lat": []}, dtype=object), lines=[])
+    assert len(out) == 0
+    assert {"district_code", "microgrid_name", "status", "reason"} <= set(out.columns)

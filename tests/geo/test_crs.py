@@ -5,12 +5,17 @@ import doctest
 import numpy as np
 import pyproj
 import pytest
+import shapely
 
 import geo.crs
 from geo.crs import (
+    MAX_DENSIFIED_VERTICES,
+    MAX_EDGE_VERTICES,
     bd09_to_gcj02,
     bd09_to_wgs84,
+    check_densify,
     check_lonlat,
+    densify_length,
     gcj02_to_bd09,
     gcj02_to_wgs84,
     invalid_lonlat,
@@ -18,10 +23,11 @@ from geo.crs import (
     parse_crs,
     points_to_wgs84,
     transform_coords,
+    transform_geometries,
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
-from geo.errors import InvalidCoordinates, UnknownCRS
+from geo.errors import InvalidCoordinates, InvalidGeometry, UnknownCRS
 
 # (function, input lon, input lat, published lon, published lat, tolerance in degrees)
 REFERENCE_PAIRS = [
@@ -198,3 +204,56 @@ def test_points_to_wgs84_batch_equals_single_points():
 def test_examples_in_docstrings_run():
     result = doctest.testmod(geo.crs)
     assert result.attempted > 0 and result.failed == 0
+
+
+# -- densifying is bounded ------------------------------------------------------------------------
+
+#: A Boston precinct in Massachusetts State Plane feet (EPSG:2249): 3,000 ft squares near City Hall
+FEET = shapely.box(775_627.0, 2_956_522.0, 778_627.0, 2_959_522.0)
+
+# (geometries, source system, which limit refuses them or None), one commented row per case
+DENSIFY = [
+    # feet read as degrees: 6 million vertices on each 3,000 "degree" edge
+    pytest.param([FEET], "wgs84", "to one edge", id="feet-read-as-degrees"),
+    # the same square in the system it is drawn in: 60 vertices an edge
+    pytest.param([FEET], "EPSG:2249", None, id="feet-as-feet"),
+    # a micro-grid in degrees: a few vertices
+    pytest.param([shapely.box(117.2, 39.1, 117.201, 39.101)], "wgs84", None, id="micro-grid"),
+    # a long, straight edge of 40 degrees (a border along a parallel): 80,000 vertices, allowed
+    pytest.param([shapely.box(80.0, 40.0, 120.0, 40.001)], "wgs84", None, id="long-edge"),
+    # many short edges in a large box: the bounding box alone does not refuse it
+    pytest.param(
+        [shapely.Point(0, 0).buffer(80.0, quad_segs=4096)], "wgs84", None, id="large-fine-ring"
+    ),
+    # 1,000 units of 10 x 10 degrees: no edge too long, 80 million vertices in all
+    pytest.param([shapely.box(i % 30, i // 30, i % 30 + 10, i // 30 + 10) for i in range(1000)],
+                 "wgs84", "in all", id="too-many-in-all"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("geoms", "source", "refused"), DENSIFY)
+def test_densifying_is_bounded(geoms, source, refused):
+    target = "EPSG:32619"
+    if refused is None:
+        out = transform_geometries(geoms, source, target)
+        assert shapely.get_num_coordinates(out).sum() <= check_densify(
+            geoms, densify_length(source)
+        )
+        return
+    with pytest.raises(InvalidGeometry) as info:
+        transform_geometries(geoms, source, target)
+    assert info.value.code == "too_many_vertices"
+    assert "at most" in info.value.message and info.value.allowed
+    if refused == "in all":
+        assert f"{MAX_DENSIFIED_VERTICES:,}" in info.value.message
+    else:
+        assert f"{MAX_EDGE_VERTICES:,}" in info.value.message
+
+
+def test_densify_limits_can_be_set():
+    square = [shapely.box(117.2, 39.1, 117.21, 39.11)]  # 20 pieces an edge at 0.0005
+    transform_geometries(square, "wgs84", "EPSG:32650", max_edge_vertices=19)
+    with pytest.raises(InvalidGeometry, match="at most 18"):
+        transform_geometries(square, "wgs84", "EPSG:32650", max_edge_vertices=18)
+    with pytest.raises(InvalidGeometry, match="at most 50"):
+        transform_geometries(square, "wgs84", "EPSG:32650", max_vertices=50)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 
 import numpy as np
 import pytest
 import shapely
-from shapely import LineString, Polygon, box
+from shapely import LineString, Point, Polygon, box
 
 from geo.units import BoundarySet
-from geo.validate import Issue, ValidationReport, validate_boundary_set
+from geo.validate import (
+    REFUSED_AT_LOAD,
+    Issue,
+    ValidationReport,
+    check_for_use,
+    validate_boundary_set,
+)
 
 # -- hand-made sets, in metres from a corner in Tianjin ------------------------------------------
 
@@ -212,6 +219,24 @@ HAND_MADE = [
         [("error", "not_polygonal", ("G2",), None), ("warning", "gap", ("S",), 10_000.0)],
         id="not-polygonal",
     ),
+    # a level of points, not of polygons: the street is covered by nothing
+    pytest.param(
+        street_and_grids(("P1", "S", Point(50, 50)), ("P2", "S", Point(150, 50))),
+        False,
+        [
+            ("error", "not_polygonal", ("P1",), None),
+            ("error", "not_polygonal", ("P2",), None),
+            ("warning", "gap", ("S",), 20_000.0),
+        ],
+        id="level-of-points",
+    ),
+    # a grid of 1 cm x 1 cm, 5 m outside its street: too small for any point, nothing else
+    pytest.param(
+        street_and_grids(G1, G2, ("G3", "S", box(205, 50, 205.01, 50.01))),
+        False,
+        [("error", "degenerate", ("G3",), 1e-4)],
+        id="degenerate",
+    ),
 ]
 
 
@@ -240,6 +265,89 @@ def test_hand_made_sets(make_metric_set, layers, repair, expected):
     for issue in report.issues:
         assert issue.level in bset.levels
         assert issue.message
+
+
+# (layers, kind of the issue, what its message says, what it must not say)
+MESSAGES = [
+    # children that are points: "none of its 0 unit(s)" said nothing of what is wrong
+    pytest.param(street_and_grids(("P1", "S", Point(50, 50)), ("P2", "S", Point(150, 50))),
+                 "gap", "none of its 2 unit(s) of level 'grid' has an area", "0 unit(s)",
+                 id="gap-of-points"),
+    pytest.param(street_and_grids(("P1", "S", Point(50, 50)), ("P2", "S", Point(150, 50))),
+                 "not_polygonal", "a layer of points or lines", "", id="level-of-points"),
+    # one child of two is a line: both are counted, the line said to have no area
+    pytest.param(street_and_grids(G1, ("G2", "S", LineString([(100, 0), (200, 100)]))),
+                 "gap", "none of its 2 unit(s) of level 'grid' (1 of them without an area",
+                 "", id="gap-beside-a-line"),
+    # a speck outside its parent: said to be a speck, not "0.0 m² outside its parent"
+    pytest.param(street_and_grids(G1, G2, ("G3", "S", box(205, 50, 205.01, 50.01))),
+                 "degenerate", "covers only 0.0001 m² (0.01 by 0.01 m)", "0.0 m²",
+                 id="speck"),
+    # a needle 2 cm wide sticking 1.1 m out: its areas in significant digits, never 0.0
+    pytest.param(street_and_grids(G1, ("G2", "S", Polygon([(100, 0), (200, 0), (200, 49.99),
+                                                               (201.1, 50), (200, 50.01),
+                                                               (200, 100), (100, 100)]))),
+                 "outside_parent", "has 0.011 m² outside its parent 'S', 9.1e-05 m² of it",
+                 "0.0 m²", id="needle"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("layers", "kind", "says", "never"), MESSAGES)
+def test_messages_say_what_is_wrong(make_metric_set, layers, kind, says, never):
+    report = validate_boundary_set(make_metric_set(layers))
+    messages = [i.message for i in report.issues if i.kind == kind]
+    assert messages, report.to_text()
+    assert any(says in m for m in messages), messages
+    if never:  # as a number of its own ("150.0 m²" is fine)
+        pattern = re.compile(rf"(?<![\d.,]){re.escape(never)}")
+        assert not any(pattern.search(i.message) for i in report.issues), report.to_text()
+
+
+# (layers, kinds the load checks refuse, kinds they only report), one commented row per case
+AT_LOAD = [
+    # clean
+    pytest.param(street_and_grids(G1, G2), [], [], id="clean"),
+    # a repeated code: a point in the east grid would get the west grid's code and name
+    pytest.param(street_and_grids(G1, ("G1", "S", EAST)), ["duplicate_code"], [],
+                 id="duplicate-code"),
+    # a unit that is a line: no point falls in it
+    pytest.param(street_and_grids(G1, ("G2", "S", LineString([(100, 0), (200, 100)]))),
+                 ["not_polygonal"], [], id="not-polygonal"),
+    # an invalid polygon, an orphan, a missing geometry: reported, not refused
+    pytest.param(street_and_grids(G1, ("G2", "S", BOWTIE)), [], ["invalid_geometry"],
+                 id="invalid"),
+    pytest.param(street_and_grids(G1, ("G2", "X", EAST)), [], ["orphan"], id="orphan"),
+    pytest.param(street_and_grids(G1, ("G2", "S", None)), [], ["missing_geometry"],
+                 id="missing-geometry"),
+    # an overlap needs measuring: not a load check
+    pytest.param(street_and_grids(G1, ("G2", "S", box(99, 0, 200, 100))), [], [],
+                 id="overlap-not-checked"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("layers", "refused", "reported"), AT_LOAD)
+def test_load_checks(make_metric_set, layers, refused, reported):
+    bset = make_metric_set(layers)
+    report = check_for_use(bset)
+    assert report.checks == "load"
+    assert [i.kind for i in report.refusing] == refused
+    assert sorted({i.kind for i in report.issues} - set(refused)) == reported
+    assert set(refused) <= set(REFUSED_AT_LOAD)
+    # nothing projected or measured: the load stays quick on a city
+    assert "metric_geometries" not in bset.__dict__
+    # the full validation finds the same issues, and more
+    full = {(i.kind, i.codes) for i in validate_boundary_set(bset).issues}
+    assert {(i.kind, i.codes) for i in report.issues} <= full
+
+
+def test_summary_lines():
+    issues = [Issue("error", "orphan", "grid", (f"G{k}",), f"unit G{k} is lost") for k in range(7)]
+    report = ValidationReport(issues=issues)
+    assert report.summary(limit=2) == [
+        "error orphan: unit G0 is lost",
+        "error orphan: unit G1 is lost",
+        "... and 5 more",
+    ]
 
 
 def test_repaired_set_is_valid(make_metric_set):

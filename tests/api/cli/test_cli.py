@@ -122,3 +122,30 @@ def test_keys_create_checks_the_unit_like_the_api(tiny_gpkg, tmp_path, monkeypat
     known = runner.invoke(app, ["keys", "create", "--role", "grid_worker", "--unit", "G1"])
     assert known.exit_code == 0, known.output
     assert known.stdout.strip().splitlines()[-1].startswith("wg_")
+
+
+# (the file's bytes or None for none, options, what the one-line message says), for the
+# planning imports, which read with the same reader as wangge assign
+IMPORT_PROBLEMS = [
+    (None, [], "does not exist"),  # no such file
+    (b"", [], "is empty"),  # empty
+    ("name,lon,lat\nCafé,117.2,39.1\n".encode("latin-1"), [], "neither UTF-8 nor GB 18030"),
+    (b"name,lon,lat\nA,117.2025,39.1025\n", ["--report", "no/bad.csv"], "the folder"),
+]
+
+
+@pytest.mark.parametrize(("raw", "options", "message"), IMPORT_PROBLEMS)
+def test_imports_say_what_is_wrong_in_one_line(
+    tiny_gpkg, tmp_path, monkeypatch, raw, options, message
+):
+    monkeypatch.setenv("WANGGE_BOUNDARIES", str(tiny_gpkg))
+    monkeypatch.setenv("WANGGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "centres.csv"
+    if raw is not None:
+        src.write_bytes(raw)
+    args = ["facilities", "import", str(src), "--type", "elderly_care", "--dry-run", *options]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
