@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     #: Photos per report, and the largest photo accepted (bytes).
     max_photos: int = Field(3, ge=0, le=20)
     max_photo_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    #: The largest photo accepted in pixels (width x height), read from its header before it
+    #: is decoded: a small file can hold a huge image, and decoding costs 1-4 bytes a pixel.
+    max_photo_pixels: int = Field(40_000_000, ge=1)
     #: Category catalogue (JSON list of {code, name_zh, name_en, sla_hours, department,
     #: duplicate_radius_m?}); empty means the built-in catalogue.
     categories_file: Path | None = None

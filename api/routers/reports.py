@@ -29,6 +29,7 @@ from api.schemas import (
     ReportPage,
     TransitionIn,
 )
+from api.settings import Settings
 from geo.errors import WanggeError
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -84,9 +85,8 @@ INTAKE_BODY = {
 }
 
 
-async def _read_intake(
-    request: Request, max_photos: int, max_photo_bytes: int
-) -> tuple[ReportIn, list[CleanPhoto]]:
+async def _read_intake(request: Request, settings: Settings) -> tuple[ReportIn, list[CleanPhoto]]:
+    max_photos, max_photo_bytes = settings.max_photos, settings.max_photo_bytes
     content_type = request.headers.get("content-type", "")
     photos: list[CleanPhoto] = []
     try:
@@ -105,7 +105,11 @@ async def _read_intake(
                     raw = await value.read(max_photo_bytes + 1)
                     photos.append(
                         await run_in_threadpool(
-                            clean_photo, raw, index=len(photos), max_bytes=max_photo_bytes
+                            clean_photo,
+                            raw,
+                            index=len(photos),
+                            max_bytes=max_photo_bytes,
+                            max_pixels=settings.max_photo_pixels,
                         )
                     )
                 else:
@@ -171,7 +175,7 @@ async def create_report(
     committed to disk before the 201 is sent. Reports outside the jurisdiction are accepted
     as `submitted` with assignment `unassigned`, into the dispatchers' queue.
     """
-    body, photos = await _read_intake(request, settings.max_photos, settings.max_photo_bytes)
+    body, photos = await _read_intake(request, settings)
     receipt = await run_in_threadpool(
         cases.submit, principal, Submission(**body.model_dump()), photos, idempotency_key
     )
