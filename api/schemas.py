@@ -7,6 +7,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# -- limits of what requests may carry (README: "Limits") ------------------------------------
+
+#: Ids are INTEGER columns: 64 bits on SQLite but 32 on PostgreSQL, where a larger number
+#: cannot even be compared with them ("integer out of range"). So the largest id either
+#: database can hold is the largest accepted; beyond it is refused (422), never looked up.
+MAX_ID = 2**31 - 1
+#: Rows a page may skip (GET /reports, /facilities, /units): deeper than this, filter instead.
+MAX_OFFSET = 10_000_000
+
 
 class Strict(BaseModel):
     """Request bodies reject unknown fields."""
@@ -255,7 +264,9 @@ class TransitionIn(Strict):
         None,
         description="escalated: 'parent' (the unit above the current one) or a department name",
     )
-    duplicate_of: int | None = Field(None, description="rejected: the report this duplicates")
+    duplicate_of: int | None = Field(
+        None, ge=1, le=MAX_ID, description="rejected: the report this duplicates"
+    )
 
 
 class RatingIn(Strict):

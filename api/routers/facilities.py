@@ -11,6 +11,8 @@ from api.access.policy import Principal, Role
 from api.deps import PlanningDep, SessionDep
 from api.planning import facilities
 from api.schemas import (
+    MAX_ID,
+    MAX_OFFSET,
     ErrorBody,
     FacilityIn,
     FacilityOut,
@@ -24,7 +26,7 @@ router = APIRouter(tags=["planning"])
 READERS = (Role.PLANNER, Role.DISPATCHER, Role.ADMIN)
 Reader = Annotated[Principal, Depends(allow(*READERS))]
 Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
-FacilityId = Annotated[int, Path(description="The facility's id")]
+FacilityId = Annotated[int, Path(ge=1, le=MAX_ID, description="The facility's id")]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
@@ -62,7 +64,7 @@ def read_facilities(
     _: Reader,
     type: Annotated[str | None, Query(description="Only facilities of this type")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> FacilityPage:
     """Facilities by id, optionally of one type, with the total."""
     total, rows = facilities.list_facilities(

@@ -10,10 +10,11 @@ from api.access.auth import allow
 from api.access.keys import issue_key, list_keys, revoke_key
 from api.access.policy import Principal, Role
 from api.deps import IndexDep, KeysDep, SessionDep
-from api.schemas import ErrorBody, KeyIn, KeyOut
+from api.schemas import MAX_ID, ErrorBody, KeyIn, KeyOut
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
+KeyId = Annotated[int, Path(ge=1, le=MAX_ID, description="The key's id, from GET /keys")]
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 
 
@@ -35,9 +36,7 @@ def read_api_keys(session: SessionDep, _: Admin) -> list[KeyOut]:
 
 
 @router.delete("/{key_id}", response_model=KeyOut, responses=ERRORS)
-def delete_api_key(
-    session: SessionDep, keys: KeysDep, _: Admin, key_id: Annotated[int, Path()]
-) -> KeyOut:
+def delete_api_key(session: SessionDep, keys: KeysDep, _: Admin, key_id: KeyId) -> KeyOut:
     """Revoke a key: it stops working at once on this worker (and on the others within the
     key cache's lifetime)."""
     row = revoke_key(session, key_id)

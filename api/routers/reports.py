@@ -21,6 +21,8 @@ from api.cases.transitions import Change
 from api.deps import CasesDep, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import (
+    MAX_ID,
+    MAX_OFFSET,
     ErrorBody,
     EventOut,
     RatingIn,
@@ -36,6 +38,8 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 CASE_READERS = (Role.REPORTER, Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN)
 Reader = Annotated[Principal, Depends(allow(*CASE_READERS))]
+ReportId = Annotated[int, Path(ge=1, le=MAX_ID, description="The report's id")]
+PhotoId = Annotated[int, Path(ge=1, le=MAX_ID, description="An id from the report's photos")]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
@@ -209,7 +213,7 @@ def read_reports(
     ] = None,
     overdue: Annotated[bool | None, Query(description="Only overdue (or not overdue)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ReportPage:
     """Reports the caller may see, newest first, filtered, with the total."""
     where = CaseFilter(
@@ -229,16 +233,14 @@ def read_reports(
 
 @router.get("/{report_id}", response_model=ReportOut, responses=ERRORS)
 def read_report(
-    cases: CasesDep, session: SessionDep, principal: Reader, report_id: Annotated[int, Path()]
+    cases: CasesDep, session: SessionDep, principal: Reader, report_id: ReportId
 ) -> Any:
     """One report as the caller may see it."""
     return cases.view(session, cases.get(session, report_id, principal), principal)
 
 
 @router.get("/{report_id}/events", response_model=list[EventOut], responses=ERRORS)
-def read_report_events(
-    session: SessionDep, principal: Reader, report_id: Annotated[int, Path()]
-) -> Any:
+def read_report_events(session: SessionDep, principal: Reader, report_id: ReportId) -> Any:
     """The audit trail: every change, who made it, when, from and to which state, and why."""
     return events_of(session, report_id, principal)
 
@@ -248,7 +250,7 @@ def create_report_transition(
     cases: CasesDep,
     session: SessionDep,
     principal: Annotated[Principal, Depends(allow(Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN))],
-    report_id: Annotated[int, Path()],
+    report_id: ReportId,
     change: TransitionIn,
 ) -> Any:
     """Move a case: accept (接单), start, resolve, escalate (吹哨: to 'parent' or a department),
@@ -263,7 +265,7 @@ def create_report_rating(
     cases: CasesDep,
     session: SessionDep,
     principal: Annotated[Principal, Depends(allow(Role.REPORTER))],
-    report_id: Annotated[int, Path()],
+    report_id: ReportId,
     rating: RatingIn,
 ) -> Any:
     """The reporter rates a resolved case (评单), 1-5: below the threshold (3) reopens it,
@@ -277,8 +279,8 @@ def read_report_photo(
     settings: SettingsDep,
     session: SessionDep,
     principal: Reader,
-    report_id: Annotated[int, Path()],
-    photo_id: Annotated[int, Path()],
+    report_id: ReportId,
+    photo_id: PhotoId,
 ) -> FileResponse:
     """A photo of a report (metadata stripped on intake)."""
     photo = photo_of(session, report_id, photo_id, principal)

@@ -12,6 +12,7 @@ from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal, Role, sees_leader_phones
 from api.deps import CasesDep, IndexDep, SessionDep
 from api.schemas import (
+    MAX_OFFSET,
     ErrorBody,
     Leader,
     UnitCollection,
@@ -68,7 +69,7 @@ def read_units(
     ] = None,
     parent: Annotated[str | None, Query(description="Only the children of this unit code")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Units to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Units to skip")] = 0,
 ) -> UnitCollection:
     """Units as a GeoJSON FeatureCollection, in set order, with the total matched."""
     bset = index.bset
