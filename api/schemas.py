@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 # -- limits of what requests may carry (README: "Limits") ------------------------------------
 
@@ -15,6 +15,33 @@ from pydantic import BaseModel, ConfigDict, Field
 MAX_ID = 2**31 - 1
 #: Rows a page may skip (GET /reports, /facilities, /units): deeper than this, filter instead.
 MAX_OFFSET = 10_000_000
+
+# Every free-text field of a request has a maximum length (its database column's, where it is
+# stored): a field of megabytes would be stored once and then downloaded by every reader.
+# Names that must name something are at least one character: an empty one names nothing.
+
+#: A code: of a unit, category, level or facility type (64 characters, as their columns).
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+#: A coordinate system: wgs84, gcj02, bd09 or EPSG:<code>.
+CrsName = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+#: A case status (one of the lifecycle's names, e.g. in_progress).
+StatusName = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+#: A role name (reporter, grid_worker, dispatcher, planner, admin).
+RoleName = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+#: A department a case is escalated to (100 characters, as the reports' department column).
+Department = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+#: Names of people, keys and facilities.
+NAME_LENGTH = 200
+#: A note on a change of a case, a rating's comment.
+NOTE_LENGTH = 2000
+#: A report's description.
+DESCRIPTION_LENGTH = 5000
+#: A report's address.
+ADDRESS_LENGTH = 500
+#: The id of a feature of a batch lookup (echoed in its result).
+FEATURE_ID_LENGTH = 200
+#: A bbox filter (four numbers).
+BBOX_LENGTH = 200
 
 
 class Strict(BaseModel):
@@ -73,7 +100,7 @@ class LookupResult(BaseModel):
 class PointsBatch(Strict):
     """Points as [lon, lat] pairs in one coordinate system."""
 
-    crs: str = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
+    crs: CrsName = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
     points: list[tuple[float, float]] = Field(
         description="[lon, lat] pairs (or [x, y] for projected systems)"
     )
@@ -86,7 +113,7 @@ class PointGeometry(BaseModel):
 
 class PointFeature(BaseModel):
     type: Literal["Feature"]
-    id: str | int | None = None
+    id: Annotated[str, StringConstraints(max_length=FEATURE_ID_LENGTH)] | int | None = None
     geometry: PointGeometry
     properties: dict[str, Any] | None = None
 
@@ -157,11 +184,13 @@ class ReportIn(Strict):
 
     lon: float = Field(examples=[117.2239])
     lat: float = Field(examples=[39.0998])
-    crs: str = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
-    category: str = Field(examples=["flying_wires"], description="A code from GET /categories")
-    description: str = Field("", max_length=5000, examples=["楼道里有电动车飞线充电"])
-    address: str | None = Field(None, max_length=500)
-    name: str | None = Field(None, max_length=200, description="The reporter's name (private)")
+    crs: CrsName = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
+    category: Code = Field(examples=["flying_wires"], description="A code from GET /categories")
+    description: str = Field("", max_length=DESCRIPTION_LENGTH, examples=["楼道里有电动车飞线充电"])
+    address: str | None = Field(None, max_length=ADDRESS_LENGTH)
+    name: str | None = Field(
+        None, max_length=NAME_LENGTH, description="The reporter's name (private)"
+    )
     phone: str | None = Field(
         None,
         max_length=50,
@@ -257,10 +286,10 @@ class EventOut(BaseModel):
 class TransitionIn(Strict):
     """Move a case to another state."""
 
-    to: str = Field(examples=["accepted"])
-    note: str = Field("", max_length=2000)
-    unit_code: str | None = Field(None, description="reassigned: the unit to move the case to")
-    escalate_to: str | None = Field(
+    to: StatusName = Field(examples=["accepted"])
+    note: str = Field("", max_length=NOTE_LENGTH)
+    unit_code: Code | None = Field(None, description="reassigned: the unit to move the case to")
+    escalate_to: Department | None = Field(
         None,
         description="escalated: 'parent' (the unit above the current one) or a department name",
     )
@@ -271,7 +300,7 @@ class TransitionIn(Strict):
 
 class RatingIn(Strict):
     score: int = Field(ge=1, le=5)
-    comment: str = Field("", max_length=2000)
+    comment: str = Field("", max_length=NOTE_LENGTH)
 
 
 class CategoryOut(BaseModel):
@@ -294,9 +323,9 @@ class UnitStats(BaseModel):
 
 
 class KeyIn(Strict):
-    role: str
-    unit_code: str | None = None
-    name: str = ""
+    role: RoleName = Field(examples=["dispatcher"])
+    unit_code: Code | None = Field(None, description="The unit of a grid worker's key")
+    name: str = Field("", max_length=NAME_LENGTH, description="Whose key it is")
 
 
 class KeyOut(BaseModel):
@@ -323,23 +352,23 @@ class FacilityTypeOut(BaseModel):
 class FacilityIn(Strict):
     """A new facility: type, name, optional capacity, and where (with its coordinate system)."""
 
-    type: str = Field(examples=["elderly_care"], description="A code from GET /facilities/types")
-    name: str = Field(min_length=1, max_length=200, examples=["友谊路街道居家养老服务中心"])
+    type: Code = Field(examples=["elderly_care"], description="A code from GET /facilities/types")
+    name: str = Field(min_length=1, max_length=NAME_LENGTH, examples=["友谊路街道居家养老服务中心"])
     capacity: int | None = Field(None, ge=0, le=1_000_000, description="Places, if known")
     lon: float = Field(examples=[117.2239])
     lat: float = Field(examples=[39.0998])
-    crs: str = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
+    crs: CrsName = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
 
 
 class FacilityPatch(Strict):
     """Fields to change; a move gives lon and lat (and crs unless WGS84); capacity may be null."""
 
-    type: str | None = None
-    name: str | None = Field(None, min_length=1, max_length=200)
+    type: Code | None = None
+    name: str | None = Field(None, min_length=1, max_length=NAME_LENGTH)
     capacity: int | None = Field(None, ge=0, le=1_000_000)
     lon: float | None = None
     lat: float | None = None
-    crs: str | None = Field(None, description="Of lon/lat; wgs84 if not given")
+    crs: CrsName | None = Field(None, description="Of lon/lat; wgs84 if not given")
 
 
 class LocationInput(BaseModel):
@@ -454,12 +483,12 @@ class SuggestIn(Strict):
     """New sites wanted: how many, for which facility type and service circle, where from."""
 
     k: int = Field(ge=1, le=50, description="Number of sites wanted")
-    facility_type: str = Field("elderly_care", description="A code from GET /facilities/types")
+    facility_type: Code = Field("elderly_care", description="A code from GET /facilities/types")
     minutes: float = Field(15.0, ge=1, le=120, description="Minutes of walking")
     speed: float | None = Field(
         None, ge=10, le=200, description="Walking speed in m/min (default 1000/15, about 66.7)"
     )
-    level: str | None = Field(None, description="Level the sites' units are named at")
+    level: Code | None = Field(None, description="Level the sites' units are named at")
     mode: Literal["circle", "network"] = "circle"
     population: Literal["units", "points"] | None = None
     candidates: list[tuple[float, float]] | None = Field(
@@ -468,7 +497,9 @@ class SuggestIn(Strict):
         description="Candidate sites as [lon, lat] in crs; default: the representative point "
         "of every unit of the deepest level (network mode: of the level's units)",
     )
-    crs: str = Field("wgs84", description="Of the candidates: wgs84, gcj02, bd09 or EPSG:<code>")
+    crs: CrsName = Field(
+        "wgs84", description="Of the candidates: wgs84, gcj02, bd09 or EPSG:<code>"
+    )
 
 
 class SuggestedSite(BaseModel):

@@ -10,7 +10,7 @@ from api.access.auth import allow
 from api.access.policy import Principal, Role
 from api.deps import PlanningDep
 from api.planning import DEFAULT_FACILITY_TYPE, MINUTES_RANGE, SPEED_RANGE, CoverageParams
-from api.schemas import CoverageOut, ErrorBody, SuggestIn, SuggestOut
+from api.schemas import Code, CoverageOut, ErrorBody, SuggestIn, SuggestOut
 from geo.coverage import DEFAULT_MINUTES
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
@@ -44,7 +44,7 @@ def read_coverage(
     service: PlanningDep,
     _: Planner,
     facility_type: Annotated[
-        str, Query(description="A code from GET /facilities/types")
+        Code, Query(description="A code from GET /facilities/types")
     ] = DEFAULT_FACILITY_TYPE,
     minutes: Annotated[
         float,
@@ -60,7 +60,7 @@ def read_coverage(
         ),
     ] = None,
     level: Annotated[
-        str | None,
+        Code | None,
         Query(description="Level of the units table (default community, else the deepest)"),
     ] = None,
     mode: Annotated[

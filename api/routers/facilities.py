@@ -13,6 +13,7 @@ from api.planning import facilities
 from api.schemas import (
     MAX_ID,
     MAX_OFFSET,
+    Code,
     ErrorBody,
     FacilityIn,
     FacilityOut,
@@ -62,7 +63,7 @@ def create_facility(
 def read_facilities(
     session: SessionDep,
     _: Reader,
-    type: Annotated[str | None, Query(description="Only facilities of this type")] = None,
+    type: Annotated[Code | None, Query(description="Only facilities of this type")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> FacilityPage:

@@ -14,6 +14,7 @@ from api.deps import IndexDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import (
     BatchResult,
+    CrsName,
     ErrorBody,
     FeatureCollectionBatch,
     LookupResult,
@@ -59,7 +60,7 @@ def read_lookup(
     principal: Caller,
     lon: Annotated[float, Query(description="Longitude (or x)", examples=[117.2175])],
     lat: Annotated[float, Query(description="Latitude (or y)", examples=[39.0985])],
-    crs: Annotated[str, CRS_QUERY] = "wgs84",
+    crs: Annotated[CrsName, CRS_QUERY] = "wgs84",
 ) -> LookupResult:
     """The chain of units containing a point, top first, and the responsible leader.
 
@@ -98,7 +99,7 @@ def create_lookup_batch(
     principal: Caller,
     settings: SettingsDep,
     body: Annotated[PointsBatch | FeatureCollectionBatch, Body(openapi_examples=BATCH_EXAMPLES)],
-    crs: Annotated[str | None, CRS_QUERY] = None,
+    crs: Annotated[CrsName | None, CRS_QUERY] = None,
 ) -> BatchResult:
     """Look up many points at once (at most WANGGE_BATCH_MAX_POINTS, 10,000 by default).
 

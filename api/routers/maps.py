@@ -25,7 +25,7 @@ from api.planning import (
     SPEED_RANGE,
     CoverageParams,
 )
-from api.schemas import ErrorBody
+from api.schemas import Code, ErrorBody, StatusName
 from geo.coverage import DEFAULT_MINUTES
 from maps import asset_files
 
@@ -69,10 +69,10 @@ def read_density_map(
     settings: SettingsDep,
     principal: Annotated[Principal, Depends(page_allow(*MAP_ROLES))],
     level: Annotated[
-        str, Query(description="Level of the choropleth", examples=["community", "grid"])
+        Code, Query(description="Level of the choropleth", examples=["community", "grid"])
     ] = "grid",
-    category: Annotated[list[str] | None, Query(description="Only these categories")] = None,
-    status: Annotated[list[str] | None, Query(description="Only these statuses")] = None,
+    category: Annotated[list[Code] | None, Query(description="Only these categories")] = None,
+    status: Annotated[list[StatusName] | None, Query(description="Only these statuses")] = None,
     since: Annotated[datetime | None, Query(description="Created at or after")] = None,
     until: Annotated[datetime | None, Query(description="Created before")] = None,
 ) -> HTMLResponse:
@@ -104,7 +104,7 @@ def read_coverage_map(
     planning: PlanningDep,
     settings: SettingsDep,
     _: Annotated[Principal, Depends(page_allow(*COVERAGE_ROLES))],
-    facility_type: Annotated[str, Query(description="A code from GET /facilities/types")] = (
+    facility_type: Annotated[Code, Query(description="A code from GET /facilities/types")] = (
         DEFAULT_FACILITY_TYPE
     ),
     minutes: Annotated[
@@ -114,7 +114,7 @@ def read_coverage_map(
         float | None,
         Query(ge=SPEED_RANGE[0], le=SPEED_RANGE[1], description="Metres per minute"),
     ] = None,
-    level: Annotated[str | None, Query(description="Level of the units (default community)")] = (
+    level: Annotated[Code | None, Query(description="Level of the units (default community)")] = (
         None
     ),
     mode: Annotated[Literal["circle", "network"], Query()] = "circle",

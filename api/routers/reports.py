@@ -21,14 +21,17 @@ from api.cases.transitions import Change
 from api.deps import CasesDep, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.schemas import (
+    BBOX_LENGTH,
     MAX_ID,
     MAX_OFFSET,
+    Code,
     ErrorBody,
     EventOut,
     RatingIn,
     ReportIn,
     ReportOut,
     ReportPage,
+    StatusName,
     TransitionIn,
 )
 from api.settings import Settings
@@ -197,16 +200,17 @@ def read_reports(
     cases: CasesDep,
     session: SessionDep,
     principal: Reader,
-    status: Annotated[list[str] | None, Query(description="One or more statuses")] = None,
-    category: Annotated[list[str] | None, Query(description="One or more categories")] = None,
+    status: Annotated[list[StatusName] | None, Query(description="One or more statuses")] = None,
+    category: Annotated[list[Code] | None, Query(description="One or more categories")] = None,
     unit: Annotated[
-        str | None, Query(description="A unit code at any level: everything below it")
+        Code | None, Query(description="A unit code at any level: everything below it")
     ] = None,
     since: Annotated[datetime | None, Query(description="Created at or after")] = None,
     until: Annotated[datetime | None, Query(description="Created before")] = None,
     bbox: Annotated[
         str | None,
         Query(
+            max_length=BBOX_LENGTH,
             description="minlon,minlat,maxlon,maxlat (WGS84)",
             examples=["117.19,39.05,117.26,39.11"],
         ),

@@ -18,6 +18,9 @@ from api.access.sessions import SESSION_COOKIE
 
 router = APIRouter(tags=["session"], include_in_schema=False)
 
+#: The longest page address to return to after signing in.
+NEXT_LENGTH = 2000
+
 PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Wangge · sign in</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -50,7 +53,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def read_signin(next: Annotated[str | None, Query()] = None) -> HTMLResponse:
+def read_signin(next: Annotated[str | None, Query(max_length=NEXT_LENGTH)] = None) -> HTMLResponse:
     """The sign-in form."""
     return HTMLResponse(PAGE.format(message="", next=html.escape(_safe_next(next))))
 
@@ -59,7 +62,7 @@ def read_signin(next: Annotated[str | None, Query()] = None) -> HTMLResponse:
 def create_session(
     request: Request,
     key: Annotated[str, Form(max_length=200)],
-    next: Annotated[str | None, Form()] = None,
+    next: Annotated[str | None, Form(max_length=NEXT_LENGTH)] = None,
 ) -> Response:
     """Check the key and set the session cookie; back to the form on a wrong key."""
     store: KeyStore = request.app.state.keys

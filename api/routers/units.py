@@ -13,6 +13,7 @@ from api.access.policy import ALL_ROLES, Principal, Role, sees_leader_phones
 from api.deps import CasesDep, IndexDep, SessionDep
 from api.schemas import (
     MAX_OFFSET,
+    Code,
     ErrorBody,
     Leader,
     UnitCollection,
@@ -65,9 +66,9 @@ def read_units(
     index: IndexDep,
     principal: Caller,
     level: Annotated[
-        str | None, Query(description="Only units of this level", examples=["community"])
+        Code | None, Query(description="Only units of this level", examples=["community"])
     ] = None,
-    parent: Annotated[str | None, Query(description="Only the children of this unit code")] = None,
+    parent: Annotated[Code | None, Query(description="Only the children of this unit code")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Units to skip")] = 0,
 ) -> UnitCollection:
@@ -99,7 +100,7 @@ def read_units(
 def read_unit(
     index: IndexDep,
     principal: Caller,
-    code: Annotated[str, Path(description="Unit code", examples=["120103001"])],
+    code: Annotated[Code, Path(description="Unit code", examples=["120103001"])],
 ) -> UnitFeature:
     """One unit as a GeoJSON Feature: name, level, leader, parent and number of children."""
     return unit_feature(
@@ -118,7 +119,7 @@ def read_unit_stats(
     principal: Annotated[
         Principal, Depends(allow(Role.PLANNER, Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN))
     ],
-    code: Annotated[str, Path(description="Unit code at any level")],
+    code: Annotated[Code, Path(description="Unit code at any level")],
 ) -> UnitStats:
     """Cases in a unit and below: counts by status and category, overdue, median hours to
     resolve. No personal data."""
