@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
 
 # -- limits of what requests may carry (README: "Limits") ------------------------------------
 
@@ -42,6 +42,11 @@ ADDRESS_LENGTH = 500
 FEATURE_ID_LENGTH = 200
 #: A bbox filter (four numbers).
 BBOX_LENGTH = 200
+
+#: Numbers in a JSON body are JSON numbers: not true/false (which would be read as 1 and 0, a
+#: point at 0,0 or a rating of 1) nor strings. Multipart forms, all text, are read laxly.
+Number = StrictFloat
+Integer = StrictInt
 
 
 class Strict(BaseModel):
@@ -101,19 +106,19 @@ class PointsBatch(Strict):
     """Points as [lon, lat] pairs in one coordinate system."""
 
     crs: CrsName = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
-    points: list[tuple[float, float]] = Field(
+    points: list[tuple[Number, Number]] = Field(
         description="[lon, lat] pairs (or [x, y] for projected systems)"
     )
 
 
 class PointGeometry(BaseModel):
     type: Literal["Point"]
-    coordinates: tuple[float, float] | tuple[float, float, float]
+    coordinates: tuple[Number, Number] | tuple[Number, Number, Number]
 
 
 class PointFeature(BaseModel):
     type: Literal["Feature"]
-    id: Annotated[str, StringConstraints(max_length=FEATURE_ID_LENGTH)] | int | None = None
+    id: Annotated[str, StringConstraints(max_length=FEATURE_ID_LENGTH)] | Integer | None = None
     geometry: PointGeometry
     properties: dict[str, Any] | None = None
 
@@ -182,8 +187,8 @@ class UnitCollection(BaseModel):
 class ReportIn(Strict):
     """A new report: where (with its coordinate system), what, and optionally who."""
 
-    lon: float = Field(examples=[117.2239])
-    lat: float = Field(examples=[39.0998])
+    lon: Number = Field(examples=[117.2239])
+    lat: Number = Field(examples=[39.0998])
     crs: CrsName = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
     category: Code = Field(examples=["flying_wires"], description="A code from GET /categories")
     description: str = Field("", max_length=DESCRIPTION_LENGTH, examples=["楼道里有电动车飞线充电"])
@@ -293,13 +298,13 @@ class TransitionIn(Strict):
         None,
         description="escalated: 'parent' (the unit above the current one) or a department name",
     )
-    duplicate_of: int | None = Field(
+    duplicate_of: Integer | None = Field(
         None, ge=1, le=MAX_ID, description="rejected: the report this duplicates"
     )
 
 
 class RatingIn(Strict):
-    score: int = Field(ge=1, le=5)
+    score: Integer = Field(ge=1, le=5)
     comment: str = Field("", max_length=NOTE_LENGTH)
 
 
@@ -354,9 +359,9 @@ class FacilityIn(Strict):
 
     type: Code = Field(examples=["elderly_care"], description="A code from GET /facilities/types")
     name: str = Field(min_length=1, max_length=NAME_LENGTH, examples=["友谊路街道居家养老服务中心"])
-    capacity: int | None = Field(None, ge=0, le=1_000_000, description="Places, if known")
-    lon: float = Field(examples=[117.2239])
-    lat: float = Field(examples=[39.0998])
+    capacity: Integer | None = Field(None, ge=0, le=1_000_000, description="Places, if known")
+    lon: Number = Field(examples=[117.2239])
+    lat: Number = Field(examples=[39.0998])
     crs: CrsName = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
 
 
@@ -365,9 +370,9 @@ class FacilityPatch(Strict):
 
     type: Code | None = None
     name: str | None = Field(None, min_length=1, max_length=NAME_LENGTH)
-    capacity: int | None = Field(None, ge=0, le=1_000_000)
-    lon: float | None = None
-    lat: float | None = None
+    capacity: Integer | None = Field(None, ge=0, le=1_000_000)
+    lon: Number | None = None
+    lat: Number | None = None
     crs: CrsName | None = Field(None, description="Of lon/lat; wgs84 if not given")
 
 
@@ -482,16 +487,16 @@ class CoverageOut(BaseModel):
 class SuggestIn(Strict):
     """New sites wanted: how many, for which facility type and service circle, where from."""
 
-    k: int = Field(ge=1, le=50, description="Number of sites wanted")
+    k: Integer = Field(ge=1, le=50, description="Number of sites wanted")
     facility_type: Code = Field("elderly_care", description="A code from GET /facilities/types")
-    minutes: float = Field(15.0, ge=1, le=120, description="Minutes of walking")
-    speed: float | None = Field(
+    minutes: Number = Field(15.0, ge=1, le=120, description="Minutes of walking")
+    speed: Number | None = Field(
         None, ge=10, le=200, description="Walking speed in m/min (default 1000/15, about 66.7)"
     )
     level: Code | None = Field(None, description="Level the sites' units are named at")
     mode: Literal["circle", "network"] = "circle"
     population: Literal["units", "points"] | None = None
-    candidates: list[tuple[float, float]] | None = Field(
+    candidates: list[tuple[Number, Number]] | None = Field(
         None,
         min_length=1,
         description="Candidate sites as [lon, lat] in crs; default: the representative point "

@@ -121,7 +121,7 @@ async def _read_intake(request: Request, settings: Settings) -> tuple[ReportIn, 
                     )
                 else:
                     fields[name] = value
-            body = ReportIn.model_validate(fields)
+            body = ReportIn.model_validate(fields, strict=False)  # a form is all text
         elif content_type.startswith("application/json"):
             body = ReportIn.model_validate_json(await request.body())
         else:

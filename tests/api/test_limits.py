@@ -299,3 +299,55 @@ def test_every_string_a_request_carries_has_a_maximum_length(api):
             for media, content in operation.get("requestBody", {}).get("content", {}).items():
                 unbounded += _strings_without_limit(content["schema"], spec, f"{where} {media}")
     assert unbounded == []
+
+
+# -- numbers: a JSON body's numbers are JSON numbers -----------------------------------------
+
+POINT = {"type": "Point", "coordinates": [117.2025, 39.1025, False]}
+
+#: (role, method, path, body): each has one true/false or string where a number belongs.
+NOT_NUMBERS = [
+    ("planner", "POST", "/lookup/batch", {"points": [[117.2025, False]]}),
+    ("planner", "POST", "/lookup/batch", {"points": [["117.2025", 39.1025]]}),
+    (
+        "planner",
+        "POST",
+        "/lookup/batch",
+        {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": POINT}]},
+    ),
+    ("reporter", "POST", "/reports", REPORT | {"lon": False}),
+    ("reporter", "POST", "/reports", REPORT | {"lat": "39.1025"}),
+    ("reporter", "POST", "/reports/{report}/rating", {"score": True}),
+    (
+        "dispatcher",
+        "POST",
+        "/reports/{report}/transitions",
+        {"to": "rejected", "duplicate_of": True},
+    ),
+    ("admin", "POST", "/facilities", FACILITY | {"lat": True}),
+    ("admin", "POST", "/facilities", FACILITY | {"capacity": True}),
+    ("admin", "PATCH", "/facilities/1", {"lon": False, "lat": False}),
+    ("planner", "POST", "/coverage/suggest", {"k": True}),
+    ("planner", "POST", "/coverage/suggest", {"k": 1, "minutes": "15"}),
+    ("planner", "POST", "/coverage/suggest", {"k": 1, "candidates": [[0, False]]}),
+]
+
+
+@pytest.mark.parametrize(("role", "method", "path", "body"), NOT_NUMBERS, ids=lambda v: str(v)[:40])
+def test_a_boolean_or_a_string_is_not_a_number(api, keys, report_id, role, method, path, body):
+    url = path.format(report=report_id)
+    response = api.request(method, url, json=body, headers=auth(keys[role]))
+    assert response.status_code == 422, response.text
+    types = {d["type"] for d in ErrorBody.model_validate(response.json()).details}
+    assert types & {"float_type", "int_type"}, types
+
+
+def test_a_form_is_text_and_its_numbers_are_read_from_it(api, keys):
+    made = api.post(
+        "/reports",
+        data={"lon": "117.2025", "lat": "39.1025", "category": "noise"},
+        files=[("photos", ("a.png", _png(), "image/png"))],
+        headers=auth(keys["reporter"]),
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["input"]["lon"] == 117.2025
