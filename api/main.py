@@ -11,7 +11,6 @@ from fastapi import Depends, FastAPI
 from api import VERSION
 from api.access.errors import ACCESS_STATUS_CODES
 from api.access.limits import BodySizeLimit, RateLimiter
-from api.access.sessions import SessionSigner
 from api.cases.errors import CASES_STATUS_CODES
 from api.deps import reject_unknown_query_params
 from api.errors import install_error_handlers
@@ -56,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.services = services
         state.db, state.index, state.keys = services.db, services.index, services.keys
         state.cases, state.planning = services.cases, services.planning
-        state.sessions = SessionSigner(settings.session_secret, settings.session_hours)
+        state.sessions = services.sessions
         state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         try:
             yield

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.access.keys import KeyStore
 from api.access.policy import Principal, Role
-from api.access.sessions import SESSION_COOKIE
+from api.access.sessions import SESSION_COOKIE, BrowserSessions
 from api.errors import ApiError
 
 
@@ -26,13 +26,10 @@ async def _session_principal(request: Request) -> Principal | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token or request.method not in ("GET", "HEAD"):
         return None
-    key_id = request.app.state.sessions.verify(token)
-    if key_id is None:
-        return None
-    store: KeyStore = request.app.state.keys
-    hit, principal = store.cached_id(key_id)
+    sessions: BrowserSessions = request.app.state.sessions
+    hit, principal = sessions.cached(token)
     if not hit:  # the database read runs in a thread, off the event loop
-        principal = await run_in_threadpool(store.by_id, key_id)
+        principal = await run_in_threadpool(sessions.principal, token)
     return principal
 
 

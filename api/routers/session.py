@@ -2,7 +2,7 @@
 
 Dispatchers open the map pages in a browser, which cannot send an Authorization header; they
 sign in once with their key (in a POST body, never in a URL) and get a cookie that is valid
-for reading pages only.
+for reading pages only, until it expires, they sign out or the key is revoked.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.access.keys import KeyStore
-from api.access.sessions import SESSION_COOKIE
+from api.access.sessions import SESSION_COOKIE, BrowserSessions
 
 router = APIRouter(tags=["session"], include_in_schema=False)
 
@@ -73,11 +73,12 @@ def create_session(
             message='<p class="error">Unknown or revoked key.</p>', next=html.escape(target)
         )
         return HTMLResponse(page, status_code=401)
+    sessions: BrowserSessions = request.app.state.sessions
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        request.app.state.sessions.sign(principal.key_id),
-        max_age=request.app.state.sessions.seconds,
+        sessions.start(principal.key_id),
+        max_age=sessions.seconds,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -87,8 +88,11 @@ def create_session(
 
 
 @router.post("/signout")
-def delete_session() -> Response:
-    """Forget the session cookie."""
+def delete_session(request: Request) -> Response:
+    """End the session (refused from now on, by every worker) and forget its cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        request.app.state.sessions.end(token)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
