@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     session_secret: str | None = None
     #: How long a browser session lasts after signing in.
     session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    # -- the browser's edge: sign-in origins, the cookie's Secure flag, trusted proxies --------
+    #: Origins (scheme://host[:port], comma-separated) besides the service's own from which the
+    #: sign-in form may be posted; any other Origin (or Referer) is refused (login CSRF).
+    allowed_origins: str = ""
     #: Base map tiles for the map pages: a URL template ({z}/{x}/{y}); none draws the
     #: boundaries on a plain background.
     tiles_url: str | None = None
@@ -84,6 +88,10 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         """Largest multipart body: the photos plus room for the form fields."""
         return self.max_photos * self.max_photo_bytes + 1024 * 1024
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
     def boundary_paths(self) -> list[Path]:

@@ -2,7 +2,8 @@
 
 Dispatchers open the map pages in a browser, which cannot send an Authorization header; they
 sign in once with their key (in a POST body, never in a URL) and get a cookie that is valid
-for reading pages only, until it expires, they sign out or the key is revoked.
+for reading pages only, until it expires, they sign out or the key is revoked. Both forms are
+refused when posted from another site.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.access.auth import same_site_form
 from api.access.keys import KeyStore
 from api.access.sessions import SESSION_COOKIE, BrowserSessions
 
@@ -58,7 +60,7 @@ def read_signin(next: Annotated[str | None, Query(max_length=NEXT_LENGTH)] = Non
     return HTMLResponse(PAGE.format(message="", next=html.escape(_safe_next(next))))
 
 
-@router.post("/signin")
+@router.post("/signin", dependencies=[Depends(same_site_form)])
 def create_session(
     request: Request,
     key: Annotated[str, Form(max_length=200)],
@@ -87,7 +89,7 @@ def create_session(
     return response
 
 
-@router.post("/signout")
+@router.post("/signout", dependencies=[Depends(same_site_form)])
 def delete_session(request: Request) -> Response:
     """End the session (refused from now on, by every worker) and forget its cookie."""
     token = request.cookies.get(SESSION_COOKIE)

@@ -1,5 +1,5 @@
 """Browser sign-in: a key in a POST body becomes a signed HttpOnly cookie, good for reading,
-until it expires, the browser signs out or the key is revoked."""
+until it expires, the browser signs out or the key is revoked; never from another site's form."""
 
 from __future__ import annotations
 
@@ -191,3 +191,69 @@ def test_revoking_the_key_ends_its_sessions(two_workers):
             select(BrowserSession.revoked_at).where(BrowserSession.key_id == made["id"])
         ).all()
     assert ended and all(at is not None for at in ended)
+
+
+# -- login CSRF: the sign-in and sign-out forms only from the service's own pages -----------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},  # another site's form
+        {"Origin": "null"},  # a sandboxed frame or a privacy-minded browser
+        {"Origin": "http://testserver.evil.example"},  # a look-alike host
+        {"Origin": "https://testserver"},  # the same host, another scheme
+        {"Referer": "https://evil.example/page.html"},  # no Origin, another site's page
+    ],
+)
+def test_a_form_from_another_site_signs_nobody_in(browser, headers):
+    client, keys = browser
+    client.cookies.clear()
+    response = _sign_in(client, keys["dispatcher"], headers=headers)
+    assert response.status_code == 403, response.text
+    body = ErrorBody.model_validate(response.json())
+    assert body.code == "cross_site_form" and OWN in (body.allowed or "")
+    assert SESSION_COOKIE not in response.cookies and "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": OWN},  # what a browser sends with the service's own form
+        {"Origin": OWN + ":80"},  # the same, with the default port spelt out
+        {"Referer": OWN + "/signin?next=%2Fmaps%2Fdensity"},  # no Origin, our own page
+        {},  # no browser at all (a script): neither header
+    ],
+)
+def test_a_form_from_the_service_itself_signs_in(browser, headers):
+    client, keys = browser
+    response = _sign_in(client, keys["dispatcher"], headers=headers)
+    assert response.status_code == 303, response.text
+    assert _read(client, response.cookies[SESSION_COOKIE]).status_code == 200
+
+
+def test_allowed_origins_are_a_setting(app_settings):
+    settings = app_settings.model_copy(
+        update={"allowed_origins": "https://wangge.example.gov.cn, https://maps.example.gov.cn/"}
+    )
+    client, keys = make_client(settings)
+    try:
+        for origin in ("https://wangge.example.gov.cn", "https://MAPS.example.gov.cn"):
+            assert _sign_in(client, keys["planner"], headers={"Origin": origin}).status_code == 303
+        refused = _sign_in(client, keys["planner"], headers={"Origin": "https://evil.example"})
+        assert refused.status_code == 403
+        assert "https://wangge.example.gov.cn" in refused.json()["allowed"]
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_a_form_from_another_site_signs_nobody_out(browser):
+    client, keys = browser
+    cookie = _cookie(client, keys["dispatcher"])
+    client.cookies.set(SESSION_COOKIE, cookie)
+    response = client.post(
+        "/signout", headers={"Origin": "https://evil.example"}, follow_redirects=False
+    )
+    client.cookies.clear()
+    assert response.status_code == 403
+    assert _read(client, cookie).status_code == 200
