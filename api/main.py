@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import VERSION
 from api.access.errors import ACCESS_STATUS_CODES
@@ -76,6 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    # The scheme and client address as a trusted proxy reports them (X-Forwarded-Proto, -For):
+    # behind a TLS-terminating proxy the request is HTTPS and the session cookie Secure. Here,
+    # not in the server, so that it holds under any ASGI server; `wangge serve` leaves it off.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     routers = [
         health,
         lookup,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,12 @@ class Settings(BaseSettings):
     #: Origins (scheme://host[:port], comma-separated) besides the service's own from which the
     #: sign-in form may be posted; any other Origin (or Referer) is refused (login CSRF).
     allowed_origins: str = ""
+    #: The Secure flag of the session cookie: auto (when the request came over HTTPS, as a
+    #: trusted proxy says), always (a service reached over HTTPS only) or never.
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    #: Proxies whose X-Forwarded-Proto and X-Forwarded-For are believed: comma-separated IP
+    #: addresses or networks, "*" for any. From anyone else these headers are ignored.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     #: Base map tiles for the map pages: a URL template ({z}/{x}/{y}); none draws the
     #: boundaries on a plain background.
     tiles_url: str | None = None

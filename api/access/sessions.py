@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import delete, update
 
@@ -16,6 +17,14 @@ from api.db import Database
 from api.db.models import BrowserSession
 
 SESSION_COOKIE = "wangge_session"
+
+CookieSecure = Literal["auto", "always", "never"]
+
+
+def cookie_is_secure(setting: CookieSecure, scheme: str) -> bool:
+    """Whether the session cookie gets the Secure flag: ``auto`` when the request came over
+    HTTPS (as the service sees it: behind a trusted proxy, from X-Forwarded-Proto)."""
+    return setting == "always" or (setting == "auto" and scheme == "https")
 
 
 class BrowserSessions:

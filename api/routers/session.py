@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.access.auth import same_site_form
 from api.access.keys import KeyStore
-from api.access.sessions import SESSION_COOKIE, BrowserSessions
+from api.access.sessions import SESSION_COOKIE, BrowserSessions, cookie_is_secure
 
 router = APIRouter(tags=["session"], include_in_schema=False)
 
@@ -83,7 +83,7 @@ def create_session(
         max_age=sessions.seconds,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=cookie_is_secure(request.app.state.settings.cookie_secure, request.url.scheme),
         path="/",
     )
     return response

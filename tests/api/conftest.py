@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,9 +18,11 @@ from api.main import create_app
 from api.settings import Settings
 
 
-def make_client(settings: Settings) -> tuple[TestClient, dict[str, str]]:
-    """Start the app (lifespan included) and create one key per role (grid worker: G1)."""
-    client = TestClient(create_app(settings))
+def make_client(settings: Settings, **options: Any) -> tuple[TestClient, dict[str, str]]:
+    """Start the app (lifespan included) and create one key per role (grid worker: G1).
+
+    ``options`` go to the TestClient (e.g. ``client=(host, port)``, the caller's address)."""
+    client = TestClient(create_app(settings), **options)
     client.__enter__()
     keys = {}
     with client.app.state.db.session() as session:  # type: ignore[attr-defined]

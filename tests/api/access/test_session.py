@@ -1,8 +1,10 @@
 """Browser sign-in: a key in a POST body becomes a signed HttpOnly cookie, good for reading,
-until it expires, the browser signs out or the key is revoked; never from another site's form."""
+until it expires, the browser signs out or the key is revoked; never from another site's form;
+Secure behind a trusted TLS proxy."""
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +17,7 @@ from api.access.sessions import SESSION_COOKIE
 from api.db.models import BrowserSession
 from api.schemas import ErrorBody
 from tests.api.conftest import auth, make_client
+from tests.api.process import new_key, running_server
 
 OWN = "http://testserver"  # the TestClient's origin
 HTML = {"Accept": "text/html"}
@@ -257,3 +260,65 @@ def test_a_form_from_another_site_signs_nobody_out(browser):
     client.cookies.clear()
     assert response.status_code == 403
     assert _read(client, cookie).status_code == 200
+
+
+# -- the Secure flag behind a TLS-terminating proxy -------------------------------------------
+
+PROXY = "192.0.2.10"  # a documentation address: the proxy in front of the service
+HTTPS = {"X-Forwarded-Proto": "https"}
+
+
+def _set_cookie(app_settings, *, client_host: str, headers: dict[str, str], **settings) -> str:
+    client, keys = make_client(
+        app_settings.model_copy(update=settings), client=(client_host, 40_000)
+    )
+    try:
+        response = _sign_in(client, keys["dispatcher"], headers=headers)
+        assert response.status_code == 303, response.text
+        return response.headers["set-cookie"]
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_the_cookie_is_secure_behind_a_trusted_proxy(app_settings):
+    cookie = _set_cookie(
+        app_settings, client_host=PROXY, headers=HTTPS, forwarded_allow_ips=f"10.0.0.1,{PROXY}"
+    )
+    assert "Secure" in cookie
+
+
+@pytest.mark.parametrize(
+    ("client_host", "headers", "settings"),
+    [
+        ("203.0.113.7", HTTPS, {"forwarded_allow_ips": PROXY}),  # anyone else may not say so
+        (PROXY, {}, {"forwarded_allow_ips": PROXY}),  # the proxy says nothing: plain HTTP
+        (PROXY, {"X-Forwarded-Proto": "http"}, {"forwarded_allow_ips": PROXY}),
+        (PROXY, HTTPS, {"forwarded_allow_ips": PROXY, "cookie_secure": "never"}),
+    ],
+)
+def test_the_cookie_is_not_secure_otherwise(app_settings, client_host, headers, settings):
+    cookie = _set_cookie(app_settings, client_host=client_host, headers=headers, **settings)
+    assert "Secure" not in cookie
+
+
+def test_the_cookie_can_always_be_secure(app_settings):
+    cookie = _set_cookie(
+        app_settings, client_host="203.0.113.7", headers={}, cookie_secure="always"
+    )
+    assert "Secure" in cookie
+
+
+def test_wangge_serve_trusts_only_the_configured_proxies(tiny_gpkg, tmp_path):
+    """The real server: uvicorn's own default (trust 127.0.0.1) must not override the setting."""
+    env = {
+        **os.environ,
+        "WANGGE_BOUNDARIES": str(tiny_gpkg),
+        "WANGGE_DATA_DIR": str(tmp_path),
+        "WANGGE_FORWARDED_ALLOW_IPS": PROXY,
+    }
+    key = new_key(env, "dispatcher")
+    with running_server(env) as base:
+        response = httpx.post(f"{base}/signin", data={"key": key}, headers=HTTPS)
+        assert response.status_code == 303, response.text
+        assert "Secure" not in response.headers["set-cookie"]
+        assert "HttpOnly" in response.headers["set-cookie"]
