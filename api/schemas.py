@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+)
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 # -- limits of what requests may carry (README: "Limits") ------------------------------------
 
@@ -47,6 +56,24 @@ BBOX_LENGTH = 200
 #: point at 0,0 or a rating of 1) nor strings. Multipart forms, all text, are read laxly.
 Number = StrictFloat
 Integer = StrictInt
+
+
+def _iso_only(value: object) -> object:
+    """Pydantic reads a number as seconds since 1970; a time here is written as a time."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("an ISO 8601 date or date-time is needed, e.g. 2026-11-01T08:00:00+08:00")
+    return value
+
+
+#: A time in a query (since, until): an ISO 8601 date-time, or a date (its midnight); read as
+#: UTC when it has no zone.
+DateTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_only),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": f} for f in ("date-time", "date")]}),
+]
 
 
 class Strict(BaseModel):
@@ -368,11 +395,12 @@ class FacilityIn(Strict):
 class FacilityPatch(Strict):
     """Fields to change; a move gives lon and lat (and crs unless WGS84); capacity may be null."""
 
-    type: Code | None = None
-    name: str | None = Field(None, min_length=1, max_length=NAME_LENGTH)
-    capacity: Integer | None = Field(None, ge=0, le=1_000_000)
-    lon: Number | None = None
-    lat: Number | None = None
+    # None is "not given" (the default); sent as null, it is refused, so the schema has no null
+    type: Code | SkipJsonSchema[None] = None
+    name: Annotated[str, Field(min_length=1, max_length=NAME_LENGTH)] | SkipJsonSchema[None] = None
+    capacity: Integer | None = Field(None, ge=0, le=1_000_000, description="null clears it")
+    lon: Number | SkipJsonSchema[None] = None
+    lat: Number | SkipJsonSchema[None] = None
     crs: CrsName | None = Field(None, description="Of lon/lat; wgs84 if not given")
 
 

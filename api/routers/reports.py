@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.access.auth import allow
 from api.access.policy import Principal, Role
@@ -19,13 +20,13 @@ from api.cases.photos import CleanPhoto, clean_photo
 from api.cases.queries import CaseFilter, check_statuses, events_of, parse_bbox, photo_of
 from api.cases.transitions import Change
 from api.deps import CasesDep, SessionDep, SettingsDep
-from api.errors import ApiError
+from api.errors import KEYED, ApiError, error_responses
 from api.schemas import (
     BBOX_LENGTH,
     MAX_ID,
     MAX_OFFSET,
     Code,
-    ErrorBody,
+    DateTime,
     EventOut,
     RatingIn,
     ReportIn,
@@ -37,25 +38,26 @@ from api.schemas import (
 from api.settings import Settings
 from geo.errors import WanggeError
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(
+    prefix="/reports",
+    tags=["reports"],
+    responses=error_responses(*KEYED),
+)
 
 CASE_READERS = (Role.REPORTER, Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN)
 Reader = Annotated[Principal, Depends(allow(*CASE_READERS))]
 ReportId = Annotated[int, Path(ge=1, le=MAX_ID, description="The report's id")]
 PhotoId = Annotated[int, Path(ge=1, le=MAX_ID, description="An id from the report's photos")]
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in {
-        401: "No or invalid API key",
-        403: "Role not allowed",
-        404: "No such report visible to you",
-        409: "Lifecycle conflict or Idempotency-Key reused with another body",
-        413: "Body or photo too large",
-        415: "Photo is not JPEG or PNG",
-        422: "Invalid request",
-        429: "Rate limit",
-    }.items()
+NOT_FOUND = error_responses((404, "No such report visible to you (or no such photo or unit)"))
+CHANGE_ERRORS = NOT_FOUND | error_responses(
+    (409, "The lifecycle does not allow this move now (the allowed next states named)"), 413
+)
+PHOTO: dict[int | str, dict[str, Any]] = NOT_FOUND | {
+    200: {
+        "description": "The photo, metadata stripped",
+        "content": {"image/jpeg": {"schema": {}}, "image/png": {"schema": {}}},
+    }
 }
 
 INTAKE_BODY = {
@@ -92,13 +94,37 @@ INTAKE_BODY = {
 }
 
 
+class _TextFieldsInTheirCharset(MultiPartParser):
+    """Starlette's multipart parser, refusing a text field not in the form's charset (UTF-8
+    unless it says otherwise): Starlette reads such a field as Latin-1, stored as mojibake."""
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is None:
+            try:
+                part.data.decode(self._charset)
+            except (UnicodeDecodeError, LookupError):
+                raise MultiPartException(
+                    f"field {part.field_name!r} is not valid {self._charset or 'UTF-8'}"
+                ) from None
+        super().on_part_end()
+
+
+async def _read_form(request: Request, max_photos: int) -> Any:
+    parser = _TextFieldsInTheirCharset(
+        request.headers, request.stream(), max_files=max_photos, max_fields=20
+    )
+    return await parser.parse()
+
+
 async def _read_intake(request: Request, settings: Settings) -> tuple[ReportIn, list[CleanPhoto]]:
     max_photos, max_photo_bytes = settings.max_photos, settings.max_photo_bytes
     content_type = request.headers.get("content-type", "")
     photos: list[CleanPhoto] = []
+    form = None
     try:
         if content_type.startswith("multipart/form-data"):
-            form = await request.form(max_files=max_photos, max_fields=20)
+            form = await _read_form(request, max_photos)
             fields: dict[str, Any] = {}
             for name, value in form.multi_items():
                 if isinstance(value, UploadFile):
@@ -150,6 +176,9 @@ async def _read_intake(request: Request, settings: Settings) -> tuple[ReportIn, 
                 allowed="multipart/form-data with the report's fields",
             ) from None
         raise
+    finally:
+        if form is not None:
+            await form.close()
     return body, photos
 
 
@@ -157,7 +186,11 @@ async def _read_intake(request: Request, settings: Settings) -> tuple[ReportIn, 
     "",
     status_code=201,
     response_model=ReportOut,
-    responses=ERRORS,
+    responses=error_responses(
+        (409, "Idempotency-Key reused with another body"),
+        (413, "Body, photo (bytes or pixels) or number of photos too large"),
+        (415, "Neither JSON nor a multipart form, or a photo that is not JPEG or PNG"),
+    ),
     openapi_extra=INTAKE_BODY,
 )
 async def create_report(
@@ -195,7 +228,7 @@ async def create_report(
     return JSONResponse(receipt.body, status_code=receipt.status_code, headers=headers)
 
 
-@router.get("", response_model=ReportPage, responses=ERRORS)
+@router.get("", response_model=ReportPage, responses=error_responses((404, "No such unit")))
 def read_reports(
     cases: CasesDep,
     session: SessionDep,
@@ -205,8 +238,8 @@ def read_reports(
     unit: Annotated[
         Code | None, Query(description="A unit code at any level: everything below it")
     ] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after")] = None,
-    until: Annotated[datetime | None, Query(description="Created before")] = None,
+    since: Annotated[DateTime | None, Query(description="Created at or after")] = None,
+    until: Annotated[DateTime | None, Query(description="Created before")] = None,
     bbox: Annotated[
         str | None,
         Query(
@@ -235,7 +268,7 @@ def read_reports(
     return ReportPage(total=total, limit=limit, offset=offset, items=items)
 
 
-@router.get("/{report_id}", response_model=ReportOut, responses=ERRORS)
+@router.get("/{report_id}", response_model=ReportOut, responses=NOT_FOUND)
 def read_report(
     cases: CasesDep, session: SessionDep, principal: Reader, report_id: ReportId
 ) -> Any:
@@ -243,13 +276,13 @@ def read_report(
     return cases.view(session, cases.get(session, report_id, principal), principal)
 
 
-@router.get("/{report_id}/events", response_model=list[EventOut], responses=ERRORS)
+@router.get("/{report_id}/events", response_model=list[EventOut], responses=NOT_FOUND)
 def read_report_events(session: SessionDep, principal: Reader, report_id: ReportId) -> Any:
     """The audit trail: every change, who made it, when, from and to which state, and why."""
     return events_of(session, report_id, principal)
 
 
-@router.post("/{report_id}/transitions", response_model=ReportOut, responses=ERRORS)
+@router.post("/{report_id}/transitions", response_model=ReportOut, responses=CHANGE_ERRORS)
 def create_report_transition(
     cases: CasesDep,
     session: SessionDep,
@@ -264,7 +297,7 @@ def create_report_transition(
     return cases.view(session, report, principal)
 
 
-@router.post("/{report_id}/rating", response_model=ReportOut, responses=ERRORS)
+@router.post("/{report_id}/rating", response_model=ReportOut, responses=CHANGE_ERRORS)
 def create_report_rating(
     cases: CasesDep,
     session: SessionDep,
@@ -278,7 +311,7 @@ def create_report_rating(
     return cases.view(session, report, principal)
 
 
-@router.get("/{report_id}/photos/{photo_id}", responses=ERRORS, response_class=FileResponse)
+@router.get("/{report_id}/photos/{photo_id}", responses=PHOTO, response_class=FileResponse)
 def read_report_photo(
     settings: SettingsDep,
     session: SessionDep,

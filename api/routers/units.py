@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal, Role, sees_leader_phones
 from api.deps import CasesDep, IndexDep, SessionDep
+from api.errors import KEYED, error_responses
 from api.schemas import (
     MAX_OFFSET,
     Code,
-    ErrorBody,
     Leader,
     UnitCollection,
     UnitFeature,
@@ -23,7 +23,11 @@ from api.schemas import (
 )
 from geo.units import BoundarySet
 
-router = APIRouter(prefix="/units", tags=["units"])
+router = APIRouter(
+    prefix="/units",
+    tags=["units"],
+    responses=error_responses(*KEYED, (404, "No unit with that code")),
+)
 Caller = Annotated[Principal, Depends(allow(*ALL_ROLES))]
 
 MAX_LIMIT = 1000
@@ -60,7 +64,9 @@ def unit_feature(bset: BoundarySet, pos: int, *, with_phone: bool = True) -> Uni
 @router.get(
     "",
     response_model=UnitCollection,
-    responses={422: {"model": ErrorBody, "description": "Unknown level or bad paging"}},
+    responses=error_responses(
+        (404, "No unit with the parent's code"), (422, "Unknown level or bad paging")
+    ),
 )
 def read_units(
     index: IndexDep,
@@ -92,11 +98,7 @@ def read_units(
     )
 
 
-@router.get(
-    "/{code}",
-    response_model=UnitFeature,
-    responses={404: {"model": ErrorBody, "description": "No unit with that code"}},
-)
+@router.get("/{code}", response_model=UnitFeature)
 def read_unit(
     index: IndexDep,
     principal: Caller,
@@ -108,11 +110,7 @@ def read_unit(
     )
 
 
-@router.get(
-    "/{code}/stats",
-    response_model=UnitStats,
-    responses={404: {"model": ErrorBody, "description": "No unit with that code"}},
-)
+@router.get("/{code}/stats", response_model=UnitStats)
 def read_unit_stats(
     cases: CasesDep,
     session: SessionDep,
