@@ -3,13 +3,10 @@ bodies, error media types, multipart text in its charset."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from PIL import Image
 
 from api.schemas import ErrorBody
-from tests.api.conftest import auth
+from tests.api.conftest import auth, png
 
 #: Every route with a body (role, method, path).
 BODY_ROUTES = [
@@ -102,12 +99,6 @@ def test_a_browser_without_a_session_is_sent_to_sign_in_as_documented(client):
     assert "303" in _documented(client, "GET", "/maps/density")
 
 
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), "red").save(out, "PNG")
-    return out.getvalue()
-
-
 @pytest.mark.parametrize(
     ("charset", "field", "status"),
     [
@@ -135,7 +126,7 @@ def test_a_multipart_text_field_is_read_in_its_charset_or_refused(
     body += (
         b'--%s\r\nContent-Disposition: form-data; name="photos"; filename="a.png"\r\n'
         b"Content-Type: image/png\r\n\r\n%s\r\n--%s--\r\n"
-        % (boundary.encode(), _png(), boundary.encode())
+        % (boundary.encode(), png(), boundary.encode())
     )
     content_type = f"multipart/form-data; boundary={boundary}"
     if charset:

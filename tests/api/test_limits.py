@@ -6,13 +6,10 @@ file and on a real PostGIS database.
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from PIL import Image
 
 from api.schemas import MAX_ID, MAX_OFFSET, ErrorBody
-from tests.api.conftest import auth
+from tests.api.conftest import auth, png
 
 BEYOND = MAX_ID + 1  # 2**31: "integer out of range" on PostgreSQL
 HUGE = 2**63  # "Python int too large to convert to SQLite INTEGER"
@@ -36,17 +33,8 @@ OFFSET_ROUTES = [("/reports", "offset"), ("/facilities", "offset"), ("/units", "
 
 
 @pytest.fixture(scope="module")
-def api(stored):
-    return stored[0]
-
-
-@pytest.fixture(scope="module")
-def keys(stored):
-    return stored[1]
-
-
-@pytest.fixture(scope="module")
-def report_id(api, keys) -> int:
+def report_id(stored) -> int:
+    api, keys = stored
     made = api.post(
         "/reports",
         json={"lon": 117.2025, "lat": 39.1025, "category": "noise"},
@@ -64,7 +52,8 @@ def _call(api, keys, route, value, report_id):
 
 @pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: f"{r[1]} {r[2]}")
 @pytest.mark.parametrize("value", [BEYOND, HUGE, 2**70, 0, -1])
-def test_an_id_out_of_range_is_refused(api, keys, report_id, route, value):
+def test_an_id_out_of_range_is_refused(stored, report_id, route, value):
+    api, keys = stored
     response = _call(api, keys, route, value, report_id)
     body = ErrorBody.model_validate(response.json())
     if value < 0 and route[2].startswith("/facilities/"):
@@ -76,14 +65,16 @@ def test_an_id_out_of_range_is_refused(api, keys, report_id, route, value):
 
 
 @pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: f"{r[1]} {r[2]}")
-def test_the_largest_id_is_looked_up_and_not_found(api, keys, report_id, route):
+def test_the_largest_id_is_looked_up_and_not_found(stored, report_id, route):
+    api, keys = stored
     response = _call(api, keys, route, MAX_ID, report_id)
     assert response.status_code == 404, response.text
     ErrorBody.model_validate(response.json())
 
 
 @pytest.mark.parametrize(("path", "name"), OFFSET_ROUTES)
-def test_offsets_are_bounded(api, keys, path, name):
+def test_offsets_are_bounded(stored, path, name):
+    api, keys = stored
     admin = auth(keys["admin"])
     refused = api.get(path, params={name: MAX_OFFSET + 1}, headers=admin)
     assert refused.status_code == 422, refused.text
@@ -94,7 +85,8 @@ def test_offsets_are_bounded(api, keys, path, name):
 
 
 @pytest.mark.parametrize("value", [BEYOND, HUGE, 0, MAX_ID])
-def test_duplicate_of_is_bounded(api, keys, report_id, value):
+def test_duplicate_of_is_bounded(stored, report_id, value):
+    api, keys = stored
     """Out of range the schema refuses it; the largest id is looked up: no such report."""
     response = api.post(
         f"/reports/{report_id}/transitions",
@@ -203,14 +195,8 @@ def _text_request(api, keys, report_id, spec, value):  # type: ignore[no-untyped
     elif where in ("form", "multipart"):
         kwargs["data"] = {k: str(v) for k, v in base.items()} | {field: value}
         if where == "multipart":  # a report with a photo
-            kwargs["files"] = [("photos", ("a.png", _png(), "image/png"))]
+            kwargs["files"] = [("photos", ("a.png", png(), "image/png"))]
     return api.request(method, url, headers=headers, **kwargs)
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), "red").save(out, "PNG")
-    return out.getvalue()
 
 
 def _text_id(spec) -> str:  # type: ignore[no-untyped-def]
@@ -219,7 +205,8 @@ def _text_id(spec) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("spec", TEXT_FIELDS, ids=_text_id)
-def test_every_text_field_is_bounded(api, keys, report_id, spec):
+def test_every_text_field_is_bounded(stored, report_id, spec):
+    api, keys = stored
     limit = spec[5]
     response = _text_request(api, keys, report_id, spec, "x" * (limit + 1))
     assert response.status_code == 422, response.text
@@ -242,14 +229,16 @@ def test_every_text_field_is_bounded(api, keys, report_id, spec):
         ("planner", "/facilities", {"type": ""}),
     ],
 )
-def test_an_empty_code_is_refused_by_the_schema(api, keys, role, path, params):
+def test_an_empty_code_is_refused_by_the_schema(stored, role, path, params):
+    api, keys = stored
     """An empty name names nothing: the schema says so (minLength 1), as the service did."""
     response = api.get(path, params=params, headers=auth(keys[role]))
     assert response.status_code == 422, response.text
     assert ErrorBody.model_validate(response.json()).details[0]["type"] == "string_too_short"
 
 
-def test_an_empty_target_state_is_refused_by_the_schema(api, keys, report_id):
+def test_an_empty_target_state_is_refused_by_the_schema(stored, report_id):
+    api, keys = stored
     response = api.post(
         f"/reports/{report_id}/transitions", json={"to": ""}, headers=auth(keys["dispatcher"])
     )
@@ -257,7 +246,8 @@ def test_an_empty_target_state_is_refused_by_the_schema(api, keys, report_id):
     assert ErrorBody.model_validate(response.json()).details[0]["type"] == "string_too_short"
 
 
-def test_the_longest_department_is_stored(api, keys):
+def test_the_longest_department_is_stored(stored):
+    api, keys = stored
     """escalate_to at its limit fits the department column on both databases."""
     made = api.post("/reports", json=REPORT, headers=auth(keys["reporter"])).json()
     department = "区" * 100
@@ -288,7 +278,8 @@ def _strings_without_limit(schema, spec, where):  # type: ignore[no-untyped-def]
         yield from _strings_without_limit(schema["items"], spec, f"{where}[]")
 
 
-def test_every_string_a_request_carries_has_a_maximum_length(api):
+def test_every_string_a_request_carries_has_a_maximum_length(stored):
+    api = stored[0]
     """The OpenAPI description, walked: every parameter and body field that is free text has
     maxLength (a new field without one fails here)."""
     spec = api.app.openapi()
@@ -338,7 +329,8 @@ NOT_NUMBERS = [
 
 
 @pytest.mark.parametrize(("role", "method", "path", "body"), NOT_NUMBERS, ids=lambda v: str(v)[:40])
-def test_a_boolean_or_a_string_is_not_a_number(api, keys, report_id, role, method, path, body):
+def test_a_boolean_or_a_string_is_not_a_number(stored, report_id, role, method, path, body):
+    api, keys = stored
     url = path.format(report=report_id)
     response = api.request(method, url, json=body, headers=auth(keys[role]))
     assert response.status_code == 422, response.text
@@ -346,11 +338,12 @@ def test_a_boolean_or_a_string_is_not_a_number(api, keys, report_id, role, metho
     assert types & {"float_type", "int_type"}, types
 
 
-def test_a_form_is_text_and_its_numbers_are_read_from_it(api, keys):
+def test_a_form_is_text_and_its_numbers_are_read_from_it(stored):
+    api, keys = stored
     made = api.post(
         "/reports",
         data={"lon": "117.2025", "lat": "39.1025", "category": "noise"},
-        files=[("photos", ("a.png", _png(), "image/png"))],
+        files=[("photos", ("a.png", png(), "image/png"))],
         headers=auth(keys["reporter"]),
     )
     assert made.status_code == 201, made.text

@@ -6,7 +6,6 @@ import io
 import os
 import struct
 import time
-import zlib
 
 import pytest
 from PIL import Image
@@ -15,7 +14,7 @@ from api.cases.errors import PhotoTooLarge
 from api.cases.photos import bound_decoding, clean_photo
 from api.schemas import ErrorBody
 from api.settings import Settings
-from tests.api.conftest import auth, make_client
+from tests.api.conftest import auth, make_client, png
 
 
 def _png() -> bytes:
@@ -61,23 +60,6 @@ def test_photo_files_without_a_report_are_swept_at_start(tiny_gpkg, tmp_path):
         client.__exit__(None, None, None)
 
 
-def bomb_png(width: int, height: int) -> bytes:
-    """A real PNG of width x height black pixels (1 bit each), compressed to a few kilobytes:
-    what a decompression bomb looks like. Written row by row, never held decoded."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
-    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte + the packed row
-    packer = zlib.compressobj(9)
-    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-    )
-
-
 def _post_photo(client, key, photo: bytes):  # type: ignore[no-untyped-def]
     return client.post(
         "/reports",
@@ -90,7 +72,7 @@ def _post_photo(client, key, photo: bytes):  # type: ignore[no-untyped-def]
 def test_a_decompression_bomb_is_refused_before_it_is_decoded(tiny_gpkg, tmp_path):
     """13,000 x 13,000 pixels in a file of a few kilobytes: 169 Mpx, below Pillow's own limit
     for refusing (179 Mpx), and over a gigabyte once decoded."""
-    bomb = bomb_png(13_000, 13_000)
+    bomb = png(13_000, 13_000)
     assert len(bomb) < 100_000
     assert struct.unpack(">II", bomb[16:24]) == (13_000, 13_000)  # the header says so
     client, keys = make_client(Settings(boundaries=str(tiny_gpkg), data_dir=tmp_path))
@@ -110,8 +92,8 @@ def test_the_pixel_limit_is_a_setting(tiny_gpkg, tmp_path):
     settings = Settings(boundaries=str(tiny_gpkg), data_dir=tmp_path, max_photo_pixels=10_000)
     client, keys = make_client(settings)
     try:
-        assert _post_photo(client, keys["reporter"], bomb_png(100, 100)).status_code == 201
-        refused = _post_photo(client, keys["reporter"], bomb_png(101, 100))
+        assert _post_photo(client, keys["reporter"], png(100, 100)).status_code == 201
+        refused = _post_photo(client, keys["reporter"], png(101, 100))
         assert refused.status_code == 413
         assert ErrorBody.model_validate(refused.json()).allowed == (
             "at most 10000 pixels per photo (WANGGE_MAX_PHOTO_PIXELS)"
@@ -132,8 +114,8 @@ def test_each_guard_refuses_alone(pillow_limit, header_limit):
     bound_decoding(pillow_limit)
     try:
         with pytest.raises(PhotoTooLarge) as refused:
-            clean_photo(bomb_png(100, 100), index=0, max_bytes=10**6, max_pixels=header_limit)
+            clean_photo(png(100, 100), index=0, max_bytes=10**6, max_pixels=header_limit)
         assert refused.value.code == "too_many_pixels"
-        clean_photo(bomb_png(50, 50), index=0, max_bytes=10**6, max_pixels=header_limit)
+        clean_photo(png(50, 50), index=0, max_bytes=10**6, max_pixels=header_limit)
     finally:
         Image.MAX_IMAGE_PIXELS = before
