@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -10,7 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from api.schemas import ErrorBody
 from geo.errors import (
     BoundaryFileError,
     InvalidCoordinates,
@@ -41,6 +44,45 @@ GEO_STATUS_CODES: dict[type[WanggeError], int] = {
 }
 
 StatusCodes = dict[type[WanggeError], int]
+
+#: What each error status means in this API: the responses the OpenAPI description documents,
+#: every one with the ErrorBody shape (GEO_STATUS_CODES and each package's map say which error
+#: gets which; the routers say which statuses they can answer with ``error_responses``).
+ERROR_STATUSES: dict[int, str] = {
+    401: "No API key, or an unknown or revoked one (a browser: no session); WWW-Authenticate",
+    403: "The key's role, or its area, does not allow this",
+    404: "Not found, or not visible to this key",
+    409: "In conflict with the current state",
+    413: "Too large: the body (WANGGE_MAX_BODY_BYTES), a batch or a photo",
+    415: "A media type this route does not read",
+    422: "Invalid request: a parameter or field missing, unknown, out of range or unreadable",
+    429: "Over the key's rate limit (WANGGE_RATE_LIMIT_PER_MINUTE); Retry-After says when",
+}
+#: What every route with a key answers besides its own errors.
+KEYED = (401, 403, 422, 429)
+
+
+def error_responses(
+    *statuses: int | tuple[int, str], html: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """The documented error responses for ``responses=`` of a router or a route: ErrorBody as
+    JSON for each status, described by ERROR_STATUSES unless given as ``(status, text)``.
+
+    ``html``: for a route whose answer is a page, its errors still being JSON (a response
+    ``model`` would be documented in the page's media type).
+    """
+    responses: dict[int | str, dict[str, Any]] = {}
+    for item in statuses:
+        status, text = item if isinstance(item, tuple) else (item, ERROR_STATUSES[item])
+        if html:
+            ref = {"$ref": "#/components/schemas/ErrorBody"}
+            responses[status] = {
+                "description": text,
+                "content": {"application/json": {"schema": ref}},
+            }
+        else:
+            responses[status] = {"model": ErrorBody, "description": text}
+    return responses
 
 
 class ApiError(WanggeError):
@@ -117,19 +159,51 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
     allowed = None
-    if exc.status_code == 404:
+    headers = dict(exc.headers or {})
+    status = exc.status_code
+    if status == 400:
+        # FastAPI's and Starlette's answer to a body they cannot parse at all (not UTF-8, a
+        # broken form): the same 422 as for a body that parses but does not validate.
+        return _validation_error(
+            request,
+            RequestValidationError(
+                [{"loc": ("body",), "msg": f"cannot be read: {exc.detail}", "type": "unreadable"}]
+            ),
+        )
+    if status == 404:
         allowed = "the routes listed at /docs"
-    elif exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow")
+    elif status == 405:
+        # every method of the path, not only those of the one route that answered
+        allowed = headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     return JSONResponse(
-        error_body(codes.get(exc.status_code, "http_error"), str(exc.detail), allowed),
-        status_code=exc.status_code,
-        headers=exc.headers,
+        error_body(codes.get(status, "http_error"), str(exc.detail), allowed),
+        status_code=status,
+        headers=headers or None,
     )
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods of every route whose path matches the request's."""
+    methods: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+def _leaf_routes(routes: list[Any]) -> Iterator[Any]:
+    """The routes themselves, within included routers too (FastAPI keeps those nested)."""
+    for route in routes:
+        nested = getattr(route, "effective_route_contexts", None)
+        if nested is not None:
+            yield from nested()
+        else:
+            yield route
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import VERSION
 from api.access.errors import ACCESS_STATUS_CODES
 from api.access.limits import BodySizeLimit, RateLimiter
-from api.access.sessions import SessionSigner
 from api.cases.errors import CASES_STATUS_CODES
 from api.deps import reject_unknown_query_params
 from api.errors import install_error_handlers
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.services = services
         state.db, state.index, state.keys = services.db, services.index, services.keys
         state.cases, state.planning = services.cases, services.planning
-        state.sessions = SessionSigner(settings.session_secret, settings.session_hours)
+        state.sessions = services.sessions
         state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         try:
             yield
@@ -87,6 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    # The scheme and client address as a trusted proxy reports them (X-Forwarded-Proto, -For):
+    # behind a TLS-terminating proxy the request is HTTPS and the session cookie Secure. Here,
+    # not in the server, so that it holds under any ASGI server; `wangge serve` leaves it off.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     routers = [
         health,
         lookup,

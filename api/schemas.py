@@ -3,9 +3,78 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
+
+# -- limits of what requests may carry (README: "Limits") ------------------------------------
+
+#: Ids are INTEGER columns: 64 bits on SQLite but 32 on PostgreSQL, where a larger number
+#: cannot even be compared with them ("integer out of range"). So the largest id either
+#: database can hold is the largest accepted; beyond it is refused (422), never looked up.
+MAX_ID = 2**31 - 1
+#: Rows a page may skip (GET /reports, /facilities, /units): deeper than this, filter instead.
+MAX_OFFSET = 10_000_000
+
+# Every free-text field of a request has a maximum length (its database column's, where it is
+# stored): a field of megabytes would be stored once and then downloaded by every reader.
+# Names that must name something are at least one character: an empty one names nothing.
+
+#: A code: of a unit, category, level or facility type (64 characters, as their columns).
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+#: A coordinate system: wgs84, gcj02, bd09 or EPSG:<code>.
+CrsName = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+#: A case status (one of the lifecycle's names, e.g. in_progress).
+StatusName = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+#: A role name (reporter, grid_worker, dispatcher, planner, admin).
+RoleName = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+#: A department a case is escalated to (100 characters, as the reports' department column).
+Department = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+#: Names of people, keys and facilities.
+NAME_LENGTH = 200
+#: A note on a change of a case, a rating's comment.
+NOTE_LENGTH = 2000
+#: A report's description.
+DESCRIPTION_LENGTH = 5000
+#: A report's address.
+ADDRESS_LENGTH = 500
+#: The id of a feature of a batch lookup (echoed in its result).
+FEATURE_ID_LENGTH = 200
+#: A bbox filter (four numbers).
+BBOX_LENGTH = 200
+
+#: Numbers in a JSON body are JSON numbers: not true/false (which would be read as 1 and 0, a
+#: point at 0,0 or a rating of 1) nor strings. Multipart forms, all text, are read laxly.
+Number = StrictFloat
+Integer = StrictInt
+
+
+def _iso_only(value: object) -> object:
+    """Pydantic reads a number as seconds since 1970; a time here is written as a time."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("an ISO 8601 date or date-time is needed, e.g. 2026-11-01T08:00:00+08:00")
+    return value
+
+
+#: A time in a query (since, until): an ISO 8601 date-time, or a date (its midnight); read as
+#: UTC when it has no zone.
+DateTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_only),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": f} for f in ("date-time", "date")]}),
+]
 
 
 class Strict(BaseModel):
@@ -64,20 +133,20 @@ class LookupResult(BaseModel):
 class PointsBatch(Strict):
     """Points as [lon, lat] pairs in one coordinate system."""
 
-    crs: str = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
-    points: list[tuple[float, float]] = Field(
+    crs: CrsName = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
+    points: list[tuple[Number, Number]] = Field(
         description="[lon, lat] pairs (or [x, y] for projected systems)"
     )
 
 
 class PointGeometry(BaseModel):
     type: Literal["Point"]
-    coordinates: tuple[float, float] | tuple[float, float, float]
+    coordinates: tuple[Number, Number] | tuple[Number, Number, Number]
 
 
 class PointFeature(BaseModel):
     type: Literal["Feature"]
-    id: str | int | None = None
+    id: Annotated[str, StringConstraints(max_length=FEATURE_ID_LENGTH)] | Integer | None = None
     geometry: PointGeometry
     properties: dict[str, Any] | None = None
 
@@ -146,13 +215,15 @@ class UnitCollection(BaseModel):
 class ReportIn(Strict):
     """A new report: where (with its coordinate system), what, and optionally who."""
 
-    lon: float = Field(examples=[117.2239])
-    lat: float = Field(examples=[39.0998])
-    crs: str = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
-    category: str = Field(examples=["flying_wires"], description="A code from GET /categories")
-    description: str = Field("", max_length=5000, examples=["楼道里有电动车飞线充电"])
-    address: str | None = Field(None, max_length=500)
-    name: str | None = Field(None, max_length=200, description="The reporter's name (private)")
+    lon: Number = Field(examples=[117.2239])
+    lat: Number = Field(examples=[39.0998])
+    crs: CrsName = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
+    category: Code = Field(examples=["flying_wires"], description="A code from GET /categories")
+    description: str = Field("", max_length=DESCRIPTION_LENGTH, examples=["楼道里有电动车飞线充电"])
+    address: str | None = Field(None, max_length=ADDRESS_LENGTH)
+    name: str | None = Field(
+        None, max_length=NAME_LENGTH, description="The reporter's name (private)"
+    )
     phone: str | None = Field(
         None,
         max_length=50,
@@ -248,19 +319,21 @@ class EventOut(BaseModel):
 class TransitionIn(Strict):
     """Move a case to another state."""
 
-    to: str = Field(examples=["accepted"])
-    note: str = Field("", max_length=2000)
-    unit_code: str | None = Field(None, description="reassigned: the unit to move the case to")
-    escalate_to: str | None = Field(
+    to: StatusName = Field(examples=["accepted"])
+    note: str = Field("", max_length=NOTE_LENGTH)
+    unit_code: Code | None = Field(None, description="reassigned: the unit to move the case to")
+    escalate_to: Department | None = Field(
         None,
         description="escalated: 'parent' (the unit above the current one) or a department name",
     )
-    duplicate_of: int | None = Field(None, description="rejected: the report this duplicates")
+    duplicate_of: Integer | None = Field(
+        None, ge=1, le=MAX_ID, description="rejected: the report this duplicates"
+    )
 
 
 class RatingIn(Strict):
-    score: int = Field(ge=1, le=5)
-    comment: str = Field("", max_length=2000)
+    score: Integer = Field(ge=1, le=5)
+    comment: str = Field("", max_length=NOTE_LENGTH)
 
 
 class CategoryOut(BaseModel):
@@ -283,9 +356,9 @@ class UnitStats(BaseModel):
 
 
 class KeyIn(Strict):
-    role: str
-    unit_code: str | None = None
-    name: str = ""
+    role: RoleName = Field(examples=["dispatcher"])
+    unit_code: Code | None = Field(None, description="The unit of a grid worker's key")
+    name: str = Field("", max_length=NAME_LENGTH, description="Whose key it is")
 
 
 class KeyOut(BaseModel):
@@ -312,23 +385,24 @@ class FacilityTypeOut(BaseModel):
 class FacilityIn(Strict):
     """A new facility: type, name, optional capacity, and where (with its coordinate system)."""
 
-    type: str = Field(examples=["elderly_care"], description="A code from GET /facilities/types")
-    name: str = Field(min_length=1, max_length=200, examples=["友谊路街道居家养老服务中心"])
-    capacity: int | None = Field(None, ge=0, le=1_000_000, description="Places, if known")
-    lon: float = Field(examples=[117.2239])
-    lat: float = Field(examples=[39.0998])
-    crs: str = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
+    type: Code = Field(examples=["elderly_care"], description="A code from GET /facilities/types")
+    name: str = Field(min_length=1, max_length=NAME_LENGTH, examples=["友谊路街道居家养老服务中心"])
+    capacity: Integer | None = Field(None, ge=0, le=1_000_000, description="Places, if known")
+    lon: Number = Field(examples=[117.2239])
+    lat: Number = Field(examples=[39.0998])
+    crs: CrsName = Field("wgs84", description="wgs84, gcj02, bd09 or EPSG:<code>")
 
 
 class FacilityPatch(Strict):
     """Fields to change; a move gives lon and lat (and crs unless WGS84); capacity may be null."""
 
-    type: str | None = None
-    name: str | None = Field(None, min_length=1, max_length=200)
-    capacity: int | None = Field(None, ge=0, le=1_000_000)
-    lon: float | None = None
-    lat: float | None = None
-    crs: str | None = Field(None, description="Of lon/lat; wgs84 if not given")
+    # None is "not given" (the default); sent as null, it is refused, so the schema has no null
+    type: Code | SkipJsonSchema[None] = None
+    name: Annotated[str, Field(min_length=1, max_length=NAME_LENGTH)] | SkipJsonSchema[None] = None
+    capacity: Integer | None = Field(None, ge=0, le=1_000_000, description="null clears it")
+    lon: Number | SkipJsonSchema[None] = None
+    lat: Number | SkipJsonSchema[None] = None
+    crs: CrsName | None = Field(None, description="Of lon/lat; wgs84 if not given")
 
 
 class LocationInput(BaseModel):
@@ -442,22 +516,24 @@ class CoverageOut(BaseModel):
 class SuggestIn(Strict):
     """New sites wanted: how many, for which facility type and service circle, where from."""
 
-    k: int = Field(ge=1, le=50, description="Number of sites wanted")
-    facility_type: str = Field("elderly_care", description="A code from GET /facilities/types")
-    minutes: float = Field(15.0, ge=1, le=120, description="Minutes of walking")
-    speed: float | None = Field(
+    k: Integer = Field(ge=1, le=50, description="Number of sites wanted")
+    facility_type: Code = Field("elderly_care", description="A code from GET /facilities/types")
+    minutes: Number = Field(15.0, ge=1, le=120, description="Minutes of walking")
+    speed: Number | None = Field(
         None, ge=10, le=200, description="Walking speed in m/min (default 1000/15, about 66.7)"
     )
-    level: str | None = Field(None, description="Level the sites' units are named at")
+    level: Code | None = Field(None, description="Level the sites' units are named at")
     mode: Literal["circle", "network"] = "circle"
     population: Literal["units", "points"] | None = None
-    candidates: list[tuple[float, float]] | None = Field(
+    candidates: list[tuple[Number, Number]] | None = Field(
         None,
         min_length=1,
         description="Candidate sites as [lon, lat] in crs; default: the representative point "
         "of every unit of the deepest level (network mode: of the level's units)",
     )
-    crs: str = Field("wgs84", description="Of the candidates: wgs84, gcj02, bd09 or EPSG:<code>")
+    crs: CrsName = Field(
+        "wgs84", description="Of the candidates: wgs84, gcj02, bd09 or EPSG:<code>"
+    )
 
 
 class SuggestedSite(BaseModel):

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from api.access.keys import KeyStore
+from api.access.sessions import BrowserSessions
 from api.cases.catalogue import load_catalogue, sync_catalogue
 from api.cases.service import Cases
 from api.db import Database
@@ -56,6 +57,7 @@ class Services:
     cases: Cases
     planning: Planning
     keys: KeyStore
+    sessions: BrowserSessions
 
     def close(self) -> None:
         """Finish queued writes and close the database."""
@@ -82,11 +84,16 @@ def open_services(
     if writer:
         cases.start_writer()
     planning = Planning(bset, db, street_network=settings.street_network)
+    keys = KeyStore(db)
+    sessions = BrowserSessions(
+        db, keys, secret=settings.session_secret, hours=settings.session_hours
+    )
     return Services(
         settings=settings,
         db=db,
         index=index,
         cases=cases,
         planning=planning,
-        keys=KeyStore(db),
+        keys=keys,
+        sessions=sessions,
     )

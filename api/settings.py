@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     #: Photos per report, and the largest photo accepted (bytes).
     max_photos: int = Field(3, ge=0, le=20)
     max_photo_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    #: The largest photo accepted in pixels (width x height), read from its header before it
+    #: is decoded: a small file can hold a huge image, and decoding costs 1-4 bytes a pixel.
+    max_photo_pixels: int = Field(40_000_000, ge=1)
     #: Category catalogue (JSON list of {code, name_zh, name_en, sla_hours, department,
     #: duplicate_radius_m?}); empty means the built-in catalogue.
     categories_file: Path | None = None
@@ -47,6 +51,16 @@ class Settings(BaseSettings):
     session_secret: str | None = None
     #: How long a browser session lasts after signing in.
     session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    # -- the browser's edge: sign-in origins, the cookie's Secure flag, trusted proxies --------
+    #: Origins (scheme://host[:port], comma-separated) besides the service's own from which the
+    #: sign-in form may be posted; any other Origin (or Referer) is refused (login CSRF).
+    allowed_origins: str = ""
+    #: The Secure flag of the session cookie: auto (when the request came over HTTPS, as a
+    #: trusted proxy says), always (a service reached over HTTPS only) or never.
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    #: Proxies whose X-Forwarded-Proto and X-Forwarded-For are believed: comma-separated IP
+    #: addresses or networks, "*" for any. From anyone else these headers are ignored.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     #: Base map tiles for the map pages: a URL template ({z}/{x}/{y}); none draws the
     #: boundaries on a plain background.
     tiles_url: str | None = None
@@ -90,6 +104,10 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         """Largest multipart body: the photos plus room for the form fields."""
         return self.max_photos * self.max_photo_bytes + 1024 * 1024
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
     def boundary_paths(self) -> list[Path]:

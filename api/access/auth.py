@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.access.keys import KeyStore
 from api.access.policy import Principal, Role
-from api.access.sessions import SESSION_COOKIE
+from api.access.sessions import SESSION_COOKIE, BrowserSessions
 from api.errors import ApiError
 
 
@@ -26,13 +27,10 @@ async def _session_principal(request: Request) -> Principal | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token or request.method not in ("GET", "HEAD"):
         return None
-    key_id = request.app.state.sessions.verify(token)
-    if key_id is None:
-        return None
-    store: KeyStore = request.app.state.keys
-    hit, principal = store.cached_id(key_id)
+    sessions: BrowserSessions = request.app.state.sessions
+    hit, principal = sessions.cached(token)
     if not hit:  # the database read runs in a thread, off the event loop
-        principal = await run_in_threadpool(store.by_id, key_id)
+        principal = await run_in_threadpool(sessions.principal, token)
     return principal
 
 
@@ -107,3 +105,47 @@ def allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
         return require_role(await authenticate(request), roles)
 
     return dependency
+
+
+async def same_site_form(request: Request) -> None:
+    """Refuse a form posted from another site (403): its Origin, or without one its Referer,
+    must be the service's own origin or one of WANGGE_ALLOWED_ORIGINS.
+
+    Browsers send Origin with every cross-site POST, so a page elsewhere cannot sign a
+    victim's browser in with the attacker's key (login CSRF) nor sign it out. A request with
+    neither header comes from no browser's form (a script), and is let through.
+    """
+    sent = request.headers.get("origin")
+    if sent is None:
+        referer = request.headers.get("referer")
+        if referer is None:
+            return
+        parts = urlsplit(referer)
+        sent = f"{parts.scheme}://{parts.netloc}"
+    allowed = [
+        _origin(f"{request.url.scheme}://{request.url.netloc}"),
+        *(_origin(o) for o in request.app.state.settings.allowed_origin_list),
+    ]
+    if _origin(sent) not in allowed:
+        raise ApiError(
+            403,
+            "cross_site_form",
+            f"a form from {sent[:200]!r} may not be posted here",
+            allowed="forms from " + ", ".join(allowed) + " (others: WANGGE_ALLOWED_ORIGINS)",
+        )
+
+
+def _origin(text: str) -> str:
+    """scheme://host[:port], lower case, without the scheme's default port."""
+    parts = urlsplit(text.strip().lower())
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port
+    except ValueError:  # not a port at all: compares equal to nothing well formed
+        return text
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # IPv6
+        netloc = f"[{netloc}]"
+    if port is not None and port != default:
+        netloc += f":{port}"
+    return f"{parts.scheme}://{netloc}"

@@ -10,17 +10,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api.access.cache import ShortCache
 from api.access.errors import InvalidKeyRequest, KeyNotFound, UnknownRole
 from api.access.policy import Principal, Role
 from api.db import Database
-from api.db.models import ApiKey
+from api.db.models import ApiKey, BrowserSession
 from geo.units import BoundarySet
 
 
@@ -84,12 +83,18 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 
 def revoke_key(session: Session, key_id: int) -> ApiKey:
-    """Revoke a key (committed); revoking twice keeps the first time."""
+    """Revoke a key and end its browser sessions (committed); revoking twice keeps the first
+    time."""
     row = session.get(ApiKey, key_id)
     if row is None:
         raise KeyNotFound(f"no key {key_id}", allowed="ids from GET /keys")
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
+        session.execute(
+            update(BrowserSession)
+            .where(BrowserSession.key_id == key_id, BrowserSession.revoked_at.is_(None))
+            .values(revoked_at=row.revoked_at)
+        )
         session.commit()
     return row
 
@@ -105,30 +110,28 @@ class KeyStore:
 
     def __init__(self, db: Database, *, ttl_s: float = 1.0) -> None:
         self._db = db
-        self._ttl = ttl_s
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
-        self._lock = threading.Lock()
+        self._cache: ShortCache[Principal | None] = ShortCache(ttl_s=ttl_s)
 
     def cached(self, key: str) -> tuple[bool, Principal | None]:
         """(hit, principal) from the cache alone; a miss says nothing of the key."""
-        return self._hit(hash_key(key))
+        return self._cache.get(hash_key(key))
 
     def cached_id(self, key_id: int) -> tuple[bool, Principal | None]:
-        return self._hit(f"id:{key_id}")
+        return self._cache.get(f"id:{key_id}")
 
     def verify(self, key: str) -> Principal | None:
         """The principal of a key, unless unknown or revoked."""
         digest = hash_key(key)
-        hit, principal = self._hit(digest)
+        hit, principal = self._cache.get(digest)
         if not hit:
             principal = self._lookup(key, digest)
-            self._keep(digest, principal)
+            self._cache.put(digest, principal)
         return principal
 
     def by_id(self, key_id: int) -> Principal | None:
-        """The principal of a key by id (for signed sessions), unless revoked."""
+        """The principal of a key by id (for browser sessions), unless revoked."""
         cache_key = f"id:{key_id}"
-        hit, principal = self._hit(cache_key)
+        hit, principal = self._cache.get(cache_key)
         if hit:
             return principal
         with self._db.session() as session:
@@ -136,31 +139,12 @@ class KeyStore:
         principal = None
         if row is not None and row.revoked_at is None:
             principal = _principal(row)
-        self._keep(cache_key, principal)
+        self._cache.put(cache_key, principal)
         return principal
 
     def forget(self, key_id: int) -> None:
         """Drop a key from the cache (after revoking it), so it stops working at once."""
-        with self._lock:
-            for cache_key in [
-                k
-                for k, (_, p) in self._cache.items()
-                if k == f"id:{key_id}" or (p is not None and p.key_id == key_id)
-            ]:
-                del self._cache[cache_key]
-
-    def _hit(self, cache_key: str) -> tuple[bool, Principal | None]:
-        with self._lock:
-            hit = self._cache.get(cache_key)
-        if hit is not None and time.monotonic() - hit[0] < self._ttl:
-            return True, hit[1]
-        return False, None
-
-    def _keep(self, cache_key: str, principal: Principal | None) -> None:
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[cache_key] = (time.monotonic(), principal)
+        self._cache.drop(lambda k, p: k == f"id:{key_id}" or (p is not None and p.key_id == key_id))
 
     def _lookup(self, key: str, digest: str) -> Principal | None:
         parts = key.split("_")

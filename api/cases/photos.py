@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,17 @@ SIGNATURES = {
 ALLOWED = "JPEG or PNG images"
 
 
+def bound_decoding(max_pixels: int) -> None:
+    """Pillow's own guard against decompression bombs, behind the size check of clean_photo.
+
+    Over ``Image.MAX_IMAGE_PIXELS`` Pillow only warns (it refuses at twice that); the warning
+    is made an error here, so nothing larger than ``max_pixels`` is ever decoded. Process-wide:
+    called once when the case service starts.
+    """
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+
 @dataclass(frozen=True)
 class CleanPhoto:
     """A photo re-encoded without metadata, ready to store."""
@@ -31,10 +43,12 @@ class CleanPhoto:
     sha256: str
 
 
-def clean_photo(raw: bytes, *, index: int, max_bytes: int) -> CleanPhoto:
+def clean_photo(raw: bytes, *, index: int, max_bytes: int, max_pixels: int) -> CleanPhoto:
     """Check a photo by content and re-encode it without EXIF (GPS included) or text chunks.
 
     The image is turned upright first (EXIF orientation), since the tag that said how goes.
+    Its size in pixels is read from the header before anything is decoded: a small file can
+    hold a huge image (a 500 KB PNG of 13,000 x 13,000 pixels decodes to over a gigabyte).
     """
     if len(raw) > max_bytes:
         raise PhotoTooLarge(
@@ -49,7 +63,8 @@ def clean_photo(raw: bytes, *, index: int, max_bytes: int) -> CleanPhoto:
         )
     fmt, content_type, suffix = kind
     try:
-        with Image.open(io.BytesIO(raw)) as probe:
+        with Image.open(io.BytesIO(raw)) as probe:  # lazy: reads the header only
+            _check_pixels(probe.size, index=index, max_pixels=max_pixels)
             probe.verify()
         with Image.open(io.BytesIO(raw)) as image:
             image.load()
@@ -59,13 +74,29 @@ def clean_photo(raw: bytes, *, index: int, max_bytes: int) -> CleanPhoto:
                 upright.convert("RGB").save(out, "JPEG", quality=90)
             else:
                 upright.save(out, "PNG")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoTooLarge(
+            f"photo {index} has too many pixels to decode",
+            allowed=f"at most {max_pixels} pixels per photo (WANGGE_MAX_PHOTO_PIXELS)",
+            code="too_many_pixels",
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InvalidPhoto(
             f"photo {index} cannot be read as {fmt}: {exc}",
             allowed=ALLOWED,
         ) from None
     data = out.getvalue()
     return CleanPhoto(data, content_type, suffix, hashlib.sha256(data).hexdigest())
+
+
+def _check_pixels(size: tuple[int, int], *, index: int, max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise PhotoTooLarge(
+            f"photo {index} is {width} x {height} = {width * height} pixels",
+            allowed=f"at most {max_pixels} pixels per photo (WANGGE_MAX_PHOTO_PIXELS)",
+            code="too_many_pixels",
+        )
 
 
 def store_photo(media_dir: Path, photo: CleanPhoto) -> Path:

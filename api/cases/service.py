@@ -18,7 +18,7 @@ from api.access.policy import Principal
 from api.cases import intake, transitions
 from api.cases.intake import Receipt, Submission
 from api.cases.lifecycle import OPEN
-from api.cases.photos import CleanPhoto
+from api.cases.photos import CleanPhoto, bound_decoding
 from api.cases.queries import CaseFilter, page_of_reports
 from api.cases.stats import unit_stats
 from api.cases.transitions import Change
@@ -55,7 +55,9 @@ class Cases:
     # -- start and stop ---------------------------------------------------------------------
 
     def load(self) -> None:
-        """Read the catalogue, rebuild the open-case index, and sweep orphaned photo files."""
+        """Read the catalogue, rebuild the open-case index, sweep orphaned photo files and
+        bound the decoding of photos to come."""
+        bound_decoding(self.settings.max_photo_pixels)
         with self.db.session() as session:
             self.categories = {c.code: c for c in session.scalars(select(Category))}
             for category in self.categories.values():

@@ -32,6 +32,9 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        # the app reads X-Forwarded-* itself, from WANGGE_FORWARDED_ALLOW_IPS only (api.main):
+        # uvicorn's own reading would trust its default, 127.0.0.1, besides
+        proxy_headers=False,
     )
 
 

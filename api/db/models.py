@@ -74,6 +74,21 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
+class BrowserSession(Base):
+    """A browser signed in with a key. Its cookie holds a random id (signed); the database holds
+    the id's SHA-256, so a session can end before it expires: at sign-out, or when its key is
+    revoked. Every worker reads this table (briefly cached), so an ended session is refused
+    everywhere within about a second."""
+
+    __tablename__ = "browser_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
 class Report(Base):
     """A geotagged report (a case) and where it stands."""
 

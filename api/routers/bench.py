@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body, Depends
 
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal
+from api.errors import KEYED, error_responses
 
-router = APIRouter(prefix="/bench", tags=["bench"])
+router = APIRouter(prefix="/bench", tags=["bench"], responses=error_responses(*KEYED, 413))
 
 
 @router.post("/noop", status_code=201)

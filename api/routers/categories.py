@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal
 from api.deps import CasesDep, SettingsDep
+from api.errors import KEYED, error_responses
 from api.schemas import CategoryOut
 
-router = APIRouter(prefix="/categories", tags=["reports"])
+router = APIRouter(prefix="/categories", tags=["reports"], responses=error_responses(*KEYED))
 
 
 @router.get("", response_model=list[CategoryOut])

@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from api.access.auth import allow
 from api.access.policy import Principal, Role
 from api.deps import PlanningDep
+from api.errors import error_responses
 from api.planning import DEFAULT_FACILITY_TYPE, MINUTES_RANGE, SPEED_RANGE, CoverageParams
-from api.schemas import CoverageOut, ErrorBody, SuggestIn, SuggestOut
+from api.schemas import Code, CoverageOut, SuggestIn, SuggestOut
 from geo.coverage import DEFAULT_MINUTES
 
-router = APIRouter(prefix="/coverage", tags=["coverage"])
+router = APIRouter(
+    prefix="/coverage",
+    tags=["coverage"],
+    responses=error_responses(
+        401,
+        403,
+        (409, "Network mode without a (readable) street network: WANGGE_STREET_NETWORK"),
+        (422, "Unknown level or facility type, parameter out of range, bad candidates"),
+        429,
+    ),
+)
 
 Planner = Annotated[Principal, Depends(allow(Role.PLANNER, Role.DISPATCHER, Role.ADMIN))]
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in {
-        401: "No or invalid API key",
-        403: "Role not allowed",
-        409: "Network mode without a (readable) street network: WANGGE_STREET_NETWORK",
-        422: "Unknown level or facility type, parameter out of range, bad candidates",
-        429: "Rate limit",
-    }.items()
-}
 
 
 # The body is JSON bytes made once per data version (api.planning.payload says why not through
@@ -37,14 +37,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     responses={
         200: {"model": CoverageOut, "description": "Summary, units and gaps"},
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
-        **ERRORS,
     },
 )
 def read_coverage(
     service: PlanningDep,
     _: Planner,
     facility_type: Annotated[
-        str, Query(description="A code from GET /facilities/types")
+        Code, Query(description="A code from GET /facilities/types")
     ] = DEFAULT_FACILITY_TYPE,
     minutes: Annotated[
         float,
@@ -60,7 +59,7 @@ def read_coverage(
         ),
     ] = None,
     level: Annotated[
-        str | None,
+        Code | None,
         Query(description="Level of the units table (default community, else the deepest)"),
     ] = None,
     mode: Annotated[
@@ -88,7 +87,7 @@ def read_coverage(
     return Response(entry.payload, media_type="application/json", headers=headers)
 
 
-@router.post("/suggest", response_model=SuggestOut, responses=ERRORS)
+@router.post("/suggest", response_model=SuggestOut, responses=error_responses(413))
 def create_coverage_suggestion(service: PlanningDep, _: Planner, body: SuggestIn) -> SuggestOut:
     """Up to k new sites that would cover the most residents aged 60+ now outside every
     service area, picked greedily (maximal covering location problem): each site's gain

@@ -9,9 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from api.access.auth import allow
 from api.access.policy import Principal, Role
 from api.deps import PlanningDep, SessionDep
+from api.errors import KEYED, error_responses
 from api.planning import facilities
 from api.schemas import (
-    ErrorBody,
+    MAX_ID,
+    MAX_OFFSET,
+    Code,
     FacilityIn,
     FacilityOut,
     FacilityPage,
@@ -19,32 +22,28 @@ from api.schemas import (
     FacilityTypeOut,
 )
 
-router = APIRouter(tags=["planning"])
+router = APIRouter(tags=["planning"], responses=error_responses(*KEYED))
 
 READERS = (Role.PLANNER, Role.DISPATCHER, Role.ADMIN)
 Reader = Annotated[Principal, Depends(allow(*READERS))]
 Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
-FacilityId = Annotated[int, Path(description="The facility's id")]
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in {
-        401: "No or invalid API key",
-        403: "Role not allowed",
-        404: "No such facility",
-        422: "Invalid request: unknown type, bad coordinates or fields",
-        429: "Rate limit",
-    }.items()
-}
+FacilityId = Annotated[int, Path(ge=1, le=MAX_ID, description="The facility's id")]
+#: ``:int``: a path that is no number (/facilities/types) is not a facility, so other methods
+#: on it answer 405, not a 422 about the id.
+ONE = "/facilities/{facility_id:int}"
+NOT_FOUND = error_responses((404, "No facility with that id"))
+BODY_ERRORS = error_responses(
+    (413, "Body too large"), (422, "Invalid request: unknown type, bad coordinates or fields")
+)
 
 
-@router.get("/facilities/types", response_model=list[FacilityTypeOut], responses=ERRORS)
+@router.get("/facilities/types", response_model=list[FacilityTypeOut])
 def read_facility_types(session: SessionDep, _: Reader) -> list[FacilityTypeOut]:
     """The facility catalogue: the built-in types and any type added by an import."""
     return [FacilityTypeOut.model_validate(t) for t in facilities.facility_types(session=session)]
 
 
-@router.post("/facilities", status_code=201, response_model=FacilityOut, responses=ERRORS)
+@router.post("/facilities", status_code=201, response_model=FacilityOut, responses=BODY_ERRORS)
 def create_facility(
     session: SessionDep, planning: PlanningDep, _: Admin, body: FacilityIn, response: Response
 ) -> FacilityOut:
@@ -56,13 +55,13 @@ def create_facility(
     return _out(row)
 
 
-@router.get("/facilities", response_model=FacilityPage, responses=ERRORS)
+@router.get("/facilities", response_model=FacilityPage)
 def read_facilities(
     session: SessionDep,
     _: Reader,
-    type: Annotated[str | None, Query(description="Only facilities of this type")] = None,
+    type: Annotated[Code | None, Query(description="Only facilities of this type")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> FacilityPage:
     """Facilities by id, optionally of one type, with the total."""
     total, rows = facilities.list_facilities(
@@ -71,13 +70,13 @@ def read_facilities(
     return FacilityPage(total=total, limit=limit, offset=offset, items=[_out(r) for r in rows])
 
 
-@router.get("/facilities/{facility_id}", response_model=FacilityOut, responses=ERRORS)
+@router.get(ONE, response_model=FacilityOut, responses=NOT_FOUND)
 def read_facility(session: SessionDep, _: Reader, facility_id: FacilityId) -> FacilityOut:
     """One facility."""
     return _out(facilities.get_facility(session=session, facility_id=facility_id))
 
 
-@router.patch("/facilities/{facility_id}", response_model=FacilityOut, responses=ERRORS)
+@router.patch(ONE, response_model=FacilityOut, responses=NOT_FOUND | BODY_ERRORS)
 def update_facility(
     session: SessionDep,
     planning: PlanningDep,
@@ -94,7 +93,7 @@ def update_facility(
     return _out(row)
 
 
-@router.delete("/facilities/{facility_id}", status_code=204, responses=ERRORS)
+@router.delete(ONE, status_code=204, responses=NOT_FOUND)
 def delete_facility(
     session: SessionDep, planning: PlanningDep, _: Admin, facility_id: FacilityId
 ) -> Response:

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 
 from api import VERSION
 from api.deps import IndexDep
+from api.errors import error_responses
 from api.schemas import BoundaryInfo, Health, LevelInfo
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=error_responses((422, "Unknown query parameter")))
 
 
 @router.get("/health", response_model=Health)

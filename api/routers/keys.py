@@ -10,18 +10,24 @@ from api.access.auth import allow
 from api.access.keys import issue_key, list_keys, revoke_key
 from api.access.policy import Principal, Role
 from api.deps import IndexDep, KeysDep, SessionDep
-from api.schemas import ErrorBody, KeyIn, KeyOut
+from api.errors import KEYED, error_responses
+from api.schemas import MAX_ID, KeyIn, KeyOut
 
-router = APIRouter(prefix="/keys", tags=["keys"])
+router = APIRouter(prefix="/keys", tags=["keys"], responses=error_responses(*KEYED))
 Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
-ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+KeyId = Annotated[int, Path(ge=1, le=MAX_ID, description="The key's id, from GET /keys")]
 
 
 def _out(row: Any, key: str | None = None) -> KeyOut:
     return KeyOut.model_validate(row, from_attributes=True).model_copy(update={"key": key})
 
 
-@router.post("", status_code=201, response_model=KeyOut, responses=ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    response_model=KeyOut,
+    responses=error_responses((404, "No unit with that unit_code"), 413),
+)
 def create_api_key(session: SessionDep, index: IndexDep, _: Admin, body: KeyIn) -> KeyOut:
     """Create a key; the key itself is in this response only."""
     row, key = issue_key(session, index.bset, body.role, unit_code=body.unit_code, name=body.name)
@@ -34,10 +40,10 @@ def read_api_keys(session: SessionDep, _: Admin) -> list[KeyOut]:
     return [_out(row) for row in list_keys(session)]
 
 
-@router.delete("/{key_id}", response_model=KeyOut, responses=ERRORS)
-def delete_api_key(
-    session: SessionDep, keys: KeysDep, _: Admin, key_id: Annotated[int, Path()]
-) -> KeyOut:
+@router.delete(
+    "/{key_id}", response_model=KeyOut, responses=error_responses((404, "No key with that id"))
+)
+def delete_api_key(session: SessionDep, keys: KeysDep, _: Admin, key_id: KeyId) -> KeyOut:
     """Revoke a key: it stops working at once on this worker (and on the others within the
     key cache's lifetime)."""
     row = revoke_key(session, key_id)

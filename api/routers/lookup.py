@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Body, Depends, Query
@@ -11,23 +11,22 @@ from fastapi import APIRouter, Body, Depends, Query
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal, sees_leader_phones
 from api.deps import IndexDep, SettingsDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.schemas import (
     BatchResult,
-    ErrorBody,
+    CrsName,
     FeatureCollectionBatch,
     LookupResult,
     PointsBatch,
 )
 from geo.assign import Assignment, BoundaryIndex
 
-router = APIRouter(prefix="/lookup", tags=["lookup"])
+router = APIRouter(
+    prefix="/lookup",
+    tags=["lookup"],
+    responses=error_responses(401, 403, (422, "Invalid coordinates, system or request"), 429),
+)
 Caller = Annotated[Principal, Depends(allow(*ALL_ROLES))]
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorBody, "description": "Body or batch too large"},
-    422: {"model": ErrorBody, "description": "Invalid coordinates, system or request"},
-}
 
 CRS_QUERY = Query(
     description="Coordinate system of lon/lat: wgs84, gcj02, bd09 or EPSG:<code>",
@@ -53,13 +52,13 @@ def _results(
     ]
 
 
-@router.get("", response_model=LookupResult, responses=ERRORS)
+@router.get("", response_model=LookupResult)
 def read_lookup(
     index: IndexDep,
     principal: Caller,
     lon: Annotated[float, Query(description="Longitude (or x)", examples=[117.2175])],
     lat: Annotated[float, Query(description="Latitude (or y)", examples=[39.0985])],
-    crs: Annotated[str, CRS_QUERY] = "wgs84",
+    crs: Annotated[CrsName, CRS_QUERY] = "wgs84",
 ) -> LookupResult:
     """The chain of units containing a point, top first, and the responsible leader.
 
@@ -92,13 +91,17 @@ BATCH_EXAMPLES = {
 }
 
 
-@router.post("/batch", response_model=BatchResult, responses=ERRORS)
+@router.post(
+    "/batch",
+    response_model=BatchResult,
+    responses=error_responses((413, "Body or batch too large (WANGGE_BATCH_MAX_POINTS)")),
+)
 def create_lookup_batch(
     index: IndexDep,
     principal: Caller,
     settings: SettingsDep,
     body: Annotated[PointsBatch | FeatureCollectionBatch, Body(openapi_examples=BATCH_EXAMPLES)],
-    crs: Annotated[str | None, CRS_QUERY] = None,
+    crs: Annotated[CrsName | None, CRS_QUERY] = None,
 ) -> BatchResult:
     """Look up many points at once (at most WANGGE_BATCH_MAX_POINTS, 10,000 by default).
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,7 +15,7 @@ from api.access.policy import Principal, Role
 from api.cases.catalogue import check_categories
 from api.cases.queries import CaseFilter, check_statuses
 from api.deps import CasesDep, PlanningDep, SessionDep, SettingsDep
-from api.errors import ApiError, SignInRequired
+from api.errors import KEYED, ApiError, SignInRequired, error_responses
 from api.pages.coverage import coverage_page
 from api.pages.density import density_page
 from api.planning import (
@@ -25,7 +24,7 @@ from api.planning import (
     SPEED_RANGE,
     CoverageParams,
 )
-from api.schemas import ErrorBody
+from api.schemas import Code, DateTime, StatusName
 from geo.coverage import DEFAULT_MINUTES
 from maps import asset_files
 
@@ -53,12 +52,18 @@ def page_allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     return dependency
 
 
+#: A page's answers: the page, a browser sent to sign in, and errors in JSON like the API's.
 PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/html": {}}, "description": "The map page"},
-    401: {"model": ErrorBody},
-    403: {"model": ErrorBody},
-    409: {"model": ErrorBody},
-    422: {"model": ErrorBody},
+    200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The page"},
+    303: {
+        "description": "A browser (Accept: text/html) without a session: to /signin?next=...",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    },
+    **error_responses(
+        *KEYED,
+        (409, "Network mode without a (readable) street network"),
+        html=True,
+    ),
 }
 
 
@@ -69,12 +74,12 @@ def read_density_map(
     settings: SettingsDep,
     principal: Annotated[Principal, Depends(page_allow(*MAP_ROLES))],
     level: Annotated[
-        str, Query(description="Level of the choropleth", examples=["community", "grid"])
+        Code, Query(description="Level of the choropleth", examples=["community", "grid"])
     ] = "grid",
-    category: Annotated[list[str] | None, Query(description="Only these categories")] = None,
-    status: Annotated[list[str] | None, Query(description="Only these statuses")] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after")] = None,
-    until: Annotated[datetime | None, Query(description="Created before")] = None,
+    category: Annotated[list[Code] | None, Query(description="Only these categories")] = None,
+    status: Annotated[list[StatusName] | None, Query(description="Only these statuses")] = None,
+    since: Annotated[DateTime | None, Query(description="Created at or after")] = None,
+    until: Annotated[DateTime | None, Query(description="Created before")] = None,
 ) -> HTMLResponse:
     """The dispatcher's map (一张图): cases per unit, a heat layer, open cases with overdue ones
     marked, and who leads each unit. Works with no internet: every file comes from here.
@@ -104,7 +109,7 @@ def read_coverage_map(
     planning: PlanningDep,
     settings: SettingsDep,
     _: Annotated[Principal, Depends(page_allow(*COVERAGE_ROLES))],
-    facility_type: Annotated[str, Query(description="A code from GET /facilities/types")] = (
+    facility_type: Annotated[Code, Query(description="A code from GET /facilities/types")] = (
         DEFAULT_FACILITY_TYPE
     ),
     minutes: Annotated[
@@ -114,7 +119,7 @@ def read_coverage_map(
         float | None,
         Query(ge=SPEED_RANGE[0], le=SPEED_RANGE[1], description="Metres per minute"),
     ] = None,
-    level: Annotated[str | None, Query(description="Level of the units (default community)")] = (
+    level: Annotated[Code | None, Query(description="Level of the units (default community)")] = (
         None
     ),
     mode: Annotated[Literal["circle", "network"], Query()] = "circle",

@@ -296,6 +296,7 @@ async def create_request(
             await upload.read(settings.max_photo_bytes + 1),
             index=n,
             max_bytes=settings.max_photo_bytes,
+            max_pixels=settings.max_photo_pixels,
         )
         for n, (_, upload) in enumerate(uploads)
     ]

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.access.auth import allow
 from api.access.policy import Principal, Role
@@ -19,35 +20,44 @@ from api.cases.photos import CleanPhoto, clean_photo
 from api.cases.queries import CaseFilter, check_statuses, events_of, parse_bbox, photo_of
 from api.cases.transitions import Change
 from api.deps import CasesDep, SessionDep, SettingsDep
-from api.errors import ApiError
+from api.errors import KEYED, ApiError, error_responses
 from api.schemas import (
-    ErrorBody,
+    BBOX_LENGTH,
+    MAX_ID,
+    MAX_OFFSET,
+    Code,
+    DateTime,
     EventOut,
     RatingIn,
     ReportIn,
     ReportOut,
     ReportPage,
+    StatusName,
     TransitionIn,
 )
+from api.settings import Settings
 from geo.errors import WanggeError
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(
+    prefix="/reports",
+    tags=["reports"],
+    responses=error_responses(*KEYED),
+)
 
 CASE_READERS = (Role.REPORTER, Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN)
 Reader = Annotated[Principal, Depends(allow(*CASE_READERS))]
+ReportId = Annotated[int, Path(ge=1, le=MAX_ID, description="The report's id")]
+PhotoId = Annotated[int, Path(ge=1, le=MAX_ID, description="An id from the report's photos")]
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in {
-        401: "No or invalid API key",
-        403: "Role not allowed",
-        404: "No such report visible to you",
-        409: "Lifecycle conflict or Idempotency-Key reused with another body",
-        413: "Body or photo too large",
-        415: "Photo is not JPEG or PNG",
-        422: "Invalid request",
-        429: "Rate limit",
-    }.items()
+NOT_FOUND = error_responses((404, "No such report visible to you (or no such photo or unit)"))
+CHANGE_ERRORS = NOT_FOUND | error_responses(
+    (409, "The lifecycle does not allow this move now (the allowed next states named)"), 413
+)
+PHOTO: dict[int | str, dict[str, Any]] = NOT_FOUND | {
+    200: {
+        "description": "The photo, metadata stripped",
+        "content": {"image/jpeg": {"schema": {}}, "image/png": {"schema": {}}},
+    }
 }
 
 INTAKE_BODY = {
@@ -84,14 +94,37 @@ INTAKE_BODY = {
 }
 
 
-async def _read_intake(
-    request: Request, max_photos: int, max_photo_bytes: int
-) -> tuple[ReportIn, list[CleanPhoto]]:
+class _TextFieldsInTheirCharset(MultiPartParser):
+    """Starlette's multipart parser, refusing a text field not in the form's charset (UTF-8
+    unless it says otherwise): Starlette reads such a field as Latin-1, stored as mojibake."""
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is None:
+            try:
+                part.data.decode(self._charset)
+            except (UnicodeDecodeError, LookupError):
+                raise MultiPartException(
+                    f"field {part.field_name!r} is not valid {self._charset or 'UTF-8'}"
+                ) from None
+        super().on_part_end()
+
+
+async def _read_form(request: Request, max_photos: int) -> Any:
+    parser = _TextFieldsInTheirCharset(
+        request.headers, request.stream(), max_files=max_photos, max_fields=20
+    )
+    return await parser.parse()
+
+
+async def _read_intake(request: Request, settings: Settings) -> tuple[ReportIn, list[CleanPhoto]]:
+    max_photos, max_photo_bytes = settings.max_photos, settings.max_photo_bytes
     content_type = request.headers.get("content-type", "")
     photos: list[CleanPhoto] = []
+    form = None
     try:
         if content_type.startswith("multipart/form-data"):
-            form = await request.form(max_files=max_photos, max_fields=20)
+            form = await _read_form(request, max_photos)
             fields: dict[str, Any] = {}
             for name, value in form.multi_items():
                 if isinstance(value, UploadFile):
@@ -105,12 +138,16 @@ async def _read_intake(
                     raw = await value.read(max_photo_bytes + 1)
                     photos.append(
                         await run_in_threadpool(
-                            clean_photo, raw, index=len(photos), max_bytes=max_photo_bytes
+                            clean_photo,
+                            raw,
+                            index=len(photos),
+                            max_bytes=max_photo_bytes,
+                            max_pixels=settings.max_photo_pixels,
                         )
                     )
                 else:
                     fields[name] = value
-            body = ReportIn.model_validate(fields)
+            body = ReportIn.model_validate(fields, strict=False)  # a form is all text
         elif content_type.startswith("application/json"):
             body = ReportIn.model_validate_json(await request.body())
         else:
@@ -139,6 +176,9 @@ async def _read_intake(
                 allowed="multipart/form-data with the report's fields",
             ) from None
         raise
+    finally:
+        if form is not None:
+            await form.close()
     return body, photos
 
 
@@ -146,7 +186,11 @@ async def _read_intake(
     "",
     status_code=201,
     response_model=ReportOut,
-    responses=ERRORS,
+    responses=error_responses(
+        (409, "Idempotency-Key reused with another body"),
+        (413, "Body, photo (bytes or pixels) or number of photos too large"),
+        (415, "Neither JSON nor a multipart form, or a photo that is not JPEG or PNG"),
+    ),
     openapi_extra=INTAKE_BODY,
 )
 async def create_report(
@@ -171,7 +215,7 @@ async def create_report(
     committed to disk before the 201 is sent. Reports outside the jurisdiction are accepted
     as `submitted` with assignment `unassigned`, into the dispatchers' queue.
     """
-    body, photos = await _read_intake(request, settings.max_photos, settings.max_photo_bytes)
+    body, photos = await _read_intake(request, settings)
     receipt = await run_in_threadpool(
         cases.submit, principal, Submission(**body.model_dump()), photos, idempotency_key
     )
@@ -184,28 +228,29 @@ async def create_report(
     return JSONResponse(receipt.body, status_code=receipt.status_code, headers=headers)
 
 
-@router.get("", response_model=ReportPage, responses=ERRORS)
+@router.get("", response_model=ReportPage, responses=error_responses((404, "No such unit")))
 def read_reports(
     cases: CasesDep,
     session: SessionDep,
     principal: Reader,
-    status: Annotated[list[str] | None, Query(description="One or more statuses")] = None,
-    category: Annotated[list[str] | None, Query(description="One or more categories")] = None,
+    status: Annotated[list[StatusName] | None, Query(description="One or more statuses")] = None,
+    category: Annotated[list[Code] | None, Query(description="One or more categories")] = None,
     unit: Annotated[
-        str | None, Query(description="A unit code at any level: everything below it")
+        Code | None, Query(description="A unit code at any level: everything below it")
     ] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after")] = None,
-    until: Annotated[datetime | None, Query(description="Created before")] = None,
+    since: Annotated[DateTime | None, Query(description="Created at or after")] = None,
+    until: Annotated[DateTime | None, Query(description="Created before")] = None,
     bbox: Annotated[
         str | None,
         Query(
+            max_length=BBOX_LENGTH,
             description="minlon,minlat,maxlon,maxlat (WGS84)",
             examples=["117.19,39.05,117.26,39.11"],
         ),
     ] = None,
     overdue: Annotated[bool | None, Query(description="Only overdue (or not overdue)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ReportPage:
     """Reports the caller may see, newest first, filtered, with the total."""
     where = CaseFilter(
@@ -223,28 +268,26 @@ def read_reports(
     return ReportPage(total=total, limit=limit, offset=offset, items=items)
 
 
-@router.get("/{report_id}", response_model=ReportOut, responses=ERRORS)
+@router.get("/{report_id}", response_model=ReportOut, responses=NOT_FOUND)
 def read_report(
-    cases: CasesDep, session: SessionDep, principal: Reader, report_id: Annotated[int, Path()]
+    cases: CasesDep, session: SessionDep, principal: Reader, report_id: ReportId
 ) -> Any:
     """One report as the caller may see it."""
     return cases.view(session, cases.get(session, report_id, principal), principal)
 
 
-@router.get("/{report_id}/events", response_model=list[EventOut], responses=ERRORS)
-def read_report_events(
-    session: SessionDep, principal: Reader, report_id: Annotated[int, Path()]
-) -> Any:
+@router.get("/{report_id}/events", response_model=list[EventOut], responses=NOT_FOUND)
+def read_report_events(session: SessionDep, principal: Reader, report_id: ReportId) -> Any:
     """The audit trail: every change, who made it, when, from and to which state, and why."""
     return events_of(session, report_id, principal)
 
 
-@router.post("/{report_id}/transitions", response_model=ReportOut, responses=ERRORS)
+@router.post("/{report_id}/transitions", response_model=ReportOut, responses=CHANGE_ERRORS)
 def create_report_transition(
     cases: CasesDep,
     session: SessionDep,
     principal: Annotated[Principal, Depends(allow(Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN))],
-    report_id: Annotated[int, Path()],
+    report_id: ReportId,
     change: TransitionIn,
 ) -> Any:
     """Move a case: accept (接单), start, resolve, escalate (吹哨: to 'parent' or a department),
@@ -254,12 +297,12 @@ def create_report_transition(
     return cases.view(session, report, principal)
 
 
-@router.post("/{report_id}/rating", response_model=ReportOut, responses=ERRORS)
+@router.post("/{report_id}/rating", response_model=ReportOut, responses=CHANGE_ERRORS)
 def create_report_rating(
     cases: CasesDep,
     session: SessionDep,
     principal: Annotated[Principal, Depends(allow(Role.REPORTER))],
-    report_id: Annotated[int, Path()],
+    report_id: ReportId,
     rating: RatingIn,
 ) -> Any:
     """The reporter rates a resolved case (评单), 1-5: below the threshold (3) reopens it,
@@ -268,13 +311,13 @@ def create_report_rating(
     return cases.view(session, report, principal)
 
 
-@router.get("/{report_id}/photos/{photo_id}", responses=ERRORS, response_class=FileResponse)
+@router.get("/{report_id}/photos/{photo_id}", responses=PHOTO, response_class=FileResponse)
 def read_report_photo(
     settings: SettingsDep,
     session: SessionDep,
     principal: Reader,
-    report_id: Annotated[int, Path()],
-    photo_id: Annotated[int, Path()],
+    report_id: ReportId,
+    photo_id: PhotoId,
 ) -> FileResponse:
     """A photo of a report (metadata stripped on intake)."""
     photo = photo_of(session, report_id, photo_id, principal)

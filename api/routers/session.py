@@ -2,7 +2,8 @@
 
 Dispatchers open the map pages in a browser, which cannot send an Authorization header; they
 sign in once with their key (in a POST body, never in a URL) and get a cookie that is valid
-for reading pages only.
+for reading pages only, until it expires, they sign out or the key is revoked. Both forms are
+refused when posted from another site.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ from __future__ import annotations
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.access.auth import same_site_form
 from api.access.keys import KeyStore
-from api.access.sessions import SESSION_COOKIE
+from api.access.sessions import SESSION_COOKIE, BrowserSessions, cookie_is_secure
 
 router = APIRouter(tags=["session"], include_in_schema=False)
+
+#: The longest page address to return to after signing in.
+NEXT_LENGTH = 2000
 
 PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Wangge · sign in</title>
@@ -50,16 +55,16 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def read_signin(next: Annotated[str | None, Query()] = None) -> HTMLResponse:
+def read_signin(next: Annotated[str | None, Query(max_length=NEXT_LENGTH)] = None) -> HTMLResponse:
     """The sign-in form."""
     return HTMLResponse(PAGE.format(message="", next=html.escape(_safe_next(next))))
 
 
-@router.post("/signin")
+@router.post("/signin", dependencies=[Depends(same_site_form)])
 def create_session(
     request: Request,
     key: Annotated[str, Form(max_length=200)],
-    next: Annotated[str | None, Form()] = None,
+    next: Annotated[str | None, Form(max_length=NEXT_LENGTH)] = None,
 ) -> Response:
     """Check the key and set the session cookie; back to the form on a wrong key."""
     store: KeyStore = request.app.state.keys
@@ -70,22 +75,26 @@ def create_session(
             message='<p class="error">Unknown or revoked key.</p>', next=html.escape(target)
         )
         return HTMLResponse(page, status_code=401)
+    sessions: BrowserSessions = request.app.state.sessions
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        request.app.state.sessions.sign(principal.key_id),
-        max_age=request.app.state.sessions.seconds,
+        sessions.start(principal.key_id),
+        max_age=sessions.seconds,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=cookie_is_secure(request.app.state.settings.cookie_secure, request.url.scheme),
         path="/",
     )
     return response
 
 
-@router.post("/signout")
-def delete_session() -> Response:
-    """Forget the session cookie."""
+@router.post("/signout", dependencies=[Depends(same_site_form)])
+def delete_session(request: Request) -> Response:
+    """End the session (refused from now on, by every worker) and forget its cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        request.app.state.sessions.end(token)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -11,8 +11,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal, Role, sees_leader_phones
 from api.deps import CasesDep, IndexDep, SessionDep
+from api.errors import KEYED, error_responses
 from api.schemas import (
-    ErrorBody,
+    MAX_OFFSET,
+    Code,
     Leader,
     UnitCollection,
     UnitFeature,
@@ -21,7 +23,11 @@ from api.schemas import (
 )
 from geo.units import BoundarySet
 
-router = APIRouter(prefix="/units", tags=["units"])
+router = APIRouter(
+    prefix="/units",
+    tags=["units"],
+    responses=error_responses(*KEYED, (404, "No unit with that code")),
+)
 Caller = Annotated[Principal, Depends(allow(*ALL_ROLES))]
 
 MAX_LIMIT = 1000
@@ -58,17 +64,19 @@ def unit_feature(bset: BoundarySet, pos: int, *, with_phone: bool = True) -> Uni
 @router.get(
     "",
     response_model=UnitCollection,
-    responses={422: {"model": ErrorBody, "description": "Unknown level or bad paging"}},
+    responses=error_responses(
+        (404, "No unit with the parent's code"), (422, "Unknown level or bad paging")
+    ),
 )
 def read_units(
     index: IndexDep,
     principal: Caller,
     level: Annotated[
-        str | None, Query(description="Only units of this level", examples=["community"])
+        Code | None, Query(description="Only units of this level", examples=["community"])
     ] = None,
-    parent: Annotated[str | None, Query(description="Only the children of this unit code")] = None,
+    parent: Annotated[Code | None, Query(description="Only the children of this unit code")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Units to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Units to skip")] = 0,
 ) -> UnitCollection:
     """Units as a GeoJSON FeatureCollection, in set order, with the total matched."""
     bset = index.bset
@@ -90,15 +98,11 @@ def read_units(
     )
 
 
-@router.get(
-    "/{code}",
-    response_model=UnitFeature,
-    responses={404: {"model": ErrorBody, "description": "No unit with that code"}},
-)
+@router.get("/{code}", response_model=UnitFeature)
 def read_unit(
     index: IndexDep,
     principal: Caller,
-    code: Annotated[str, Path(description="Unit code", examples=["120103001"])],
+    code: Annotated[Code, Path(description="Unit code", examples=["120103001"])],
 ) -> UnitFeature:
     """One unit as a GeoJSON Feature: name, level, leader, parent and number of children."""
     return unit_feature(
@@ -106,18 +110,14 @@ def read_unit(
     )
 
 
-@router.get(
-    "/{code}/stats",
-    response_model=UnitStats,
-    responses={404: {"model": ErrorBody, "description": "No unit with that code"}},
-)
+@router.get("/{code}/stats", response_model=UnitStats)
 def read_unit_stats(
     cases: CasesDep,
     session: SessionDep,
     principal: Annotated[
         Principal, Depends(allow(Role.PLANNER, Role.GRID_WORKER, Role.DISPATCHER, Role.ADMIN))
     ],
-    code: Annotated[str, Path(description="Unit code at any level")],
+    code: Annotated[Code, Path(description="Unit code at any level")],
 ) -> UnitStats:
     """Cases in a unit and below: counts by status and category, overdue, median hours to
     resolve. No personal data."""

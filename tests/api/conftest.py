@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,9 +20,11 @@ from api.main import create_app
 from api.settings import Settings
 
 
-def make_client(settings: Settings) -> tuple[TestClient, dict[str, str]]:
-    """Start the app (lifespan included) and create one key per role (grid worker: G1)."""
-    client = TestClient(create_app(settings))
+def make_client(settings: Settings, **options: Any) -> tuple[TestClient, dict[str, str]]:
+    """Start the app (lifespan included) and create one key per role (grid worker: G1).
+
+    ``options`` go to the TestClient (e.g. ``client=(host, port)``, the caller's address)."""
+    client = TestClient(create_app(settings), **options)
     client.__enter__()
     keys = {}
     with client.app.state.db.session() as session:  # type: ignore[attr-defined]
@@ -31,6 +36,23 @@ def make_client(settings: Settings) -> tuple[TestClient, dict[str, str]]:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def png(width: int = 4, height: int = 4) -> bytes:
+    """A real PNG of width x height black pixels (1 bit each), written row by row and never
+    held decoded: a few kilobytes even when huge, as a decompression bomb is."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte + the packed row
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")

@@ -225,7 +225,8 @@ def test_snapped_report_says_so(api, keys):
     ("overrides", "status", "code"),
     [
         ({"lat": 95}, 422, "invalid_coordinates"),  # out of range
-        ({"lon": "NaN"}, 422, "invalid_coordinates"),  # NaN
+        ({"lon": float("nan")}, 422, "invalid_coordinates"),  # NaN (JSON's NaN literal)
+        ({"lon": "117.2"}, 422, "invalid_request"),  # a string is not a number
         ({"crs": "mars"}, 422, "unknown_crs"),  # unknown system
         ({"category": "ufo"}, 422, "unknown_category"),  # not in the catalogue
         ({"colour": "red"}, 422, "invalid_request"),  # unknown field
@@ -233,7 +234,10 @@ def test_snapped_report_says_so(api, keys):
     ],
 )
 def test_bad_reports_are_refused_clearly(api, keys, overrides, status, code):
-    body = error(post(api, keys["reporter"], report_body(**overrides)), status, code)
+    sent = json.dumps(report_body(**overrides))  # NaN as JSON's NaN literal, which httpx refuses
+    headers = auth(keys["reporter"]) | {"Content-Type": "application/json"}
+    response = api.post("/reports", content=sent, headers=headers)
+    body = error(response, status, code)
     assert body.allowed
 
 

@@ -1,0 +1,45 @@
+"""A short-lived cache of answers another worker may change (keys revoked, sessions ended)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class ShortCache(Generic[V]):
+    """Answers kept for ``ttl_s`` seconds: a change made by another worker (or the command
+    line) is seen within that time; one made here is seen at once by dropping the entry.
+
+    Reads never touch the database, so async code can try the cache first and do the read in
+    a thread only on a miss. Thread-safe; cleared when it grows past ``max_entries``.
+    """
+
+    def __init__(self, *, ttl_s: float = 1.0, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[bool, V | None]:
+        """(hit, value): a miss says nothing of the value."""
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and time.monotonic() - entry[0] < self.ttl_s:
+            return True, entry[1]
+        return False, None
+
+    def put(self, key: str, value: V) -> None:
+        with self._lock:
+            if len(self._entries) > self._max:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic(), value)
+
+    def drop(self, where: Callable[[str, V], bool]) -> None:
+        """Drop every entry for which ``where(key, value)`` holds."""
+        with self._lock:
+            for key in [k for k, (_, v) in self._entries.items() if where(k, v)]:
+                del self._entries[key]
