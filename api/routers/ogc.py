@@ -22,7 +22,9 @@ from api.standards.ogc_openapi import openapi_30
 
 router = APIRouter(prefix="/ogc", tags=["ogc"], route_class=standard_route(ogc_error))
 Anyone = Annotated[Principal, Depends(allow(*ALL_ROLES))]
-CollectionId = Annotated[str, Path(description="A level's name, facilities or reports")]
+CollectionId = Annotated[
+    str, Path(max_length=200, description="A level's name, facilities or reports")
+]
 
 DOCUMENT: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {}}, "description": "The document"},
@@ -90,19 +92,34 @@ def read_items(
         int, Query(ge=1, description=f"Features per page; above {ogc.MAX_LIMIT} served as it")
     ] = ogc.DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, description="Features to skip")] = 0,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
+    bbox: Annotated[
+        str | None, Query(max_length=200, description="minlon,minlat,maxlon,maxlat (CRS84)")
+    ] = None,
     when: Annotated[
-        str | None, Query(alias="datetime", description="reports: instant or start/end")
+        str | None,
+        Query(max_length=200, alias="datetime", description="reports: instant or start/end"),
     ] = None,
     f: Annotated[Literal["json", "geojson"] | None, Query(description="Format")] = None,
-    code: Annotated[str | None, Query(description="units: code equals")] = None,
-    name: Annotated[str | None, Query(description="units, facilities: name equals")] = None,
-    parent: Annotated[str | None, Query(description="units: parent code equals")] = None,
-    leader_name: Annotated[str | None, Query(description="units: leader equals")] = None,
-    type: Annotated[str | None, Query(description="facilities: type")] = None,
-    status: Annotated[str | None, Query(description="reports: Wangge status")] = None,
-    category: Annotated[str | None, Query(description="reports: category code")] = None,
-    unit: Annotated[str | None, Query(description="reports: a unit code, and below")] = None,
+    code: Annotated[str | None, Query(max_length=200, description="units: code equals")] = None,
+    name: Annotated[
+        str | None, Query(max_length=200, description="units, facilities: name equals")
+    ] = None,
+    parent: Annotated[
+        str | None, Query(max_length=200, description="units: parent code equals")
+    ] = None,
+    leader_name: Annotated[
+        str | None, Query(max_length=200, description="units: leader equals")
+    ] = None,
+    type: Annotated[str | None, Query(max_length=200, description="facilities: type")] = None,
+    status: Annotated[
+        str | None, Query(max_length=200, description="reports: Wangge status")
+    ] = None,
+    category: Annotated[
+        str | None, Query(max_length=200, description="reports: category code")
+    ] = None,
+    unit: Annotated[
+        str | None, Query(max_length=200, description="reports: a unit code, and below")
+    ] = None,
 ) -> Response:
     """A page of a collection's features (GeoJSON), filtered, with next/prev links."""
     bset = index.bset
@@ -145,7 +162,9 @@ def read_item(
     session: SessionDep,
     principal: Anyone,
     collection_id: CollectionId,
-    feature_id: Annotated[str, Path(description="A unit's code, a facility's or case's id")],
+    feature_id: Annotated[
+        str, Path(max_length=200, description="A unit's code, a facility's or case's id")
+    ],
 ) -> Response:
     """One feature."""
     ogc.check_collection(index.bset, principal, collection_id)

@@ -63,10 +63,12 @@ def caller(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     async def dependency(
         request: Request,
         api_key: Annotated[
-            str | None, Query(description="A Wangge key (or the Authorization header)")
+            str | None,
+            Query(max_length=200, description="A Wangge key (or the Authorization header)"),
         ] = None,
         jurisdiction_id: Annotated[
-            str | None, Query(description="Checked against WANGGE_OPEN311_JURISDICTION_ID")
+            str | None,
+            Query(max_length=200, description="Checked against WANGGE_OPEN311_JURISDICTION_ID"),
         ] = None,
     ) -> Principal:
         settings = request.app.state.settings
@@ -114,7 +116,15 @@ def read_services(fmt: Format, cases: CasesDep, _: Anyone) -> Response:
     responses=_answers(Open311ServiceDefinition, "Service definition"),
 )
 def read_service(
-    fmt: Format, cases: CasesDep, _: Anyone, service_code: Annotated[str, Path()]
+    fmt: Format,
+    cases: CasesDep,
+    _: Anyone,
+    service_code: Annotated[
+        str,
+        Path(
+            max_length=200,
+        ),
+    ],
 ) -> Response:
     """A service's definition: its attributes (none declared)."""
     category = cases.categories.get(service_code)
@@ -137,12 +147,17 @@ def read_requests(
     session: SessionDep,
     principal: Reader,
     service_request_id: Annotated[
-        str | None, Query(description="Ids, comma separated; overrides every other filter")
+        str | None,
+        Query(max_length=200, description="Ids, comma separated; overrides every other filter"),
     ] = None,
-    service_code: Annotated[str | None, Query(description="Codes, comma separated")] = None,
+    service_code: Annotated[
+        str | None, Query(max_length=200, description="Codes, comma separated")
+    ] = None,
     start_date: Annotated[datetime | None, Query(description="Requested at or after")] = None,
     end_date: Annotated[datetime | None, Query(description="Requested at or before")] = None,
-    status: Annotated[str | None, Query(description="open, closed or open,closed")] = None,
+    status: Annotated[
+        str | None, Query(max_length=200, description="open, closed or open,closed")
+    ] = None,
     page: Annotated[int, Query(ge=1, le=100_000, description="Extension: page number")] = 1,
     page_size: Annotated[int, Query(ge=1, le=500, description="Extension: page size")] = 50,
 ) -> Response:
@@ -174,7 +189,12 @@ def read_request(
     cases: CasesDep,
     session: SessionDep,
     principal: Reader,
-    service_request_id: Annotated[str, Path()],
+    service_request_id: Annotated[
+        str,
+        Path(
+            max_length=200,
+        ),
+    ],
 ) -> Response:
     """One service request, as a list of one (the spec's shape)."""
     found = open311.read_request(
@@ -193,7 +213,12 @@ def read_token(
     cases: CasesDep,
     session: SessionDep,
     principal: Reader,
-    token: Annotated[str, Path()],
+    token: Annotated[
+        str,
+        Path(
+            max_length=200,
+        ),
+    ],
 ) -> Response:
     """The service request id of a token returned by POST requests."""
     return open311.document(
@@ -241,7 +266,9 @@ async def create_request(
     fmt: Format,
     cases: CasesDep,
     settings: SettingsDep,
-    api_key: Annotated[str | None, Query(description="Or in the form, or a header")] = None,
+    api_key: Annotated[
+        str | None, Query(max_length=200, description="Or in the form, or a header")
+    ] = None,
     idempotency_key: Annotated[
         str | None,
         Header(

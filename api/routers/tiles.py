@@ -18,7 +18,9 @@ from api.standards.tiles import MEDIA_TYPE, tile_set
 
 router = APIRouter(prefix="/tiles", tags=["tiles"], route_class=standard_route(ogc_error))
 Anyone = Annotated[Principal, Depends(allow(*ALL_ROLES))]
-Collection = Annotated[str, Path(description="A level of the boundary set", examples=["grid"])]
+Collection = Annotated[
+    str, Path(max_length=200, description="A level of the boundary set", examples=["grid"])
+]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or invalid key"},
@@ -55,7 +57,7 @@ def read_tile(
     z: Annotated[int, Path(description="Zoom")],
     x: Annotated[int, Path(description="Column, from the west")],
     y: Annotated[int, Path(description="Row, from the north")],
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    if_none_match: Annotated[str | None, Header(max_length=200, alias="If-None-Match")] = None,
 ) -> Response:
     """One Web Mercator tile of a level's units (code, name, parent, leader; case counts for
     the roles that see them), simplified for its zoom. ETag; 304 when unchanged."""
