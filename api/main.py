@@ -23,14 +23,17 @@ from api.routers import (
     facilities,
     health,
     keys,
+    leaders,
     lookup,
     maps,
     reports,
     session,
     units,
+    versions,
 )
 from api.services import open_services
 from api.settings import Settings
+from api.versions import VERSIONS_STATUS_CODES
 
 log = logging.getLogger("wangge")
 
@@ -54,8 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = open_services(settings)
         state = app.state
         state.services = services
-        state.db, state.index, state.keys = services.db, services.index, services.keys
+        state.db, state.boundaries, state.keys = services.db, services.boundaries, services.keys
         state.cases, state.planning = services.cases, services.planning
+        state.versions = services.versions
         state.sessions = SessionSigner(settings.session_secret, settings.session_hours)
         state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         try:
@@ -71,11 +75,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(reject_unknown_query_params)],
     )
     app.state.settings = settings
-    install_error_handlers(app, ACCESS_STATUS_CODES, CASES_STATUS_CODES, PLANNING_STATUS_CODES)
+    install_error_handlers(
+        app,
+        ACCESS_STATUS_CODES,
+        CASES_STATUS_CODES,
+        PLANNING_STATUS_CODES,
+        VERSIONS_STATUS_CODES,
+    )
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        path_limits={versions.UPLOAD_PATH: settings.max_boundary_upload_bytes},
     )
     routers = [
         health,
@@ -88,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         coverage,
         session,
         maps,
+        versions,
+        leaders,
     ]
     if settings.bench_noop:
         routers.append(bench)

@@ -52,6 +52,14 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("DELETE", "/facilities/{facility_id}"): {"admin"},
     ("GET", "/coverage"): PLANNING,
     ("POST", "/coverage/suggest"): PLANNING,
+    ("POST", "/boundaries/versions"): {"admin"},
+    ("GET", "/boundaries/versions"): EVERYONE,
+    ("GET", "/boundaries/versions/{version_id}"): EVERYONE,
+    ("GET", "/boundaries/versions/{version_id}/diff"): {"admin"},
+    ("POST", "/boundaries/versions/{version_id}/activate"): {"admin"},
+    ("PUT", "/units/{code}/leader"): {"dispatcher", "admin"},
+    ("DELETE", "/units/{code}/leader"): {"dispatcher", "admin"},
+    ("GET", "/units/{code}/leaders"): EVERYONE,
 }
 
 PATH_VALUES = {
@@ -60,6 +68,7 @@ PATH_VALUES = {
     "photo_id": "1",
     "key_id": "999",
     "facility_id": "999",
+    "version_id": "1",
 }
 
 
