@@ -14,6 +14,8 @@ Leaders are not compared here: who leads a unit is a roster apart from the geome
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import shapely
@@ -128,70 +130,41 @@ def compare_boundary_sets(old: BoundarySet, new: BoundarySet) -> pd.DataFrame:
         shapely.area(shapely.symmetric_difference(metric_old[kept_old], metric_new[kept_new])),
         0.0,
     )
-    none_removed = np.full(n_removed, None, dtype=object)
-    none_added = np.full(n_added, None, dtype=object)
-    frame = pd.DataFrame(
-        {
-            "code": np.concatenate([old_codes[removed], new_codes[kept_new], new_codes[added]]),
-            "level": np.concatenate(
-                [
-                    column(old_units, "level", removed),
-                    column(new_units, "level", kept_new),
-                    column(new_units, "level", added),
-                ]
-            ),
-            "old_name": np.concatenate(
-                [
-                    column(old_units, "name", removed),
-                    column(old_units, "name", kept_old),
-                    none_added,
-                ]
-            ),
-            "new_name": np.concatenate(
-                [
-                    none_removed,
-                    column(new_units, "name", kept_new),
-                    column(new_units, "name", added),
-                ]
-            ),
-            "old_parent": np.concatenate(
-                [
-                    column(old_units, "parent", removed),
-                    column(old_units, "parent", kept_old),
-                    none_added,
-                ]
-            ),
-            "new_parent": np.concatenate(
-                [
-                    none_removed,
-                    column(new_units, "parent", kept_new),
-                    column(new_units, "parent", added),
-                ]
-            ),
-            "added": np.concatenate(
-                [np.zeros(n_removed + n_kept, dtype=bool), np.ones(n_added, dtype=bool)]
-            ),
-            "removed": np.concatenate(
-                [np.ones(n_removed, dtype=bool), np.zeros(n_kept + n_added, dtype=bool)]
-            ),
-            "renamed": np.concatenate(
-                [np.zeros(n_removed, dtype=bool), renamed[changed], np.zeros(n_added, dtype=bool)]
-            ),
-            "reparented": np.concatenate(
-                [
-                    np.zeros(n_removed, dtype=bool),
-                    reparented[changed],
-                    np.zeros(n_added, dtype=bool),
-                ]
-            ),
-            "reshaped": np.concatenate(
-                [np.zeros(n_removed, dtype=bool), shape_changed, np.zeros(n_added, dtype=bool)]
-            ),
-            "area_before_m2": before,
-            "area_after_m2": after,
-            "area_change_m2": after - before,
-            "changed_area_m2": moved_area,
-        },
-        columns=list(DIFF_COLUMNS),
+
+    def stacked(removed_part: Any, kept_part: Any, added_part: Any) -> np.ndarray:
+        """A column of the answer: removed units, then changed kept ones, then added ones."""
+        return np.concatenate([removed_part, kept_part, added_part])
+
+    old_text = {c: old_units[c].to_numpy(dtype=object) for c in ("level", "name", "parent")}
+    new_text = {c: new_units[c].to_numpy(dtype=object) for c in ("level", "name", "parent")}
+    no_removed, no_added = (
+        np.full(n_removed, None, dtype=object),
+        np.full(n_added, None, dtype=object),
     )
+    columns: dict[str, np.ndarray] = {
+        "code": stacked(old_codes[removed], new_codes[kept_new], new_codes[added]),
+        "level": stacked(
+            old_text["level"][removed], new_text["level"][kept_new], new_text["level"][added]
+        ),
+    }
+    for name in ("name", "parent"):
+        old_values, new_values = old_text[name], new_text[name]
+        columns[f"old_{name}"] = stacked(old_values[removed], old_values[kept_old], no_added)
+        columns[f"new_{name}"] = stacked(no_removed, new_values[kept_new], new_values[added])
+    unflagged = (np.zeros(n_removed, dtype=bool), np.zeros(n_added, dtype=bool))
+    columns["added"] = stacked(unflagged[0], np.zeros(n_kept, dtype=bool), ~unflagged[1])
+    columns["removed"] = stacked(~unflagged[0], np.zeros(n_kept, dtype=bool), unflagged[1])
+    for flag, values in (
+        ("renamed", renamed[changed]),
+        ("reparented", reparented[changed]),
+        ("reshaped", shape_changed),
+    ):
+        columns[flag] = stacked(unflagged[0], values, unflagged[1])
+    columns |= {
+        "area_before_m2": before,
+        "area_after_m2": after,
+        "area_change_m2": after - before,
+        "changed_area_m2": moved_area,
+    }
+    frame = pd.DataFrame(columns, columns=list(DIFF_COLUMNS))
     return frame

@@ -257,10 +257,11 @@ def apply_reroute(
     for i, case in enumerate(plan.cases):
         outcome = plan.outcome[i]
         leader = plan.leader(i)
+        # other units, or the same ones renamed: the stored chain shows today's
+        if outcome != UNCHANGED or plan.renamed(i):
+            rechained.append(case.id)
+            chain_rows += _chain_rows(case.id, plan.chains[i], levels, bset.codes, names)
         if outcome == UNCHANGED and not plan.leader_changed[i]:
-            if plan.renamed(i):  # a unit above was renamed: the chain shows today's names
-                rechained.append(case.id)
-                chain_rows += _chain_rows(case.id, plan.chains[i], levels, bset.codes, names)
             if case.version_id != plan.version_id:
                 version_only.append(case.id)
             continue
@@ -288,51 +289,27 @@ def apply_reroute(
             }
         )
         if outcome == UNCHANGED:  # the leader alone changed
-            if plan.renamed(i):
-                rechained.append(case.id)
-                chain_rows += _chain_rows(case.id, plan.chains[i], levels, bset.codes, names)
-            events.append(
-                _event(
-                    case.id,
-                    actor,
-                    role,
-                    status,
-                    status,
-                    LEADER_CHANGED,
-                    _leader_note(case.leader, leader, note),
-                    {
-                        "from": _leader_ref(case.leader),
-                        "to": _leader_ref(leader),
-                        "boundary_version_id": plan.version_id,
-                    },
-                    now,
-                )
-            )
-            continue
-        rechained.append(case.id)
-        chain_rows += _chain_rows(case.id, plan.chains[i], levels, bset.codes, names)
-        events.append(
-            _event(
-                case.id,
-                actor,
-                role,
-                status,
-                new_status,
-                REROUTED,
-                _reroute_note(case, new_unit, plan.version_id, note),
-                {
-                    "from_unit": case.unit_code,
-                    "to_unit": new_unit,
-                    "from_version": case.version_id,
-                    "to_version": plan.version_id,
-                    "from_units": list(case.chain),
-                    "to_units": list(plan.chain_codes(i)),
-                    "assignment": plan.assignment[i] if new_unit else UNASSIGNED,
-                    "leader": _leader_ref(leader),
-                },
-                now,
-            )
-        )
+            kind, to_status = LEADER_CHANGED, status
+            text = _leader_note(case.leader, leader, note)
+            data: dict[str, Any] = {
+                "from": _leader_ref(case.leader),
+                "to": _leader_ref(leader),
+                "boundary_version_id": plan.version_id,
+            }
+        else:
+            kind, to_status = REROUTED, new_status
+            text = _reroute_note(case, new_unit, plan.version_id, note)
+            data = {
+                "from_unit": case.unit_code,
+                "to_unit": new_unit,
+                "from_version": case.version_id,
+                "to_version": plan.version_id,
+                "from_units": list(case.chain),
+                "to_units": list(plan.chain_codes(i)),
+                "assignment": plan.assignment[i] if new_unit else UNASSIGNED,
+                "leader": _leader_ref(leader),
+            }
+        events.append(_event(case.id, actor, role, status, to_status, kind, text, data, now))
     if changed:
         session.execute(update(Report), changed)
     for start in range(0, len(version_only), CHUNK):

@@ -113,8 +113,10 @@ class Cases:
     ) -> list[Receipt]:
         """Many reports (each with its Idempotency-Key or None) in one transaction."""
         receipts = intake.submit_many(self, principal, submissions)
-        for receipt in receipts[:1]:
-            self._settle_version(receipt.body.get("assignment", {}).get("boundary_version_id"))
+        versions = {r.body.get("assignment", {}).get("boundary_version_id") for r in receipts}
+        for version_id in versions:
+            if self._settle_version(version_id):
+                break  # one catch-up places every stale case
         return receipts
 
     # -- following the boundaries and the leaders -------------------------------------------

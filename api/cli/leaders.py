@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from api.cli.common import console, err_console, fail
-from api.settings import Settings
 from geo.errors import WanggeError
 
 leaders_app = typer.Typer(help="The leader roster: import appointments.", no_args_is_help=True)
@@ -30,16 +29,13 @@ def leaders_import(
     ``since`` empty: now). Every bad row is named by its line, and a file with one imports
     nothing (exit 1). Open cases whose leader changes get a leader_changed event."""
     from api.cli.planning import _print_check
+    from api.cli.versions import open_for_command
     from api.planning import InvalidRows
-    from api.services import open_services
     from api.versions import CLI
 
     if not file.is_file():
         raise fail(InvalidRows(f"{file} does not exist", allowed="a roster CSV file"))
-    try:
-        services = open_services(Settings(), writer=False, watch=False)
-    except WanggeError as exc:
-        raise fail(exc) from None
+    services = open_for_command()
     try:
         parsed = services.versions.read_roster(file)
         _print_check(parsed, report, "rows")

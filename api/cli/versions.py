@@ -30,7 +30,9 @@ versions_app = typer.Typer(
 SHOWN = 30
 
 
-def _services() -> Services:
+def open_for_command() -> Services:
+    """The services on the configured database for one command (no writer thread, no
+    watching), or the error's message and exit 2."""
     from api.services import open_services
 
     try:
@@ -77,7 +79,7 @@ def boundaries_import(
     if not file.is_file():
         err_console.print(f"[bold red]error:[/] {escape(str(file))} does not exist")
         raise typer.Exit(2)
-    services = _services()
+    services = open_for_command()
     progress = Progress(
         TextColumn("storing units"), BarColumn(), MofNCompleteColumn(), console=err_console
     )
@@ -108,7 +110,7 @@ def boundaries_import(
 @versions_app.command("list")
 def boundaries_list() -> None:
     """List the boundary versions, newest first."""
-    services = _services()
+    services = open_for_command()
     try:
         with services.db.session() as session:
             versions = services.versions.list_versions(session)
@@ -139,7 +141,7 @@ def boundaries_diff(
     limit: Annotated[int, typer.Option(help="Changes listed per kind")] = SHOWN,
 ) -> None:
     """What activating a version would change against the active one (nothing is written)."""
-    services = _services()
+    services = open_for_command()
     try:
         with services.db.session() as session:
             diff = services.versions.diff(session, version_id, limit=limit)
@@ -187,7 +189,7 @@ def boundaries_activate(
     older version rolls back."""
     from api.versions import CLI
 
-    services = _services()
+    services = open_for_command()
     try:
         with services.db.session() as session, console.status("activating..."):
             answer = services.versions.activate(session, version_id, actor=CLI)

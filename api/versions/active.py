@@ -128,11 +128,15 @@ class ActiveBoundaries:
                 self._views.move_to_end(key)
                 return hit
         index = self.geometry(version_id).with_leaders(self.roster.table(at))
+        self._keep_view(key, index)
+        return index
+
+    def _keep_view(self, key: tuple[int, tuple[int, ...]], index: BoundaryIndex) -> None:
         with self._lock:
             self._views[key] = index
+            self._views.move_to_end(key)
             while len(self._views) > 2 * self._cache_size:
                 self._views.popitem(last=False)
-        return index
 
     # -- changes ----------------------------------------------------------------------------
 
@@ -168,7 +172,7 @@ class ActiveBoundaries:
             if index is None:
                 index = self.view(version_id)
             else:
-                self._views[(version_id, roster.key())] = index
+                self._keep_view((version_id, roster.key()), index)
             self._snapshot = Snapshot(version_id, index)
             self._seen = dict(seen)
         if previous is not None and previous.version_id != version_id:

@@ -8,7 +8,6 @@ leaders for units the roster has none for), and the open cases that would move, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -25,13 +24,50 @@ from geo.units import LEADER_COLUMNS, BoundarySet
 DEFAULT_LIMIT = 500
 
 
-def _listing(items: Iterable[dict[str, Any]], count: int, limit: int) -> dict[str, Any]:
-    listed: list[dict[str, Any]] = []
-    for item in items:
-        if len(listed) >= limit:
-            break
-        listed.append(item)
-    return {"count": count, "items": listed}
+#: Per kind of unit change listed: geo.diff's flag, and the columns shown (as named here).
+UNIT_LISTINGS: dict[str, tuple[str, dict[str, str]]] = {
+    "added": ("added", {"name": "new_name", "parent": "new_parent"}),
+    "removed": ("removed", {"name": "old_name", "parent": "old_parent"}),
+    "renamed": ("renamed", {"old_name": "old_name", "new_name": "new_name"}),
+    "parent_changed": ("reparented", {"old_parent": "old_parent", "new_parent": "new_parent"}),
+    "geometry_changed": (
+        "reshaped",
+        {c: c for c in ("area_before_m2", "area_after_m2", "area_change_m2", "changed_area_m2")},
+    ),
+}
+
+
+def _unit_listing(
+    changes: pd.DataFrame, flag: str, columns: dict[str, str], limit: int
+) -> dict[str, Any]:
+    """How many units have a kind of change, and the first ``limit`` of them."""
+    rows = changes[changes[flag]]
+    items = []
+    for record in rows.head(limit).to_dict("records"):
+        item = {"code": record["code"], "level": record["level"]}
+        for name, column in columns.items():
+            value = record[column]
+            item[name] = _area(value) if column.endswith("_m2") else value
+        items.append(item)
+    return {"count": len(rows), "items": items}
+
+
+def _leader_listing(
+    codes: pd.Index, levels: pd.DataFrame, old: pd.DataFrame, new: pd.DataFrame, limit: int
+) -> dict[str, Any]:
+    """Units whose leader would differ: the leader in ``old`` and in ``new``."""
+    return {
+        "count": len(codes),
+        "items": [
+            {
+                "code": code,
+                "level": levels.at[code, "level"],
+                "old": _leader(old.loc[code]),
+                "new": _leader(new.loc[code]),
+            }
+            for code in codes[:limit]
+        ],
+    }
 
 
 def _area(value: Any) -> float | None:
@@ -88,89 +124,12 @@ def diff_version(
 
     plan = plan_reroute(read_open_cases(session), new_index, version_id)
     moves = plan.moves()
-    added, removed = changes[changes["added"]], changes[changes["removed"]]
-    renamed, parented = changes[changes["renamed"]], changes[changes["reparented"]]
-    reshaped = changes[changes["reshaped"]]
     units = {
-        "added": _listing(
-            (
-                {"code": r.code, "level": r.level, "name": r.new_name, "parent": r.new_parent}
-                for r in added.itertuples()
-            ),
-            len(added),
-            limit,
-        ),
-        "removed": _listing(
-            (
-                {"code": r.code, "level": r.level, "name": r.old_name, "parent": r.old_parent}
-                for r in removed.itertuples()
-            ),
-            len(removed),
-            limit,
-        ),
-        "renamed": _listing(
-            (
-                {"code": r.code, "level": r.level, "old_name": r.old_name, "new_name": r.new_name}
-                for r in renamed.itertuples()
-            ),
-            len(renamed),
-            limit,
-        ),
-        "parent_changed": _listing(
-            (
-                {
-                    "code": r.code,
-                    "level": r.level,
-                    "old_parent": r.old_parent,
-                    "new_parent": r.new_parent,
-                }
-                for r in parented.itertuples()
-            ),
-            len(parented),
-            limit,
-        ),
-        "geometry_changed": _listing(
-            (
-                {
-                    "code": r.code,
-                    "level": r.level,
-                    "area_before_m2": _area(r.area_before_m2),
-                    "area_after_m2": _area(r.area_after_m2),
-                    "area_change_m2": _area(r.area_change_m2),
-                    "changed_area_m2": _area(r.changed_area_m2),
-                }
-                for r in reshaped.itertuples()
-            ),
-            len(reshaped),
-            limit,
-        ),
-        "leader_changed": _listing(
-            (
-                {
-                    "code": code,
-                    "level": after.at[code, "level"],
-                    "old": _leader(before.loc[code]),
-                    "new": _leader(after.loc[code]),
-                }
-                for code in leader_changed
-            ),
-            len(leader_changed),
-            limit,
-        ),
-        "file_leaders_ignored": _listing(
-            (
-                {
-                    "code": code,
-                    "level": after.at[code, "level"],
-                    "old": _leader(after.loc[code]),
-                    "new": _leader(filed.loc[code]),
-                }
-                for code in ignored
-            ),
-            len(ignored),
-            limit,
-        ),
+        kind: _unit_listing(changes, flag, columns, limit)
+        for kind, (flag, columns) in UNIT_LISTINGS.items()
     }
+    units["leader_changed"] = _leader_listing(leader_changed, after, before, after, limit)
+    units["file_leaders_ignored"] = _leader_listing(ignored, after, after, filed, limit)
     moved = sorted(
         ((old_code, new_code, n) for (old_code, new_code), n in moves.items() if new_code),
         key=lambda m: (-m[2], m[0] or "", m[1] or ""),

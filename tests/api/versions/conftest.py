@@ -10,6 +10,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from api.schemas import ErrorBody, ReportOut
 from tests.api.conftest import auth
 from tests.conftest import tiny_layers
 
@@ -111,6 +112,34 @@ def zip_of(files: dict[str, bytes], path: Path) -> Path:
         for name, data in files.items():
             archive.writestr(name, data)
     return path
+
+
+@pytest.fixture(scope="module")
+def api(stored):  # type: ignore[no-untyped-def]
+    """The app on the module's backend (a dispatcher's key by default)."""
+    return stored[0]
+
+
+@pytest.fixture(scope="module")
+def keys(stored):  # type: ignore[no-untyped-def]
+    return stored[1]
+
+
+def error(response, status: int, code: str) -> ErrorBody:  # type: ignore[no-untyped-def]
+    """The error body of a refused request, checked: its status, code, message."""
+    assert response.status_code == status, response.text
+    body = ErrorBody.model_validate(response.json())
+    assert body.code == code, body
+    assert body.message
+    return body
+
+
+def report_at(client, key: str, place: tuple[float, float], category: str = "noise") -> ReportOut:  # type: ignore[no-untyped-def]
+    """A new report at a place (WGS84), as the given key."""
+    body = {"lon": place[0], "lat": place[1], "category": category, "phone": "13800000000"}
+    response = client.post("/reports", json=body, headers=auth(key))
+    assert response.status_code == 201, response.text
+    return ReportOut.model_validate(response.json())
 
 
 def upload(client, key: str, path: Path, **form: str):  # type: ignore[no-untyped-def]

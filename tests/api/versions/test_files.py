@@ -13,7 +13,7 @@ import shapely
 
 from api.schemas import ErrorBody, VersionOut
 from tests.api.conftest import make_client
-from tests.api.versions.conftest import upload, zip_of
+from tests.api.versions.conftest import error, upload, zip_of
 from tests.conftest import tiny_layers
 
 
@@ -53,10 +53,8 @@ def created(response) -> VersionOut:
 
 
 def refused(response, status, code) -> ErrorBody:
-    assert response.status_code == status, response.text
-    body = ErrorBody.model_validate(response.json())
-    assert body.code == code, body
-    assert body.message and body.allowed
+    body = error(response, status, code)
+    assert body.allowed
     return body
 
 

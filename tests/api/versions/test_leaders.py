@@ -6,28 +6,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from api.schemas import ErrorBody, EventOut, LeaderHistory, LookupResult, ReportOut
+from api.schemas import EventOut, LeaderHistory, LookupResult, ReportOut
 from tests.api.conftest import auth
-from tests.api.versions.conftest import IN_M1, IN_M3
-
-
-@pytest.fixture(scope="module")
-def api(stored):
-    return stored[0]
-
-
-@pytest.fixture(scope="module")
-def keys(stored):
-    return stored[1]
-
-
-def report_at(api, key, place) -> ReportOut:
-    body = {"lon": place[0], "lat": place[1], "category": "noise"}
-    response = api.post("/reports", json=body, headers=auth(key))
-    assert response.status_code == 201, response.text
-    return ReportOut.model_validate(response.json())
+from tests.api.versions.conftest import IN_M1, IN_M3, error, report_at
 
 
 def read(api, report_id) -> ReportOut:
@@ -48,13 +29,6 @@ def history(api, code, key=None) -> LeaderHistory:
     response = api.get(f"/units/{code}/leaders", headers=headers)
     assert response.status_code == 200, response.text
     return LeaderHistory.model_validate(response.json())
-
-
-def error(response, status, code) -> ErrorBody:
-    assert response.status_code == status, response.text
-    body = ErrorBody.model_validate(response.json())
-    assert body.code == code, body
-    return body
 
 
 def leader_of(api, place) -> str | None:

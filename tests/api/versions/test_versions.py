@@ -11,7 +11,6 @@ import pytest
 
 from api.schemas import (
     ActivationOut,
-    ErrorBody,
     EventOut,
     Health,
     LookupResult,
@@ -23,34 +22,12 @@ from api.schemas import (
     VersionOut,
 )
 from tests.api.conftest import auth
-from tests.api.versions.conftest import IN_G2_GAP, IN_M1, IN_M3, IN_M5, upload
-
-
-@pytest.fixture(scope="module")
-def api(stored):
-    return stored[0]
-
-
-@pytest.fixture(scope="module")
-def keys(stored):
-    return stored[1]
+from tests.api.versions.conftest import IN_G2_GAP, IN_M1, IN_M3, IN_M5, error, report_at, upload
 
 
 def ok(response, model, status=200):
     assert response.status_code == status, response.text
     return model.model_validate(response.json())
-
-
-def error(response, status, code) -> ErrorBody:
-    assert response.status_code == status, response.text
-    body = ErrorBody.model_validate(response.json())
-    assert body.code == code, body
-    return body
-
-
-def report_at(api, key, place, category="noise") -> ReportOut:
-    body = {"lon": place[0], "lat": place[1], "category": category, "phone": "13800000000"}
-    return ok(api.post("/reports", json=body, headers=auth(key)), ReportOut, 201)
 
 
 def lookup(api, place, **params) -> LookupResult:
