@@ -234,6 +234,24 @@ class BoundaryIndex:
             "reason": self.explain(status, int(result.unit[i]), distance),
         }
 
+    def prepare_snapping(self) -> BoundaryIndex:
+        """Build now what snapping and distances need (the units in metres and their trees),
+        which is otherwise built on the first point outside every unit: seconds at city
+        scale, better spent before an index is swapped in than during a request.
+
+        Example
+        -------
+        >>> import geopandas as gpd, shapely
+        >>> from geo.units import BoundarySet
+        >>> top = gpd.GeoDataFrame({"code": ["A"], "name": ["Area"], "parent": [""]},
+        ...                        geometry=[shapely.box(117.2, 39.1, 117.21, 39.11)], crs=4326)
+        >>> index = BoundaryIndex(BoundarySet.from_levels([("area", top)])).prepare_snapping()
+        >>> index.assign([117.2103], [39.105]).status.tolist()
+        ['snapped']
+        """
+        self._metric()
+        return self
+
     def distance_to_set(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.float64]:
         """Metres from WGS84 points to the nearest unit (0 inside; NaN beyond 100 km).
 

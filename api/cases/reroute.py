@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.cases.lifecycle import OPEN, Status
@@ -77,29 +77,65 @@ class Reroute:
     outcome: list[str] = field(default_factory=list)
     leader_changed: list[bool] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # the unit columns as plain arrays: read once per case, tens of thousands of times
+        units = self.index.bset.units
+        self._columns = {
+            c: units[c].to_numpy(dtype=object)
+            for c in ("code", "name", "level", "leader_name", "leader_phone", "leader_id")
+        }
+
     def unit_code(self, i: int) -> str | None:
         pos = self.unit_pos[i]
-        return None if pos < 0 else str(self.index.bset.codes[pos])
+        return None if pos < 0 else str(self._columns["code"][pos])
 
     def chain_codes(self, i: int) -> tuple[str, ...]:
-        codes = self.index.bset.codes
+        codes = self._columns["code"]
         return tuple(str(codes[p]) for p in self.chains[i])
+
+    def chain_rows(self, i: int) -> list[dict[str, Any]]:
+        """The report_units rows of the case's new chain of units (top first)."""
+        code, name, level = (self._columns[c] for c in ("code", "name", "level"))
+        return [
+            {
+                "report_id": self.cases[i].id,
+                "depth": d,
+                "level": level[p],
+                "code": code[p],
+                "name": name[p],
+            }
+            for d, p in enumerate(self.chains[i])
+        ]
+
+    def chain_changes(self, i: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+        """What to write of the case's chain: rows to update (a depth whose unit changed),
+        rows to insert (deeper than before), and the depth from which old rows go."""
+        case = self.cases[i]
+        new = self.chain_rows(i)
+        old = list(zip(case.chain, case.chain_names, strict=True))
+        kept = min(len(old), len(new))
+        changed = [
+            r
+            for r, (c, n) in zip(new[:kept], old[:kept], strict=True)
+            if (r["code"], r["name"]) != (c, n)
+        ]
+        return changed, new[kept:], len(new)
 
     def renamed(self, i: int) -> bool:
         """Whether the units on the case's chain have other names now (same codes)."""
-        names = self.index.bset.units["name"]
-        return tuple(str(names.iat[p]) for p in self.chains[i]) != self.cases[i].chain_names
+        names = self._columns["name"]
+        return tuple(str(names[p]) for p in self.chains[i]) != self.cases[i].chain_names
 
     def leader(self, i: int) -> tuple[str | None, str | None, str | None, str | None]:
         pos = self.leaders[i]
         if pos < 0:
             return (None, None, None, None)
-        units = self.index.bset.units
+        c = self._columns
         return (
-            str(units["code"].iat[pos]),
-            units["leader_name"].iat[pos],
-            units["leader_phone"].iat[pos],
-            units["leader_id"].iat[pos],
+            str(c["code"][pos]),
+            c["leader_name"][pos],
+            c["leader_phone"][pos],
+            c["leader_id"][pos],
         )
 
     def counts(self) -> dict[str, int]:
@@ -158,6 +194,7 @@ def read_open_cases(
         query = query.where(
             Report.id.in_(select(ReportUnit.report_id).where(ReportUnit.code.in_(list(in_units))))
         )
+    ids = query.with_only_columns(Report.id).order_by(None)
     if lock:
         query = query.with_for_update(of=Report)
     cases = [
@@ -174,11 +211,10 @@ def read_open_cases(
         for r in session.execute(query.order_by(Report.id))
     ]
     chains: dict[int, list[tuple[str, str]]] = {}
-    ids = [c.id for c in cases]
-    for start in range(0, len(ids), CHUNK):
+    if cases:  # the chains of the same cases, in one query
         rows = session.execute(
             select(ReportUnit.report_id, ReportUnit.code, ReportUnit.name)
-            .where(ReportUnit.report_id.in_(ids[start : start + CHUNK]))
+            .where(ReportUnit.report_id.in_(ids))
             .order_by(ReportUnit.report_id, ReportUnit.depth)
         )
         for report_id, code, name in rows:
@@ -246,21 +282,22 @@ def apply_reroute(
 ) -> dict[str, int]:
     """Write a plan (in the caller's transaction): the cases' units, leaders and version, and
     the events; the counts of :meth:`Reroute.counts`."""
-    bset = plan.index.bset
-    units = bset.units
-    levels, names = units["level"].to_numpy(dtype=object), units["name"].to_numpy(dtype=object)
     changed: list[dict[str, Any]] = []
     version_only: list[int] = []
-    chain_rows: list[dict[str, Any]] = []
-    rechained: list[int] = []
+    chain_updates: list[dict[str, Any]] = []
+    chain_inserts: list[dict[str, Any]] = []
+    truncated: list[tuple[int, int]] = []  # (case, depth from which its old rows go)
     events: list[dict[str, Any]] = []
     for i, case in enumerate(plan.cases):
         outcome = plan.outcome[i]
         leader = plan.leader(i)
         # other units, or the same ones renamed: the stored chain shows today's
         if outcome != UNCHANGED or plan.renamed(i):
-            rechained.append(case.id)
-            chain_rows += _chain_rows(case.id, plan.chains[i], levels, bset.codes, names)
+            updates, inserts, depth = plan.chain_changes(i)
+            chain_updates += updates
+            chain_inserts += inserts
+            if depth < len(case.chain):
+                truncated.append((case.id, depth))
         if outcome == UNCHANGED and not plan.leader_changed[i]:
             if case.version_id != plan.version_id:
                 version_only.append(case.id)
@@ -275,7 +312,7 @@ def apply_reroute(
                 new_status = Status.ASSIGNED
         changed.append(
             {
-                "id": case.id,
+                "report_id": case.id,
                 "status": new_status.value,
                 "unit_code": new_unit,
                 "assignment": plan.assignment[i] if new_unit else UNASSIGNED,
@@ -310,8 +347,18 @@ def apply_reroute(
                 "leader": _leader_ref(leader),
             }
         events.append(_event(case.id, actor, role, status, to_status, kind, text, data, now))
-    if changed:
-        session.execute(update(Report), changed)
+    reports = _table(Report)
+    if changed:  # Core executemany: the ORM's bulk paths cost more than the writes
+        columns = [k for k in changed[0] if k != "report_id"]
+        session.execute(
+            update(reports)
+            .where(reports.c.id == bindparam("report_id"))
+            .values({c: bindparam(f"new_{c}") for c in columns}),
+            [
+                {"report_id": row["report_id"], **{f"new_{c}": row[c] for c in columns}}
+                for row in changed
+            ],
+        )
     for start in range(0, len(version_only), CHUNK):
         session.execute(
             update(Report)
@@ -319,25 +366,51 @@ def apply_reroute(
             .values(boundary_version_id=plan.version_id)
             .execution_options(synchronize_session=False)
         )
-    for start in range(0, len(rechained), CHUNK):
+    # a chain changes at a few depths (a micro-grid redrawn, a grid above it): those rows
+    # are updated, deeper ones inserted or deleted, the rest left alone
+    chains = _table(ReportUnit)
+    by_depth: dict[int, list[int]] = {}
+    for case_id, depth in truncated:
+        by_depth.setdefault(depth, []).append(case_id)
+    for depth, ids in by_depth.items():
+        for start in range(0, len(ids), CHUNK):
+            session.execute(
+                delete(chains).where(
+                    chains.c.report_id.in_(ids[start : start + CHUNK]), chains.c.depth >= depth
+                )
+            )
+    if chain_updates:
         session.execute(
-            delete(ReportUnit).where(ReportUnit.report_id.in_(rechained[start : start + CHUNK]))
+            update(chains)
+            .where(
+                chains.c.report_id == bindparam("row_report_id"),
+                chains.c.depth == bindparam("row_depth"),
+            )
+            .values(
+                level=bindparam("new_level"), code=bindparam("new_code"), name=bindparam("new_name")
+            ),
+            [
+                {
+                    "row_report_id": r["report_id"],
+                    "row_depth": r["depth"],
+                    "new_level": r["level"],
+                    "new_code": r["code"],
+                    "new_name": r["name"],
+                }
+                for r in chain_updates
+            ],
         )
-    if chain_rows:
-        session.execute(insert(ReportUnit), chain_rows)
+    if chain_inserts:
+        session.execute(insert(chains), chain_inserts)
     if events:
-        session.execute(insert(ReportEvent), events)
+        session.execute(insert(_table(ReportEvent)), events)
     return plan.counts()
 
 
-def _chain_rows(
-    report_id: int, chain: tuple[int, ...], levels: Any, codes: Any, names: Any
-) -> list[dict[str, Any]]:
-    """The report_units rows of a case's chain of units (top first)."""
-    return [
-        {"report_id": report_id, "depth": d, "level": levels[p], "code": codes[p], "name": names[p]}
-        for d, p in enumerate(chain)
-    ]
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def _event(

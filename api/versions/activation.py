@@ -86,7 +86,10 @@ def switch(
     """Everything an activation changes, in the caller's transaction (which holds the lock)."""
     previous = store.active_version(session)
     previous_id = previous.id if previous is not None else None
-    roster = Roster.read(session)
+    holder = cases.boundaries
+    unchanged = store.counters(session).get(store.ROSTER) == holder.seen.get(store.ROSTER)
+    # the roster in memory is the database's when no one changed it since (a city's is large)
+    roster = holder.roster if unchanged else Roster.read(session)
     seeded = seed_from_file(session, roster, raw.bset, version_id=version_id, now=now)
     if seeded:
         store.bump(session, store.ROSTER)
@@ -125,7 +128,8 @@ def activate_version(
     """Activate a version (committed) and answer from it; what moved."""
     started = time.perf_counter()
     check_activatable(store.get_version(session, version_id))
-    raw = boundaries.geometry(version_id)  # seconds at city scale; lookups go on meanwhile
+    # seconds at city scale, before the lock: lookups and intake go on meanwhile
+    raw = boundaries.geometry(version_id).prepare_snapping()
     built = time.perf_counter()
     session.commit()  # the lock must open the next transaction (SQLite: no stale snapshot)
     lock_boundaries(session)

@@ -86,6 +86,11 @@ class ActiveBoundaries:
         return self.current.version_id
 
     @property
+    def seen(self) -> dict[str, int]:
+        """The change counters as of what this process answers from."""
+        return dict(self._seen)
+
+    @property
     def loaded(self) -> bool:
         return self._snapshot is not None
 

@@ -53,19 +53,19 @@ class Appointment:
         return self.since <= at and (self.until is None or at < self.until)
 
 
-def _appointment(row: LeaderAppointment) -> Appointment:
-    return Appointment(
-        id=row.id,
-        unit_code=row.unit_code,
-        name=row.name,
-        phone=row.phone,
-        person_id=row.person_id,
-        since=row.since,
-        until=row.until,
-        appointed_by=row.appointed_by,
-        ended_by=row.ended_by,
-        source=row.source,
-    )
+#: The columns of leader_appointments in the order of Appointment's fields.
+APPOINTMENT_FIELDS = (
+    "id",
+    "unit_code",
+    "name",
+    "phone",
+    "person_id",
+    "since",
+    "until",
+    "appointed_by",
+    "ended_by",
+    "source",
+)
 
 
 class Roster:
@@ -77,7 +77,8 @@ class Roster:
 
     @classmethod
     def read(cls, session: Session) -> Roster:
-        return cls(_appointment(row) for row in session.scalars(select(LeaderAppointment)))
+        columns = [getattr(LeaderAppointment, f) for f in APPOINTMENT_FIELDS]
+        return cls(Appointment(*row) for row in session.execute(select(*columns)))
 
     def current(self, code: str) -> Appointment | None:
         """The appointment in force (open-ended) for a unit."""
