@@ -18,6 +18,7 @@ from api.db import Database
 from api.errors import ApiError
 from api.planning import Planning
 from api.settings import Settings
+from api.versions import ActiveBoundaries, Versions
 from geo.assign import BoundaryIndex
 
 
@@ -29,6 +30,13 @@ def _state(name: str) -> Callable[[Request], Awaitable[Any]]:
 
     dependency.__name__ = f"get_{name}"
     return dependency
+
+
+async def get_index(request: Request) -> BoundaryIndex:
+    """The active boundary version's index, read once for the request (a version activated
+    meanwhile is answered from by the next one)."""
+    boundaries: ActiveBoundaries = request.app.state.boundaries
+    return boundaries.index
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -67,7 +75,9 @@ def _query_params(dependant):  # type: ignore[no-untyped-def]
 SettingsDep = Annotated[Settings, Depends(_state("settings"))]
 DatabaseDep = Annotated[Database, Depends(_state("db"))]
 SessionDep = Annotated[Session, Depends(get_session)]
-IndexDep = Annotated[BoundaryIndex, Depends(_state("index"))]
+IndexDep = Annotated[BoundaryIndex, Depends(get_index)]
+BoundariesDep = Annotated[ActiveBoundaries, Depends(_state("boundaries"))]
+VersionsDep = Annotated[Versions, Depends(_state("versions"))]
 CasesDep = Annotated[Cases, Depends(_state("cases"))]
 KeysDep = Annotated[KeyStore, Depends(_state("keys"))]
 PlanningDep = Annotated[Planning, Depends(_state("planning"))]

@@ -23,6 +23,7 @@ from api.routers import (
     facilities,
     health,
     keys,
+    leaders,
     lookup,
     maps,
     ogc,
@@ -31,10 +32,12 @@ from api.routers import (
     session,
     tiles,
     units,
+    versions,
 )
 from api.services import open_services
 from api.settings import Settings
 from api.standards.errors import STANDARDS_STATUS_CODES
+from api.versions import VERSIONS_STATUS_CODES
 
 log = logging.getLogger("wangge")
 
@@ -58,8 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = open_services(settings)
         state = app.state
         state.services = services
-        state.db, state.index, state.keys = services.db, services.index, services.keys
+        state.db, state.boundaries, state.keys = services.db, services.boundaries, services.keys
         state.cases, state.planning = services.cases, services.planning
+        state.versions = services.versions
         state.sessions = services.sessions
         state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         try:
@@ -81,11 +85,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CASES_STATUS_CODES,
         PLANNING_STATUS_CODES,
         STANDARDS_STATUS_CODES,
+        VERSIONS_STATUS_CODES,
     )
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        path_limits={versions.UPLOAD_PATH: settings.max_boundary_upload_bytes},
     )
     # The scheme and client address as a trusted proxy reports them (X-Forwarded-Proto, -For):
     # behind a TLS-terminating proxy the request is HTTPS and the session cookie Secure. Here,
@@ -105,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         open311,
         ogc,
         tiles,
+        versions,
+        leaders,
     ]
     if settings.bench_noop:
         routers.append(bench)

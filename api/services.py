@@ -1,13 +1,15 @@
 """The services of one running Wangge, built in one place for the application and the CLI.
 
-``open_services(settings)`` loads the configured boundaries, opens the database (migrated,
-catalogue synced) and builds every service on them; ``close()`` finishes queued writes.
+``open_services(settings)`` opens the database (migrated, catalogue synced), loads the active
+boundary version (on an empty database the configured boundaries are imported as version 1
+and activated first) and builds every service on them; ``close()`` finishes queued writes.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from api.access.keys import KeyStore
 from api.access.sessions import BrowserSessions
@@ -16,19 +18,18 @@ from api.cases.service import Cases
 from api.db import Database
 from api.planning import Planning
 from api.settings import Settings
+from api.versions import ActiveBoundaries, Versions
 from boundaries.loader import load_boundary_set
 from geo.assign import BoundaryIndex
 from geo.errors import BoundaryFileError
+from geo.units import BoundarySet
 
 log = logging.getLogger("wangge")
 
 
-def load_index(settings: Settings) -> BoundaryIndex:
-    """Load the configured boundary set and build its spatial index.
-
-    A set whose errors would make answers wrong is refused (``BoundaryFileError``); the other
-    issues the quick load checks find are logged as warnings.
-    """
+def read_configured_boundaries(settings: Settings) -> tuple[BoundarySet, list[Path]]:
+    """The configured boundary files (WANGGE_BOUNDARIES) as a set: what seeds an empty
+    database as version 1."""
     paths = settings.boundary_paths
     missing = [p for p in paths if not p.exists()]
     if missing:
@@ -41,10 +42,31 @@ def load_index(settings: Settings) -> BoundaryIndex:
             f"boundary file {missing[0]} does not exist{hint}",
             allowed="WANGGE_BOUNDARIES=path.gpkg, or comma-separated GeoJSON files top first",
         )
+    # a set whose errors would make answers wrong is refused; the other issues are logged
     bset, report = load_boundary_set(paths, crs=settings.boundaries_crs)
     for line in report.summary(limit=10):
         log.warning("%s: %s", bset.name, line)
-    return BoundaryIndex(bset, snap_tolerance_m=settings.snap_tolerance_m)
+    return bset, paths
+
+
+def _active(settings: Settings, db: Database) -> tuple[ActiveBoundaries, Cases, Versions]:
+    """The active boundaries on a database, seeding it with the configured set if empty."""
+    boundaries = ActiveBoundaries(db, snap_tolerance_m=settings.snap_tolerance_m)
+    cases = Cases(settings=settings, boundaries=boundaries, db=db)
+    versions = Versions(boundaries=boundaries, cases=cases)
+    if not versions.seed(lambda: read_configured_boundaries(settings)):
+        boundaries.load()
+    return boundaries, cases, versions
+
+
+def load_index(settings: Settings) -> BoundaryIndex:
+    """The active boundary version's index, the one place the boundaries are loaded from
+    outside a running service (the configured files seed an empty database)."""
+    db = Database(settings.database)
+    try:
+        return _active(settings, db)[0].index
+    finally:
+        db.dispose()
 
 
 @dataclass
@@ -53,37 +75,50 @@ class Services:
 
     settings: Settings
     db: Database
-    index: BoundaryIndex
+    boundaries: ActiveBoundaries
     cases: Cases
     planning: Planning
     keys: KeyStore
     sessions: BrowserSessions
+    versions: Versions
+
+    @property
+    def index(self) -> BoundaryIndex:
+        """The active version's index (read it per use: a new version may be activated)."""
+        return self.boundaries.index
 
     def close(self) -> None:
-        """Finish queued writes and close the database."""
+        """Stop watching for changes, finish queued writes and close the database."""
+        self.boundaries.close()
         self.cases.close()
         self.db.dispose()
 
 
-def open_services(
-    settings: Settings, *, index: BoundaryIndex | None = None, writer: bool = True
-) -> Services:
-    """Load the boundaries (unless given), open the database and build the services.
+def open_services(settings: Settings, *, writer: bool = True, watch: bool = True) -> Services:
+    """Open the database, load the active boundaries and build the services.
 
-    ``writer=False`` commits each report alone instead of through the group writer (the CLI).
+    ``writer=False`` commits each report alone instead of through the group writer (the CLI);
+    ``watch=False`` does not follow changes made by other processes (a one-off command).
     """
-    index = index or load_index(settings)
-    bset = index.bset
-    log.info("loaded %d units in %d levels from %s", len(bset), len(bset.levels), bset.name)
     db = Database(settings.database)
     with db.session() as session:
         sync_catalogue(session, load_catalogue(settings.categories_file))
+    boundaries, cases, versions = _active(settings, db)
+    bset = boundaries.bset
+    log.info(
+        "answering from boundary version %d: %d units in %d levels",
+        boundaries.version_id,
+        len(bset),
+        len(bset.levels),
+    )
     settings.media.mkdir(parents=True, exist_ok=True)
-    cases = Cases(settings=settings, index=index, db=db)
     cases.load()
+    boundaries.on_new_version(lambda _: cases.catch_up())
     if writer:
         cases.start_writer()
-    planning = Planning(bset, db, street_network=settings.street_network)
+    if watch:
+        boundaries.watch()
+    planning = Planning(boundaries, db, street_network=settings.street_network)
     keys = KeyStore(db)
     sessions = BrowserSessions(
         db, keys, secret=settings.session_secret, hours=settings.session_hours
@@ -91,9 +126,10 @@ def open_services(
     return Services(
         settings=settings,
         db=db,
-        index=index,
+        boundaries=boundaries,
         cases=cases,
         planning=planning,
         keys=keys,
         sessions=sessions,
+        versions=versions,
     )

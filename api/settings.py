@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     batch_max_points: int = Field(10_000, ge=1)
     #: Largest request body accepted, in bytes (413 beyond).
     max_body_bytes: int = Field(2_000_000, ge=1_024)
+    #: Largest boundary file accepted by POST /boundaries/versions (bytes, 413 beyond).
+    max_boundary_upload_bytes: int = Field(200 * 1024 * 1024, ge=1_024)
     #: Street network for coverage in network mode (GET /coverage?mode=network): street centre
     #: lines (GeoJSON, Shapefile, GeoPackage) or an OSMnx GraphML file. Read on first use.
     street_network: Path | None = None

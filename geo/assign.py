@@ -24,17 +24,19 @@ The responsible leader is the deepest unit on the chain that has a leader.
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from geo.crs import CoordSystem, points_to_wgs84
-from geo.units import BoundarySet
+from geo.units import LEADER_COLUMNS, BoundarySet
 
 ASSIGNED = "assigned"
 GAP = "gap"
@@ -95,7 +97,7 @@ class BoundaryIndex:
     Example
     -------
     >>> import geopandas as gpd, shapely
-    >>> from geo.units import BoundarySet
+    >>> from geo.units import LEADER_COLUMNS, BoundarySet
     >>> top = gpd.GeoDataFrame({"code": ["A"], "name": ["Area"], "parent": [""],
     ...                         "leader_name": ["Li Lei"]},
     ...                        geometry=[shapely.box(117.2, 39.1, 117.21, 39.11)], crs=4326)
@@ -130,10 +132,45 @@ class BoundaryIndex:
             column: bset.units[column].tolist()
             for column in ("code", "name", "level", "leader_name", "leader_phone", "leader_id")
         }
+        # built on first use and shared with the copies of :meth:`with_leaders`
         self._metric_lock = threading.Lock()
-        self._metric_trees: list[shapely.STRtree] | None = None
-        self._edge_tree: shapely.STRtree | None = None
+        self._metric_cache: dict[str, Any] = {}
         self._to_metric = pyproj.Transformer.from_crs(4326, bset.metric_crs, always_xy=True)
+
+    def with_leaders(self, leaders: pd.DataFrame) -> BoundaryIndex:
+        """The same index answering with other leaders (a roster), sharing the trees.
+
+        Building an index costs seconds at city scale; a leader change must not. The copy
+        shares every tree and geometry with this index and differs only in who leads.
+
+        Parameters
+        ----------
+        leaders : DataFrame
+            See :meth:`geo.units.BoundarySet.with_leaders`.
+
+        Returns
+        -------
+        BoundaryIndex
+
+        Example
+        -------
+        >>> import geopandas as gpd, pandas as pd, shapely
+        >>> from geo.units import LEADER_COLUMNS, BoundarySet
+        >>> top = gpd.GeoDataFrame({"code": ["A"], "name": ["Area"], "parent": [""]},
+        ...                        geometry=[shapely.box(117.2, 39.1, 117.21, 39.11)], crs=4326)
+        >>> index = BoundaryIndex(BoundarySet.from_levels([("area", top)]))
+        >>> roster = pd.DataFrame({"code": ["A"], "leader_name": ["Han Mei"],
+        ...                        "leader_phone": [None], "leader_id": ["p-7"]})
+        >>> led = index.with_leaders(roster)
+        >>> led.describe(led.assign([117.205], [39.105]), 0)["leader"]["name"]
+        'Han Mei'
+        """
+        other = copy.copy(self)
+        other.bset = self.bset.with_leaders(leaders)
+        other._text = dict(self._text)
+        for column in LEADER_COLUMNS:
+            other._text[column] = other.bset.units[column].tolist()
+        return other
 
     # -- public -----------------------------------------------------------------------------
 
@@ -196,6 +233,24 @@ class BoundaryIndex:
             "distance_m": None if np.isnan(distance) else round(distance, 2),
             "reason": self.explain(status, int(result.unit[i]), distance),
         }
+
+    def prepare_snapping(self) -> BoundaryIndex:
+        """Build now what snapping and distances need (the units in metres and their trees),
+        which is otherwise built on the first point outside every unit: seconds at city
+        scale, better spent before an index is swapped in than during a request.
+
+        Example
+        -------
+        >>> import geopandas as gpd, shapely
+        >>> from geo.units import BoundarySet
+        >>> top = gpd.GeoDataFrame({"code": ["A"], "name": ["Area"], "parent": [""]},
+        ...                        geometry=[shapely.box(117.2, 39.1, 117.21, 39.11)], crs=4326)
+        >>> index = BoundaryIndex(BoundarySet.from_levels([("area", top)])).prepare_snapping()
+        >>> index.assign([117.2103], [39.105]).status.tolist()
+        ['snapped']
+        """
+        self._metric()
+        return self
 
     def distance_to_set(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.float64]:
         """Metres from WGS84 points to the nearest unit (0 inside; NaN beyond 100 km).
@@ -294,11 +349,12 @@ class BoundaryIndex:
     def _metric(self) -> tuple[list[shapely.STRtree], shapely.STRtree]:
         """Per-level trees of the metric geometries, and a tree of the top level's edges."""
         with self._metric_lock:
-            if self._metric_trees is None:
+            cache = self._metric_cache
+            if not cache:
                 metric = self.bset.metric_geometries
-                self._metric_trees = [shapely.STRtree(metric[pos]) for pos in self._level_pos]
-                self._edge_tree = shapely.STRtree(_segments(metric[self._level_pos[0]]))
-            return self._metric_trees, self._edge_tree
+                cache["trees"] = [shapely.STRtree(metric[pos]) for pos in self._level_pos]
+                cache["edges"] = shapely.STRtree(_segments(metric[self._level_pos[0]]))
+            return cache["trees"], cache["edges"]
 
     def _snap(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -167,6 +167,21 @@ def _to_wgs84(
                 units=int(bad.size),
             )
     return out
+
+
+#: Cached properties of a set that depend on its geometry and hierarchy only, not on leaders.
+_GEOMETRY_CACHES = (
+    "_level_slices",
+    "codes",
+    "_code_index",
+    "_code_positions",
+    "parent_positions",
+    "chains",
+    "children_count",
+    "metric_crs",
+    "metric_geometries",
+    "bounds",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -339,6 +354,50 @@ class BoundarySet:
 
     def __len__(self) -> int:
         return len(self.units)
+
+    def with_leaders(self, leaders: pd.DataFrame) -> BoundarySet:
+        """The same units led by the people of a roster instead of the leaders they came with.
+
+        Geometry, codes and hierarchy are shared with this set (their cached arrays are carried
+        over, so nothing is projected or indexed again); only the leader columns differ.
+
+        Parameters
+        ----------
+        leaders : DataFrame
+            Columns ``code`` and :data:`LEADER_COLUMNS`, one row per unit that has a leader;
+            units not listed have none. Codes not in the set are ignored.
+
+        Returns
+        -------
+        BoundarySet
+
+        Example
+        -------
+        >>> import geopandas as gpd, pandas as pd, shapely
+        >>> top = gpd.GeoDataFrame({"code": ["A"], "name": ["Area"], "parent": [""],
+        ...                         "leader_name": ["Li Lei"]},
+        ...                        geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+        >>> bs = BoundarySet.from_levels([("area", top)])
+        >>> roster = pd.DataFrame({"code": ["A"], "leader_name": ["Han Mei"],
+        ...                        "leader_phone": ["13900000000"], "leader_id": [None]})
+        >>> bs.with_leaders(roster).units["leader_name"].tolist(), bs.units["leader_name"].tolist()
+        (['Han Mei'], ['Li Lei'])
+        """
+        table = leaders.drop_duplicates("code", keep="last")
+        found = pd.Index(table["code"].astype(str)).get_indexer(self.units["code"])
+        has = found >= 0
+        columns = {}
+        for column in LEADER_COLUMNS:
+            values = np.full(len(self.units), None, dtype=object)
+            source = table[column].to_numpy(dtype=object)[found[has]]
+            source[pd.isna(source)] = None
+            values[has] = source
+            columns[column] = pd.Series(values, index=self.units.index, dtype=object)
+        other = replace(self, units=self.units.assign(**columns))
+        for name in _GEOMETRY_CACHES:  # what does not depend on who leads
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
 
     # -- levels -----------------------------------------------------------------------------
 

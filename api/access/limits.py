@@ -15,10 +15,18 @@ from api.errors import error_body
 class BodySizeLimit:
     """Answer 413 when Content-Length or the streamed body exceeds ``max_bytes``."""
 
-    def __init__(self, app: Any, max_bytes: int, max_upload_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        max_bytes: int,
+        max_upload_bytes: int | None = None,
+        path_limits: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_upload_bytes = max_upload_bytes or max_bytes
+        #: Uploads to these paths have their own limit (a boundary file is far larger).
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -32,6 +40,9 @@ class BodySizeLimit:
             + ("photos plus form fields" if upload else "WANGGE_MAX_BODY_BYTES")
             + ")"
         )
+        if upload and scope.get("path") in self.path_limits:
+            limit = self.path_limits[scope["path"]]
+            allowed = f"at most {limit} bytes for this upload"
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             await self._refuse(send, allowed)

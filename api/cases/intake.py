@@ -150,7 +150,8 @@ def _prepare(
         raise UnknownCategory(
             f"unknown category {submission.category!r}", allowed=", ".join(sorted(cases.categories))
         )
-    index = cases.index
+    active = cases.boundaries.current  # one version for the whole placement
+    index = active.index
     result = index.assign([submission.lon], [submission.lat], crs=submission.crs)
     placed = index.describe(result, 0)
     now = submission.reported_at or cases.clock()
@@ -185,7 +186,9 @@ def _prepare(
         "leader_unit": leader["unit_code"] if leader else None,
         "leader_name": leader["name"] if leader else None,
         "leader_phone": leader["phone"] if leader else None,
+        "leader_id": leader["id"] if leader else None,
         "boundary_set": index.bset.name,
+        "boundary_version_id": active.version_id,
         "department": category.department,
         "duplicate_of": None,
         "created_at": now,
@@ -213,7 +216,11 @@ def _prepare(
                 Status.SUBMITTED,
                 Status.ASSIGNED,
                 placed["reason"] or "",
-                {"unit_code": unit_code, "assignment": placed["status"]},
+                {
+                    "unit_code": unit_code,
+                    "assignment": placed["status"],
+                    "boundary_version_id": active.version_id,
+                },
                 now,
             )
         )

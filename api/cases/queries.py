@@ -89,8 +89,10 @@ def filtered(
     bset: BoundarySet,
     dialect: str,
     now: datetime | None = None,
+    retired_units: bool = False,
 ) -> Select[Any]:
-    """A report query restricted by the filter (unknown units raise UnitNotFound)."""
+    """A report query restricted by the filter (unknown units raise UnitNotFound, unless
+    ``retired_units`` admits units of older boundary versions)."""
     conditions: list[ColumnElement[bool]] = []
     if where.ids:
         conditions.append(Report.id.in_(where.ids))
@@ -99,7 +101,8 @@ def filtered(
     if where.categories:
         conditions.append(Report.category.in_(where.categories))
     if where.unit:
-        bset.position(where.unit)  # an unknown unit is an error, not an empty page
+        if not retired_units:
+            bset.position(where.unit)  # an unknown unit is an error, not an empty page
         conditions.append(
             Report.id.in_(select(ReportUnit.report_id).where(ReportUnit.code == where.unit))
         )
@@ -145,8 +148,24 @@ def page_of_reports(
     offset: int,
     now: datetime | None = None,
 ) -> tuple[int, list[Report]]:
-    """The reports the caller may see, newest first: the total and one page."""
-    query = filtered(scoped(select(Report), principal), where, bset=bset, dialect=dialect, now=now)
+    """The reports the caller may see, newest first: the total and one page. A unit of an
+    older boundary version that cases were handled in is a unit to filter by too."""
+    retired = (
+        where.unit is not None
+        and bset.positions([where.unit])[0] < 0
+        and session.scalar(
+            select(ReportUnit.report_id).where(ReportUnit.code == where.unit).limit(1)
+        )
+        is not None
+    )
+    query = filtered(
+        scoped(select(Report), principal),
+        where,
+        bset=bset,
+        dialect=dialect,
+        now=now,
+        retired_units=retired,
+    )
     total = count(session, query)
     rows = session.scalars(
         query.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit).offset(offset)

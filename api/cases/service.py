@@ -1,6 +1,9 @@
 """The case service: the state case handling shares (boundaries, catalogue, open-case index,
 writer, clock) and its operations. The logic lives in the modules beside this one; every
 operation but intake takes the caller's session (intake writes through the group writer).
+
+The boundaries are the active version (``api.versions.active.ActiveBoundaries``), read once
+per operation: a version activated meanwhile is seen by the next one.
 """
 
 from __future__ import annotations
@@ -9,13 +12,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.access.policy import Principal
-from api.cases import intake, transitions
+from api.cases import intake, reroute, transitions
 from api.cases.intake import Receipt, Submission
 from api.cases.lifecycle import OPEN
 from api.cases.photos import CleanPhoto, bound_decoding
@@ -31,6 +34,9 @@ from api.settings import Settings
 from geo.assign import BoundaryIndex
 from geo.live_index import OpenCase, OpenCaseIndex
 
+if TYPE_CHECKING:
+    from api.versions.active import ActiveBoundaries
+
 log = logging.getLogger("wangge")
 
 
@@ -40,10 +46,10 @@ def utc_now() -> datetime:
 
 @dataclass
 class Cases:
-    """Case handling over one boundary index and database."""
+    """Case handling over the active boundaries and one database."""
 
     settings: Settings
-    index: BoundaryIndex
+    boundaries: ActiveBoundaries
     db: Database
     categories: dict[str, Category] = field(default_factory=dict)
     open_cases: OpenCaseIndex = field(default_factory=OpenCaseIndex)
@@ -51,6 +57,11 @@ class Cases:
     writer: GroupWriter[intake.Job, Receipt] | None = None
     #: Where the service reads the time (the demo replays past weeks by setting it).
     clock: Callable[[], datetime] = utc_now
+
+    @property
+    def index(self) -> BoundaryIndex:
+        """The active version's index (leaders of the roster now)."""
+        return self.boundaries.index
 
     # -- start and stop ---------------------------------------------------------------------
 
@@ -95,13 +106,73 @@ class Cases:
         idempotency_key: str | None = None,
     ) -> Receipt:
         """Assign, store and acknowledge a report, committed before this returns."""
-        return intake.submit(self, principal, submission, photos or [], idempotency_key)
+        receipt = intake.submit(self, principal, submission, photos or [], idempotency_key)
+        self._settle_version(receipt.body.get("assignment", {}).get("boundary_version_id"))
+        return receipt
 
     def submit_many(
         self, principal: Principal, submissions: list[tuple[Submission, str | None]]
     ) -> list[Receipt]:
         """Many reports (each with its Idempotency-Key or None) in one transaction."""
-        return intake.submit_many(self, principal, submissions)
+        receipts = intake.submit_many(self, principal, submissions)
+        versions = {r.body.get("assignment", {}).get("boundary_version_id") for r in receipts}
+        for version_id in versions:
+            if self._settle_version(version_id):
+                break  # one catch-up places every stale case
+        return receipts
+
+    # -- following the boundaries and the leaders -------------------------------------------
+
+    def reroute(
+        self,
+        session: Session,
+        index: BoundaryIndex,
+        version_id: int,
+        *,
+        actor: str,
+        role: str,
+        now: datetime,
+        keep_units: bool = False,
+        in_units: list[str] | None = None,
+        note: str = "",
+    ) -> dict[str, int]:
+        """Place the open cases again under ``index`` with their events, in the caller's
+        transaction (see api.cases.reroute); the counts moved, unchanged, unassigned..."""
+        cases = reroute.read_open_cases(
+            session,
+            not_in_version=None if keep_units else version_id,
+            in_units=in_units,
+            lock=True,
+        )
+        plan = reroute.plan_reroute(cases, index, version_id, keep_units=keep_units)
+        return reroute.apply_reroute(session, plan, actor=actor, role=role, now=now, note=note)
+
+    def catch_up(self) -> dict[str, int]:
+        """Place again the open cases still assigned under another version than the active
+        one: cases written while a version was being activated (here or by another server)."""
+        active = self.boundaries.current
+        with self.db.session() as session:
+            counts = self.reroute(
+                session,
+                active.index,
+                active.version_id,
+                actor=transitions.SYSTEM,
+                role=transitions.SYSTEM,
+                now=self.clock(),
+                note="(assigned meanwhile under an older version)",
+            )
+            session.commit()
+        if counts["open"]:
+            log.info("placed %d case(s) again under version %d", counts["open"], active.version_id)
+        return counts
+
+    def _settle_version(self, version_id: int | None) -> bool:
+        """A case assigned under a version that is no longer active (it was activated while
+        the case was being written) is placed again at once; whether that was needed."""
+        if version_id is None or version_id == self.boundaries.version_id:
+            return False
+        self.catch_up()
+        return True
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -146,7 +217,12 @@ class Cases:
         self, session: Session, report_id: int, principal: Principal, change: Change
     ) -> Report:
         """Move a case to another state (committed), if the lifecycle and the role allow it."""
-        return transitions.transition(self, session, report_id, principal, change)
+        report = transitions.transition(self, session, report_id, principal, change)
+        if report.status in {s.value for s in OPEN} and self._settle_version(
+            report.boundary_version_id
+        ):
+            session.refresh(report)
+        return report
 
     def rate(
         self, session: Session, report_id: int, principal: Principal, score: int, comment: str

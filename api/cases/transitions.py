@@ -79,6 +79,7 @@ def transition(
             )
         values |= _move_to(cases, session, report, change.unit_code, "reassigned")
         data["unit_code"] = change.unit_code
+        data["boundary_version_id"] = values["boundary_version_id"]
     elif target == Status.ESCALATED:
         if not change.escalate_to:
             raise InvalidChange(
@@ -90,6 +91,7 @@ def transition(
             parent = _parent_of(cases, report)
             values |= _move_to(cases, session, report, parent, "escalated")
             data["unit_code"] = parent
+            data["boundary_version_id"] = values["boundary_version_id"]
         else:
             values["department"] = change.escalate_to
             data["department"] = change.escalate_to
@@ -163,8 +165,11 @@ def event_row(
     note: str,
     data: dict[str, Any],
     at: datetime,
+    *,
+    kind: str = "transition",
 ) -> dict[str, Any]:
-    """An audit event's values (``principal`` None: the service itself)."""
+    """An audit event's values (``principal`` None: the service itself). ``kind`` is
+    ``transition`` for a move along the lifecycle; api.cases.reroute writes the others."""
     return {
         "at": at,
         "actor": (principal.name or principal.client) if principal else SYSTEM,
@@ -173,6 +178,7 @@ def event_row(
         "to_status": to_status.value,
         "note": note,
         "data": data,
+        "kind": kind,
     }
 
 
@@ -242,7 +248,8 @@ def _parent_of(cases: Cases, report: Report) -> str:
 def _move_to(cases: Cases, session: Session, report: Report, code: str, how: str) -> dict[str, Any]:
     """Point the case at another unit (its chain, its responsible leader), saying how it got
     there: the place's own assignment (gap, snapped) no longer explains the unit."""
-    bset = cases.index.bset
+    active = cases.boundaries.current
+    bset = active.index.bset
     pos = bset.position(code)
     chain = [int(p) for p in bset.chains[pos] if p >= 0]
     units = bset.units
@@ -265,4 +272,6 @@ def _move_to(cases: Cases, session: Session, report: Report, code: str, how: str
         "leader_unit": units["code"].iat[leader] if leader >= 0 else None,
         "leader_name": units["leader_name"].iat[leader] if leader >= 0 else None,
         "leader_phone": units["leader_phone"].iat[leader] if leader >= 0 else None,
+        "leader_id": units["leader_id"].iat[leader] if leader >= 0 else None,
+        "boundary_version_id": active.version_id,
     }

@@ -53,7 +53,7 @@ def report_view(
         leader = {
             "name": report.leader_name,
             "phone": report.leader_phone if sees_leader_phones(principal) else None,
-            "id": None,
+            "id": report.leader_id,
             "unit_code": report.leader_unit,
             "level": next((u.level for u in units if u.code == report.leader_unit), ""),
         }
@@ -74,6 +74,7 @@ def report_view(
             "distance_m": report.distance_m,
             "reason": reason,
             "boundary_set": report.boundary_set,
+            "boundary_version_id": report.boundary_version_id,
         },
         "department": report.department,
         "duplicate_of": report.duplicate_of,

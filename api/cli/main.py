@@ -6,8 +6,10 @@ import typer
 
 from api.cli import boundaries, demo, service
 from api.cli.keys import keys_app
+from api.cli.leaders import leaders_app
 from api.cli.maps import map_app
 from api.cli.planning import register as register_planning
+from api.cli.versions import versions_app
 
 app = typer.Typer(
     help="Wangge: geospatial grid management (boundaries, assignment, service).",
@@ -22,6 +24,8 @@ app.command()(boundaries.assign)
 app.add_typer(map_app, name="map")
 app.add_typer(keys_app, name="keys")
 app.add_typer(service.db_app, name="db")
+app.add_typer(versions_app, name="boundaries")
+app.add_typer(leaders_app, name="leaders")
 register_planning(app)
 
 

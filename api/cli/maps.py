@@ -33,16 +33,19 @@ def map_density(
     from api.cases.queries import CaseFilter, check_statuses
     from api.pages.coverage import FILE_ASSET_BASE, write_page
     from api.pages.density import density_page
-    from api.services import load_index, open_services
+    from api.services import open_services
 
     settings = Settings()
     try:
-        index = load_index(settings)
-        index.bset.depth_of(level)
         statuses = check_statuses(status)
+        services = open_services(settings, writer=False, watch=False)
     except WanggeError as exc:
         raise fail(exc) from None
-    services = open_services(settings, index=index, writer=False)
+    try:
+        services.index.bset.depth_of(level)
+    except WanggeError as exc:
+        services.close()
+        raise fail(exc) from None
     since = datetime.now(UTC) - timedelta(days=days) if days else None
     try:
         where = CaseFilter(

@@ -45,7 +45,10 @@ CrsOption = Annotated[
 ]
 BoundariesOption = Annotated[
     list[Path] | None,
-    typer.Option(help="Boundary file(s); default WANGGE_BOUNDARIES"),
+    typer.Option(
+        help="Boundary file(s) to start an empty database with (default WANGGE_BOUNDARIES); "
+        "codes are checked against the active boundary version"
+    ),
 ]
 SkipInvalid = Annotated[
     bool,
@@ -487,6 +490,11 @@ def coverage(
         console.print(
             f"{summary['population_rows_ignored']:,} population rows have codes not in the "
             "boundary set and were left out"
+        )
+    if summary.get("units_without_population"):
+        console.print(
+            f"{summary['units_without_population']:,} units have no population (new in the "
+            "active boundary version?): import theirs with wangge population import"
         )
     if out is not None:
         _write_map(service, params, settings, out)

@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -40,11 +40,24 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True)
 
 
+#: Key of the PostgreSQL advisory lock held while migrating.
+MIGRATION_LOCK = 7_210_001
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (alembic upgrade head)."""
+    """Bring the schema to the newest migration (alembic upgrade head).
+
+    Servers started together on a new database would each create the tables; the first takes
+    a lock (PostgreSQL: an advisory lock; SQLite: the write lock, BEGIN IMMEDIATE) and the
+    others wait for it, then find the schema up to date.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        elif engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

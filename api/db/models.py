@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -125,6 +126,10 @@ class Report(Base):
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The boundary version the current assignment was made under (None: before versions).
+    boundary_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    #: The responsible leader's own id (a staff number), with the name and phone above.
+    leader_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # Only on PostGIS (the migration adds it there): a point computed from lon/lat, with a GiST
     # index for bounding-box queries. Deferred, so SQLite never selects it.
     geom: Mapped[Any] = deferred(
@@ -163,6 +168,9 @@ class ReportEvent(Base):
     to_status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: What happened: a lifecycle ``transition``, or what the service did to an open case when
+    #: the boundaries or the leaders changed (``rerouted``, ``leader_changed``).
+    kind: Mapped[str] = mapped_column(String(20), default="transition", server_default="transition")
 
 
 class Photo(Base):
@@ -272,3 +280,127 @@ class PlanningVersion(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- boundary versions and the leader roster -------------------------------------------------
+
+
+class BoundaryVersion(Base):
+    """One imported grid map: a draft until activated; exactly one is active at a time.
+
+    Like MapIt's generations, a version is a whole boundary set that lookups answer from once
+    it is active; unlike them, activating one also re-routes the open cases (api.versions).
+    Rolling back is activating an older version again.
+    """
+
+    __tablename__ = "boundary_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source_name: Mapped[str] = mapped_column(String(500))
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    #: The coordinate system the file was declared in (stored geometry is WGS84).
+    source_crs: Mapped[str] = mapped_column(String(40))
+    levels: Mapped[list[str]] = mapped_column(JSON)
+    unit_counts: Mapped[dict[str, int]] = mapped_column(JSON)
+    bounds: Mapped[list[float]] = mapped_column(JSON)
+    imported_by: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime] = mapped_column()
+    #: ``draft``, ``active`` or ``retired`` (api.versions.store.STATES).
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    activated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    retired_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: geo.validate's report (``ValidationReport.to_dict()``), and its counts for quick checks.
+    validation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error_count: Mapped[int] = mapped_column(Integer)
+    warning_count: Mapped[int] = mapped_column(Integer)
+
+
+class BoundaryUnit(Base):
+    """A unit of one boundary version.
+
+    Units are stored per version, not MapIt-style over a range of generations (valid from
+    ``generation_low`` to ``generation_high``). A range assumes versions follow each other in
+    one line; here a draft is compared with whatever is active when it is activated, and a
+    rollback activates an older version again, so the order of activations is not the order
+    of imports. A version held whole is read with one query, diffed against any other, and
+    activated or rolled back by a change of state; what it costs is room (about 1 KB a
+    micro-grid, 150 MB for a city-scale version), which a city redrawing its map every year or
+    two can afford.
+    """
+
+    __tablename__ = "boundary_units"
+    __mapper_args__ = {"eager_defaults": False}
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("boundary_versions.id"), primary_key=True)
+    #: Row of the unit in its set (levels top first, then file order): how it is read back.
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(64))
+    depth: Mapped[int] = mapped_column(Integer)
+    parent: Mapped[str] = mapped_column(String(64))
+    #: The leader the file named (it seeds the roster of a unit that has none on activation).
+    leader_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    leader_phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    leader_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The polygon in WGS84 as WKB, on every database (what the service reads back).
+    wkb: Mapped[bytes] = mapped_column(LargeBinary)
+    # Only on PostGIS (the migration adds it there): the geometry computed from the WKB, with
+    # a GiST index, for spatial SQL and GIS clients. Deferred, so SQLite never selects it.
+    geom: Mapped[Any] = deferred(
+        mapped_column(
+            Geometry("GEOMETRY", srid=4326, spatial_index=False),
+            Computed("ST_GeomFromWKB(wkb, 4326)", persisted=True),
+        )
+    )
+
+    __table_args__ = (Index("ix_boundary_units_version_code", "version_id", "code", unique=True),)
+
+
+class BoundaryActivation(Base):
+    """Each time a version became active: what ``/lookup?at=`` reads, and what it moved."""
+
+    __tablename__ = "boundary_activations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("boundary_versions.id"), index=True)
+    previous_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    activated_at: Mapped[datetime] = mapped_column(index=True)
+    activated_by: Mapped[str] = mapped_column(String(200))
+    #: Open cases: moved to another unit, kept, left without a unit (and the other counts).
+    counts: Mapped[dict[str, int]] = mapped_column(JSON)
+
+
+class LeaderAppointment(Base):
+    """A person appointed to lead a unit (by code, in every version) from ``since`` until
+    ``until`` (None: still in office). Apart from the geometry: leaders change weekly, the map
+    every year or two."""
+
+    __tablename__ = "leader_appointments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    person_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    since: Mapped[datetime] = mapped_column()
+    until: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: Who recorded it: a key's name, ``cli``, or ``version <id>`` for a file's seed.
+    appointed_by: Mapped[str] = mapped_column(String(200))
+    ended_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    source: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class ChangeCounter(Base):
+    """A counter per shared state (``boundaries``: the active version; ``roster``: the
+    leaders), bumped in the transaction of every change. Each server reads them once a second
+    and reloads what changed, so every worker answers from the same version; bumping one first
+    also serialises concurrent changes (a row lock on PostgreSQL, the write lock on SQLite)."""
+
+    __tablename__ = "change_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import geopandas as gpd
 import shapely
@@ -25,8 +25,13 @@ from api.db import Database
 from api.planning.errors import NetworkNotConfigured
 from api.planning.facilities import DEFAULT_FACILITY_TYPE, check_facility_type, facilities_frame
 from api.planning.payload import coverage_payload, suggestion_payload
-from api.planning.population import POPULATION_SOURCES, population_for_coverage
+from api.planning.population import (
+    POPULATION_SOURCES,
+    population_for_coverage,
+    units_without_population,
+)
 from api.planning.store import FACILITIES, POPULATION, data_versions, now_utc
+from geo.assign import BoundaryIndex
 from geo.coverage import (
     CIRCLE,
     DEFAULT_MINUTES,
@@ -95,6 +100,7 @@ class CoverageEntry:
     summary: dict[str, Any]
     payload: bytes
     etag: str
+    bset: BoundarySet  # the set it was computed on (the version active then)
 
 
 def check_parameters(
@@ -121,19 +127,40 @@ def check_parameters(
         )
 
 
+class _Snapshot(Protocol):
+    @property
+    def version_id(self) -> int: ...
+
+    @property
+    def index(self) -> BoundaryIndex: ...
+
+
+class BoundarySource(Protocol):
+    """Where the boundaries come from: the active version (``api.versions.ActiveBoundaries``),
+    which another version may replace between two requests."""
+
+    @property
+    def current(self) -> _Snapshot: ...
+
+
 class Planning:
-    """Coverage of the stored facilities and population over one boundary set and database,
-    the answers cached per parameters and data version (at most ``cache_size``)."""
+    """Coverage of the stored facilities and population over the active boundaries (or one
+    fixed set) and a database, the answers cached per parameters, boundary version and data
+    version (at most ``cache_size``).
+
+    Population is keyed by unit code: after a new version is activated, units whose code is
+    unchanged keep theirs; new units have none until it is imported (the answer counts them).
+    """
 
     def __init__(
         self,
-        bset: BoundarySet,
+        boundaries: BoundarySet | BoundarySource,
         db: Database,
         *,
         street_network: Path | None = None,
         cache_size: int = 8,
     ) -> None:
-        self.bset = bset
+        self._boundaries = boundaries
         self.db = db
         # an empty WANGGE_STREET_NETWORK reads as Path("."): not configured
         configured = street_network is not None and str(street_network) not in ("", ".")
@@ -147,13 +174,27 @@ class Planning:
         #: Computations done (not served from the cache), for tests and logs.
         self.computed = 0
 
+    @property
+    def bset(self) -> BoundarySet:
+        """The boundary set answers are computed on now."""
+        return self._versioned()[0]
+
+    def _versioned(self) -> tuple[BoundarySet, int | None]:
+        """The set and its version, read together (None: a fixed set)."""
+        source = self._boundaries
+        if isinstance(source, BoundarySet):
+            return source, None
+        snapshot = source.current
+        return snapshot.index.bset, snapshot.version_id
+
     # -- parameters -------------------------------------------------------------------------
 
-    def resolve_level(self, level: str | None) -> str:
+    def resolve_level(self, level: str | None, bset: BoundarySet | None = None) -> str:
         """The level asked for (checked), else "community" if the set has it, else the deepest."""
+        bset = bset or self.bset
         if level is None:
-            return DEFAULT_LEVEL if DEFAULT_LEVEL in self.bset.levels else self.bset.levels[-1]
-        self.bset.depth_of(level)
+            return DEFAULT_LEVEL if DEFAULT_LEVEL in bset.levels else bset.levels[-1]
+        bset.depth_of(level)
         return level
 
     def network(self) -> StreetNetwork:
@@ -185,7 +226,8 @@ class Planning:
     def coverage(self, params: CoverageParams) -> CoverageEntry:
         """The coverage for these parameters and the current data, from the cache if fresh."""
         check_parameters(params.minutes, params.speed, params.mode, params.population)
-        level = self.resolve_level(params.level)
+        bset, boundary_version = self._versioned()
+        level = self.resolve_level(params.level, bset)
         network = self.network() if params.mode == NETWORK else None
         with self.db.session() as session:
             check_facility_type(session=session, facility_type=params.facility_type)
@@ -197,6 +239,7 @@ class Planning:
             level,
             params.mode,
             params.population,
+            boundary_version if boundary_version is not None else id(bset),
             versions[FACILITIES],
             versions[POPULATION],
         )
@@ -212,7 +255,7 @@ class Planning:
                     hit = self._cache.get(key)
                 if hit is not None:
                     return hit
-                entry = self._compute(params, level, network, key, versions)
+                entry = self._compute(bset, params, level, network, key, versions)
                 self._keep(key, entry)
             finally:
                 with self._lock:
@@ -234,6 +277,7 @@ class Planning:
 
     def _compute(
         self,
+        bset: BoundarySet,
         params: CoverageParams,
         level: str,
         network: StreetNetwork | None,
@@ -243,12 +287,17 @@ class Planning:
         with self.db.session() as session:
             facilities = facilities_frame(session=session, facility_type=params.facility_type)
             source, population, ignored = population_for_coverage(
-                session=session, bset=self.bset, source=params.population
+                session=session, bset=bset, source=params.population
             )
+        without = (
+            units_without_population(bset, population["code"].tolist())
+            if source == "units" and population is not None
+            else None
+        )
         if source in ("units", "points") and population is not None and len(population) == 0:
             population = None
         result = coverage_by_unit(
-            self.bset,
+            bset,
             level,
             facilities,
             population,
@@ -267,14 +316,15 @@ class Planning:
             {
                 "population_source": source,
                 "population_rows_ignored": ignored,
-                "boundary_set": self.bset.name,
+                "units_without_population": without,
+                "boundary_set": bset.name,
                 "data_version": versions,
                 "computed_at": now_utc().isoformat(),
             }
         )
         payload = coverage_payload(result, summary)
-        etag = '"' + hashlib.sha256(repr((self.bset.name, key)).encode()).hexdigest()[:32] + '"'
-        return CoverageEntry(params, level, result, facilities, summary, payload, etag)
+        etag = '"' + hashlib.sha256(repr((bset.name, key)).encode()).hexdigest()[:32] + '"'
+        return CoverageEntry(params, level, result, facilities, summary, payload, etag, bset)
 
     def suggest(
         self,
@@ -301,23 +351,24 @@ class Planning:
                 crs=4326,
             )
         entry = self.coverage(params)
+        bset = entry.bset
         if frame is None and params.mode == NETWORK:
             # a network area per micro-grid would take minutes: the level's units stand in
-            positions = self.bset.level_positions(entry.level)
+            positions = bset.level_positions(entry.level)
             frame = gpd.GeoDataFrame(
-                {"code": self.bset.codes[positions]},
-                geometry=shapely.point_on_surface(self.bset.units.geometry.to_numpy()[positions]),
+                {"code": bset.codes[positions]},
+                geometry=shapely.point_on_surface(bset.units.geometry.to_numpy()[positions]),
                 crs=4326,
             )
         sites = suggest_sites(entry.result, k, candidates=frame)
-        names = self.bset.units["name"].to_numpy(dtype=object)
-        unit_pos = self.bset.positions(
+        names = bset.units["name"].to_numpy(dtype=object)
+        unit_pos = bset.positions(
             [u if u is not None else "" for u in sites["unit"].to_numpy(dtype=object)]
         )
         if candidates is not None:
             described = "given"
         else:
-            described = f"{entry.level if params.mode == NETWORK else self.bset.levels[-1]} units"
+            described = f"{entry.level if params.mode == NETWORK else bset.levels[-1]} units"
         return suggestion_payload(
             entry.summary,
             sites,

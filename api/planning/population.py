@@ -209,3 +209,19 @@ def population_for_coverage(
         crs=4326,
     )
     return "points", points, 0
+
+
+def units_without_population(bset: BoundarySet, codes: list[str]) -> int:
+    """Units of the deepest level the per-unit table gives population for that have none,
+    neither their own nor an ancestor's: new units of a redrawn version, until theirs is
+    imported."""
+    positions = bset.positions(codes)
+    positions = positions[positions >= 0]
+    if positions.size == 0:
+        return 0
+    depth = int(bset.units["depth"].to_numpy()[positions].max())
+    has = np.zeros(len(bset), dtype=bool)
+    has[positions] = True
+    chains = bset.chains[bset.level_positions(depth)][:, : depth + 1]
+    counted = np.where(chains >= 0, has[np.maximum(chains, 0)], False).any(axis=1)
+    return int((~counted).sum())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api import VERSION
-from api.deps import IndexDep
+from api.deps import BoundariesDep
 from api.errors import error_responses
 from api.schemas import BoundaryInfo, Health, LevelInfo
 
@@ -13,14 +13,16 @@ router = APIRouter(tags=["health"], responses=error_responses((422, "Unknown que
 
 
 @router.get("/health", response_model=Health)
-def read_health(index: IndexDep) -> Health:
-    """Whether the service is up, and which boundary set it answers with."""
-    bset = index.bset
+def read_health(boundaries: BoundariesDep) -> Health:
+    """Whether the service is up, and which boundary version it answers with."""
+    snapshot = boundaries.current
+    bset = snapshot.index.bset
     return Health(
         status="ok",
         version=VERSION,
         boundaries=BoundaryInfo(
             name=bset.name,
+            version_id=snapshot.version_id,
             source_crs=str(bset.source_crs),
             levels=[
                 LevelInfo(name=name, depth=d, units=int(bset.level_positions(d).size))

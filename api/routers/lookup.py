@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Annotated
 
 import numpy as np
@@ -10,15 +11,9 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal, sees_leader_phones
-from api.deps import IndexDep, SettingsDep
+from api.deps import BoundariesDep, SettingsDep, VersionsDep
 from api.errors import ApiError, error_responses
-from api.schemas import (
-    BatchResult,
-    CrsName,
-    FeatureCollectionBatch,
-    LookupResult,
-    PointsBatch,
-)
+from api.schemas import BatchResult, CrsName, FeatureCollectionBatch, LookupResult, PointsBatch
 from geo.assign import Assignment, BoundaryIndex
 
 router = APIRouter(
@@ -34,11 +29,29 @@ CRS_QUERY = Query(
 )
 
 
+AT_QUERY = Query(
+    description="Answer with the boundary version that was active at this time (ISO 8601; "
+    "no zone: UTC), and the leaders appointed then; default: now",
+    examples=["2026-06-01T08:00:00+08:00"],
+)
+
+
+def _answering(
+    boundaries: BoundariesDep, versions: VersionsDep, at: datetime | None
+) -> tuple[int, BoundaryIndex]:
+    """The version (and its index) a lookup answers with: the active one, or that of ``at``."""
+    if at is not None:
+        return versions.at(at)
+    snapshot = boundaries.current
+    return snapshot.version_id, snapshot.index
+
+
 def _results(
     index: BoundaryIndex,
     result: Assignment,
     ids: list[str | int | None] | None,
     principal: Principal,
+    version_id: int,
 ) -> list[LookupResult]:
     with_phone = sees_leader_phones(principal)
     return [
@@ -47,6 +60,7 @@ def _results(
             lon=float(result.lon[i]),
             lat=float(result.lat[i]),
             id=ids[i] if ids else None,
+            boundary_version_id=version_id,
         )
         for i in range(len(result))
     ]
@@ -54,11 +68,13 @@ def _results(
 
 @router.get("", response_model=LookupResult)
 def read_lookup(
-    index: IndexDep,
+    boundaries: BoundariesDep,
+    versions: VersionsDep,
     principal: Caller,
     lon: Annotated[float, Query(description="Longitude (or x)", examples=[117.2175])],
     lat: Annotated[float, Query(description="Latitude (or y)", examples=[39.0985])],
     crs: Annotated[CrsName, CRS_QUERY] = "wgs84",
+    at: Annotated[datetime | None, AT_QUERY] = None,
 ) -> LookupResult:
     """The chain of units containing a point, top first, and the responsible leader.
 
@@ -66,7 +82,8 @@ def read_lookup(
     micro-grids gets the grid (status `gap`); a point just outside the set (within the snap
     tolerance, 50 m by default) gets the nearest unit (status `snapped`).
     """
-    return _results(index, index.assign([lon], [lat], crs=crs), None, principal)[0]
+    version_id, index = _answering(boundaries, versions, at)
+    return _results(index, index.assign([lon], [lat], crs=crs), None, principal, version_id)[0]
 
 
 BATCH_EXAMPLES = {
@@ -97,11 +114,13 @@ BATCH_EXAMPLES = {
     responses=error_responses((413, "Body or batch too large (WANGGE_BATCH_MAX_POINTS)")),
 )
 def create_lookup_batch(
-    index: IndexDep,
+    boundaries: BoundariesDep,
+    versions: VersionsDep,
     principal: Caller,
     settings: SettingsDep,
     body: Annotated[PointsBatch | FeatureCollectionBatch, Body(openapi_examples=BATCH_EXAMPLES)],
     crs: Annotated[CrsName | None, CRS_QUERY] = None,
+    at: Annotated[datetime | None, AT_QUERY] = None,
 ) -> BatchResult:
     """Look up many points at once (at most WANGGE_BATCH_MAX_POINTS, 10,000 by default).
 
@@ -133,9 +152,11 @@ def create_lookup_batch(
             f"{len(coords)} points in one batch",
             allowed=f"at most {settings.batch_max_points} points per request",
         )
+    version_id, index = _answering(boundaries, versions, at)
     result = index.assign(coords[:, 0], coords[:, 1], crs=system)
-    results = _results(index, result, ids, principal)
+    results = _results(index, result, ids, principal, version_id)
     return BatchResult(
+        boundary_version_id=version_id,
         count=len(results),
         summary=dict(Counter(result.status.tolist())),
         results=results,

@@ -22,7 +22,9 @@ from api.cases.errors import UnknownCategory
 from api.cases.photos import clean_photo
 from api.deps import CasesDep, SessionDep, SettingsDep
 from api.errors import ApiError
-from api.schemas import (
+from api.standards import open311
+from api.standards.errors import standard_route
+from api.standards.schemas import (
     Open311Created,
     Open311Discovery,
     Open311Error,
@@ -32,8 +34,6 @@ from api.schemas import (
     Open311ServiceDefinition,
     Open311Token,
 )
-from api.standards import open311
-from api.standards.errors import standard_route
 
 router = APIRouter(
     prefix="/open311/v2",

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal, Role, sees_leader_phones
-from api.deps import CasesDep, IndexDep, SessionDep
+from api.deps import CasesDep, IndexDep, SessionDep, VersionsDep
 from api.errors import KEYED, error_responses
 from api.schemas import (
     MAX_OFFSET,
@@ -31,6 +31,11 @@ router = APIRouter(
 Caller = Annotated[Principal, Depends(allow(*ALL_ROLES))]
 
 MAX_LIMIT = 1000
+VERSION_QUERY = Query(
+    ge=1,
+    description="A boundary version id (GET /boundaries/versions): its units, with the "
+    "leaders of now; default: the active version",
+)
 
 
 def unit_feature(bset: BoundarySet, pos: int, *, with_phone: bool = True) -> UnitFeature:
@@ -65,11 +70,13 @@ def unit_feature(bset: BoundarySet, pos: int, *, with_phone: bool = True) -> Uni
     "",
     response_model=UnitCollection,
     responses=error_responses(
-        (404, "No unit with the parent's code"), (422, "Unknown level or bad paging")
+        (404, "No unit with the parent's code, or no such version"),
+        (422, "Unknown level or bad paging"),
     ),
 )
 def read_units(
     index: IndexDep,
+    versions: VersionsDep,
     principal: Caller,
     level: Annotated[
         Code | None, Query(description="Only units of this level", examples=["community"])
@@ -77,9 +84,10 @@ def read_units(
     parent: Annotated[Code | None, Query(description="Only the children of this unit code")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Units to skip")] = 0,
+    version: Annotated[int | None, VERSION_QUERY] = None,
 ) -> UnitCollection:
     """Units as a GeoJSON FeatureCollection, in set order, with the total matched."""
-    bset = index.bset
+    bset = (index if version is None else versions.of(version)).bset
     mask = np.ones(len(bset), dtype=bool)
     if level is not None:
         mask &= bset.units["depth"].to_numpy() == bset.depth_of(level)
@@ -98,16 +106,21 @@ def read_units(
     )
 
 
-@router.get("/{code}", response_model=UnitFeature)
+@router.get(
+    "/{code}",
+    response_model=UnitFeature,
+    responses=error_responses((404, "No unit (or version) with that code")),
+)
 def read_unit(
     index: IndexDep,
+    versions: VersionsDep,
     principal: Caller,
     code: Annotated[Code, Path(description="Unit code", examples=["120103001"])],
+    version: Annotated[int | None, VERSION_QUERY] = None,
 ) -> UnitFeature:
     """One unit as a GeoJSON Feature: name, level, leader, parent and number of children."""
-    return unit_feature(
-        index.bset, index.bset.position(code), with_phone=sees_leader_phones(principal)
-    )
+    bset = (index if version is None else versions.of(version)).bset
+    return unit_feature(bset, bset.position(code), with_phone=sees_leader_phones(principal))
 
 
 @router.get("/{code}/stats", response_model=UnitStats)

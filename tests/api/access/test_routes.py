@@ -16,7 +16,8 @@ from pydantic import TypeAdapter
 
 from api.access.keys import revoke_key
 from api.access.policy import Role
-from api.schemas import ErrorBody, Open311Error
+from api.schemas import ErrorBody
+from api.standards.schemas import Open311Error
 from tests.api.conftest import auth, make_client
 
 EVERYONE = {r.value for r in Role}
@@ -73,6 +74,14 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     # vector tiles: case counts in them only for the roles that see counts (test_tiles.py)
     ("GET", "/tiles/{collection}.json"): EVERYONE,
     ("GET", "/tiles/{collection}/{z}/{x}/{y}.mvt"): EVERYONE,
+    ("POST", "/boundaries/versions"): {"admin"},
+    ("GET", "/boundaries/versions"): EVERYONE,
+    ("GET", "/boundaries/versions/{version_id}"): EVERYONE,
+    ("GET", "/boundaries/versions/{version_id}/diff"): {"admin"},
+    ("POST", "/boundaries/versions/{version_id}/activate"): {"admin"},
+    ("PUT", "/units/{code}/leader"): {"dispatcher", "admin"},
+    ("DELETE", "/units/{code}/leader"): {"dispatcher", "admin"},
+    ("GET", "/units/{code}/leaders"): EVERYONE,
 }
 
 PATH_VALUES = {
@@ -91,6 +100,7 @@ PATH_VALUES = {
     "z": "16",
     "x": "0",
     "y": "0",
+    "version_id": "1",
 }
 
 #: The errors of the standards' routes in words (Open311's shape has no code of its own).

@@ -10,14 +10,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from api.schemas import (
-    CategoryOut,
-    ErrorBody,
-    EventOut,
-    ReportOut,
-    ReportPage,
-    UnitStats,
-)
+from api.schemas import CategoryOut, ErrorBody, EventOut, ReportOut, ReportPage, UnitStats
 from geo.crs import wgs84_to_gcj02
 from tests.api.conftest import auth
 

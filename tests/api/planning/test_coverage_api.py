@@ -534,7 +534,7 @@ def hexi(tmp_path_factory):
     write_gpkg(build_hexi(), gpkg)
     client, keys = make_client(Settings(boundaries=str(gpkg), data_dir=folder))
     state = client.app.state
-    seeded = seed_planning(state.db.sessions, state.index.bset, 20231)
+    seeded = seed_planning(state.db.sessions, state.boundaries.bset, 20231)
     yield client, keys, seeded
     client.__exit__(None, None, None)
 
@@ -557,7 +557,7 @@ def test_demo_seeding(hexi):
     )
     assert all(f.source == "demo" and 15 <= (f.capacity or 0) <= 60 for f in page.items)
     # every centre is inside the district
-    bset = client.app.state.index.bset
+    bset = client.app.state.boundaries.bset
     district = bset.units.geometry.iloc[0]
     assert all(district.contains(shapely.Point(f.lon, f.lat)) for f in page.items)
     # deterministic, and seeding again replaces rather than adds

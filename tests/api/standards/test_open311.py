@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from pydantic import TypeAdapter
 
-from api.schemas import (
+from api.schemas import ReportPage
+from api.settings import Settings
+from api.standards.schemas import (
     Open311Created,
     Open311Discovery,
     Open311Error,
@@ -21,9 +23,7 @@ from api.schemas import (
     Open311Service,
     Open311ServiceDefinition,
     Open311Token,
-    ReportPage,
 )
-from api.settings import Settings
 from tests.api.conftest import auth, make_client
 
 BASE = "/open311/v2"
