@@ -19,7 +19,7 @@ from api.versions.schemas import AppointmentOut, LeaderHistory, LeaderIn
 router = APIRouter(prefix="/units", tags=["units"], responses=error_responses(*KEYED))
 Appointer = Annotated[Principal, Depends(allow(Role.ADMIN, Role.DISPATCHER))]
 Reader = Annotated[Principal, Depends(allow(*ALL_ROLES))]
-Code = Annotated[str, Path(description="Unit code", examples=["120103001"])]
+Code = Annotated[str, Path(max_length=64, description="Unit code", examples=["120103001"])]
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No unit with that code"},
     409: {"model": ErrorBody, "description": "The unit has no leader to end"},

@@ -59,6 +59,7 @@ def create_version(
     crs: Annotated[
         str | None,
         Form(
+            max_length=32,
             description="The file's coordinate system if it declares none or the wrong one: "
             "wgs84, gcj02, bd09 or EPSG:<code>"
         ),

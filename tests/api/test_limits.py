@@ -267,7 +267,8 @@ def _strings_without_limit(schema, spec, where):  # type: ignore[no-untyped-def]
         yield from _strings_without_limit(spec["components"]["schemas"][name], spec, where)
         return
     if schema.get("type") == "string" and "maxLength" not in schema:
-        if not ({"enum", "const", "format"} & set(schema)):  # words, times and files
+        # words, times and files
+        if not ({"enum", "const", "format", "contentMediaType"} & set(schema)):
             yield where
     for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
         for i, sub in enumerate(schema.get(key, [])):
