@@ -142,9 +142,7 @@ def grid_network(edges: int, seed: int) -> StreetNetwork:
     coords = np.stack([xy[u], mid, xy[v]], axis=1)
     lines = shapely.linestrings(coords)
     lines[~bent] = shapely.linestrings(coords[~bent][:, [0, 2]])
-    return StreetNetwork(
-        pyproj.CRS.from_epsg(32650), ids.ravel().astype(object), xy, u, v, lines
-    )
+    return StreetNetwork(pyproj.CRS.from_epsg(32650), ids.ravel().astype(object), xy, u, v, lines)
 
 
 def reference_areas(
@@ -175,8 +173,9 @@ def network_bench(args: argparse.Namespace) -> None:
     xy = rng.uniform(lo + distance / 2, hi - distance / 2, (args.facilities, 2))
     facilities = gpd.GeoSeries(gpd.points_from_xy(*xy.T), crs=net.crs)
     points = points_in_crs(facilities, net.crs)
+    built_s = time.perf_counter() - started
     print(f"street network: {net.num_nodes:,} nodes, {net.num_edges:,} edges, "
-          f"{net.edge_length.sum() / 1000:,.0f} km, built in {time.perf_counter() - started:.1f} s; "
+          f"{net.edge_length.sum() / 1000:,.0f} km, built in {built_s:.1f} s; "
           f"{args.facilities:,} facilities; budget {distance:.0f} m")  # fmt: skip
 
     started = time.perf_counter()

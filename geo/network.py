@@ -605,9 +605,7 @@ def network_service_areas(
     points = points_in_crs(facilities, network.crs, what="facilities")
     # buffering piece by piece and then unioning is ~15x faster than buffering them as one
     # multi-line in GEOS
-    areas = service_area_polygons(
-        network, points, distance_m, buffer_m, quad_segs, workers=workers
-    )
+    areas = service_area_polygons(network, points, distance_m, buffer_m, quad_segs, workers=workers)
     index = facilities.index
     return gpd.GeoSeries(np.array(areas, dtype=object), index=index, crs=network.crs)
 

@@ -170,7 +170,9 @@ def _reached_edges(
     length = network.edge_length[edges]
     left = distance_m - dist[network.edge_u[edges]]  # -inf where unreached
     right = distance_m - dist[network.edge_v[edges]]
-    whole = (left >= length) | (right >= length) | ((left > 0) & (right > 0) & (left + right >= length))
+    whole = (
+        (left >= length) | (right >= length) | ((left > 0) & (right > 0) & (left + right >= length))
+    )
     return edges, whole, left, right
 
 
@@ -250,6 +252,7 @@ def service_area_polygons(
     if len(points) == 0:
         return []
     edge, along, gap = network.snap(points)
+    network.edge_length, network._incident  # noqa: B018  (built here, not in the threads)
     workers = workers or min(4, os.cpu_count() or 1)
     areas: list[shapely.Geometry] = [shapely.Polygon()] * len(points)
     with ThreadPoolExecutor(max_workers=workers) as pool:
