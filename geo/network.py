@@ -9,7 +9,8 @@ The service area of a facility (:func:`network_service_areas`) is built in four 
 
 1. The facility is joined to the nearest point of the nearest street; that straight walk counts
    against the distance budget.
-2. Shortest distances along the streets (Dijkstra, networkx) reach every node within budget.
+2. Shortest distances along the streets reach every node within budget: one compiled
+   Dijkstra pass from many facilities at once (``scipy.sparse.csgraph``, :mod:`geo.reach`).
 3. Every street reached is kept; a street reached only in part is cut where the budget runs
    out, from either end.
 4. The kept streets and the walk from the facility are buffered by ``buffer_m`` (default 50 m:
@@ -38,6 +39,14 @@ from numpy.typing import NDArray
 
 from geo.crs import check_lonlat, local_metric_crs
 from geo.errors import InvalidGeometry, NetworkFileError
+from geo.reach import (
+    EdgeBands,
+    nearest_distances,
+    reach_blocks,
+    service_area_polygons,
+    street_matrix,
+    street_pieces,
+)
 
 #: Default width of the band kept on each side of a reachable street, in metres.
 DEFAULT_BUFFER_M = 50.0
@@ -170,6 +179,16 @@ class StreetNetwork:
             weight="length",
         )
         return graph
+
+    @cached_property
+    def street_matrix(self) -> Any:
+        """The routing graph as a symmetric ``scipy.sparse.csr_array`` (for csgraph)."""
+        return street_matrix(self)
+
+    @cached_property
+    def edge_bands(self) -> EdgeBands:
+        """Buffers of whole edges per width, built on first need (:mod:`geo.reach`)."""
+        return EdgeBands()
 
     @cached_property
     def _edge_tree(self) -> shapely.STRtree:
@@ -465,21 +484,10 @@ class StreetNetwork:
     def _node_distances(
         self, edge: int, along: float, gap: float, budget: float
     ) -> NDArray[np.float64]:
-        out = np.full(self.num_nodes, np.inf)
-        length = float(self.edge_length[edge])
-        for node, offset in (
-            (self.edge_u[edge], gap + along),
-            (self.edge_v[edge], gap + length - along),
-        ):
-            if offset > budget:
-                continue
-            reached = nx.single_source_dijkstra_path_length(
-                self.graph, int(node), cutoff=budget - offset, weight="length"
-            )
-            nodes = np.fromiter(reached.keys(), dtype=np.intp, count=len(reached))
-            dist = np.fromiter(reached.values(), dtype=float, count=len(reached)) + offset
-            out[nodes] = np.minimum(out[nodes], dist)
-        return out
+        [(_, [dist])] = reach_blocks(
+            self, np.array([edge]), np.array([along]), np.array([gap]), budget
+        )
+        return dist
 
     def reachable_streets(self, point: shapely.Point, distance_m: float) -> NDArray[np.object_]:
         """The street pieces within ``distance_m`` of a metric point, and the walk to them.
@@ -495,33 +503,7 @@ class StreetNetwork:
         if gap > distance_m:
             return np.empty(0, dtype=object)
         dist = self._node_distances(edge, along, gap, distance_m)
-        indptr, incident = self._incident
-        reached = np.flatnonzero(np.isfinite(dist))
-        spans = [incident[indptr[n] : indptr[n + 1]] for n in reached]
-        edges = np.unique(np.concatenate(spans)) if spans else np.empty(0, dtype=np.intp)
-        length = self.edge_length[edges]
-        left = distance_m - dist[self.edge_u[edges]]  # budget left at each end; -inf if unreached
-        right = distance_m - dist[self.edge_v[edges]]
-        whole = (
-            (left >= length)
-            | (right >= length)
-            | ((left > 0) & (right > 0) & (left + right >= length))
-        )
-        pieces: list[shapely.Geometry] = list(self.edge_geometry[edges[whole]])
-        for e, a, b, total in zip(
-            edges[~whole], left[~whole], right[~whole], length[~whole], strict=True
-        ):
-            line = self.edge_geometry[e]
-            if a > 0:
-                pieces.append(shapely.ops.substring(line, 0.0, a))
-            if b > 0:
-                pieces.append(shapely.ops.substring(line, total - b, total))
-        # the facility's own street, both ways from where it joins it
-        line, left_over = self.edge_geometry[edge], distance_m - gap
-        pieces.append(shapely.ops.substring(line, max(0.0, along - left_over), along + left_over))
-        joined = shapely.line_interpolate_point(line, along)
-        walk = shapely.LineString([point, joined]) if gap > 0 else None
-        return np.array(([walk] if walk is not None else []) + pieces, dtype=object)
+        return street_pieces(self, point, edge, along, gap, dist, distance_m)
 
 
 def read_street_network(
@@ -586,6 +568,7 @@ def network_service_areas(
     *,
     buffer_m: float = DEFAULT_BUFFER_M,
     quad_segs: int = 16,
+    workers: int | None = None,
 ) -> gpd.GeoSeries:
     """The walking service area of each facility along the streets (see the module notes).
 
@@ -600,6 +583,8 @@ def network_service_areas(
         Band kept on each side of a reachable street.
     quad_segs : int, default 16
         Segments per quarter circle, for the buffers and the clipping circle.
+    workers : int, optional
+        Threads joining the bands (default: the CPUs, at most 4).
 
     Returns
     -------
@@ -618,17 +603,9 @@ def network_service_areas(
     205
     """
     points = points_in_crs(facilities, network.crs, what="facilities")
-    areas = []
-    for point in points:
-        pieces = network.reachable_streets(point, distance_m)
-        if len(pieces) == 0:
-            areas.append(shapely.Polygon())
-            continue
-        # buffering piece by piece and then unioning is ~15x faster than buffering them as one
-        # multi-line in GEOS
-        band = shapely.union_all(shapely.buffer(pieces, buffer_m, quad_segs=quad_segs))
-        circle = shapely.buffer(point, distance_m, quad_segs=quad_segs)
-        areas.append(shapely.intersection(band, circle))
+    # buffering piece by piece and then unioning is ~15x faster than buffering them as one
+    # multi-line in GEOS
+    areas = service_area_polygons(network, points, distance_m, buffer_m, quad_segs, workers=workers)
     index = facilities.index
     return gpd.GeoSeries(np.array(areas, dtype=object), index=index, crs=network.crs)
 
@@ -661,10 +638,10 @@ def network_distances(
     [30.0, inf]
     """
     points = points_in_crs(facilities, network.crs, what="facilities")
-    out = np.full(network.num_nodes, np.inf)
-    for point in points:
-        out = np.minimum(out, network.distances_from(point, max_distance_m))
-    return out
+    if len(points) == 0:
+        return np.full(network.num_nodes, np.inf)
+    edge, along, gap = network.snap(points)
+    return nearest_distances(network, edge, along, gap, max_distance_m)
 
 
 def metric_crs_for(

@@ -1,0 +1,211 @@
+"""The compiled reach pass against the networkx reference: hand-made cases, a random street
+grid and the real Cambridge streets and elderly facilities."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from shapely import LineString
+
+from geo import reach
+from geo.coverage import coverage_by_unit
+from geo.network import (
+    StreetNetwork,
+    network_distances,
+    network_service_areas,
+    points_in_crs,
+    read_street_network,
+)
+from tests.geo.conftest import CAMBRIDGE, METRIC_CRS
+
+
+def reference(net: StreetNetwork, points: np.ndarray, budget: float) -> np.ndarray:
+    """One networkx Dijkstra per end of each facility's street (the path before scipy)."""
+    edge, along, gap = net.snap(points)
+    return np.array(
+        [
+            reach.networkx_node_distances(net, int(e), float(a), float(g), budget)
+            for e, a, g in zip(edge, along, gap, strict=True)
+        ]
+    ).reshape(len(points), net.num_nodes)
+
+
+def compiled(net: StreetNetwork, points: np.ndarray, budget: float) -> np.ndarray:
+    edge, along, gap = net.snap(points)
+    out = np.full((len(points), net.num_nodes), np.nan)
+    for start, block in reach.reach_blocks(net, edge, along, gap, budget):
+        out[start : start + len(block)] = block
+    return out
+
+
+def assert_same_distances(ours: np.ndarray, theirs: np.ndarray) -> None:
+    assert ours.shape == theirs.shape
+    assert (np.isfinite(ours) == np.isfinite(theirs)).all()
+    finite = np.isfinite(theirs)
+    np.testing.assert_allclose(ours[finite], theirs[finite], rtol=0, atol=1e-6)
+
+
+def reference_area(
+    net: StreetNetwork, point: shapely.Point, budget: float, buffer_m: float = 50.0
+) -> shapely.Geometry:
+    """The service area as built before: networkx distances, every piece buffered and joined."""
+    [edge], [along], [gap] = net.snap(np.array([point], dtype=object))
+    if gap > budget:
+        return shapely.Polygon()
+    dist = reach.networkx_node_distances(net, int(edge), float(along), float(gap), budget)
+    pieces = reach.street_pieces(net, point, int(edge), float(along), float(gap), dist, budget)
+    band = shapely.union_all(shapely.buffer(pieces, buffer_m, quad_segs=16))
+    return shapely.intersection(band, shapely.buffer(point, budget, quad_segs=16))
+
+
+def lines(*coords) -> gpd.GeoSeries:
+    return gpd.GeoSeries([LineString(c) for c in coords], crs=METRIC_CRS)
+
+
+# -- hand-made cases ----------------------------------------------------------------------------
+
+
+def test_facility_on_a_node_reaches_it_at_zero():
+    # an explicit zero-length join is an edge of the sparse graph, not a missing one
+    net = StreetNetwork.from_lines(lines([(0, 0), (100, 0)], [(100, 0), (100, 100)]))
+    pts = np.array([shapely.Point(100, 0), shapely.Point(0, 0)], dtype=object)
+    ours = compiled(net, pts, 100)
+    assert_same_distances(ours, reference(net, pts, 100))
+    by_node = dict(zip(map(tuple, net.node_xy.round(3)), ours[0], strict=True))
+    assert by_node == {(0, 0): 100, (100, 0): 0, (100, 100): 100}
+
+
+def test_facilities_do_not_join_streets():
+    # two streets 2 m apart and a facility in the gap, nearer the first: neither it nor a
+    # facility on the first street reaches the second (facility nodes are joined one way)
+    net = StreetNetwork.from_lines(lines([(0, 0), (100, 0)], [(102, 0), (200, 0)]))
+    pts = np.array([shapely.Point(100.9, 0), shapely.Point(50, 0)], dtype=object)
+    ours = compiled(net, pts, 500)
+    assert_same_distances(ours, reference(net, pts, 500))
+    assert np.isinf(ours).sum(axis=1).tolist() == [2, 2]
+
+
+def test_loop_street_and_budget_edge():
+    # a closed loop of 400 m from one node, and a facility 10 m off it: exactly on budget
+    # the far node is reached, a hair under it is not
+    ring = [(0, 0), (100, 0), (100, 100), (0, 100), (0, 0)]
+    net = StreetNetwork.from_lines(lines(ring, [(0, 0), (-50, 0)]))
+    pts = np.array([shapely.Point(50, -10)], dtype=object)
+    for budget in (10 + 50 + 50, 10 + 50 + 50 - 1e-9, 10 + 50, 5):
+        assert_same_distances(compiled(net, pts, budget), reference(net, pts, budget))
+
+
+def test_blocks_give_the_same_answer(monkeypatch):
+    net = StreetNetwork.from_lines(lines(*[[(x, 0), (x + 100, 0)] for x in range(0, 1000, 100)]))
+    pts = np.array([shapely.Point(x, 5) for x in range(0, 1000, 37)], dtype=object)
+    whole = compiled(net, pts, 300)
+    monkeypatch.setattr(reach, "BLOCK_VALUES", 1)  # one facility per block
+    assert_same_distances(compiled(net, pts, 300), whole)
+    assert_same_distances(whole, reference(net, pts, 300))
+
+
+def test_no_facilities():
+    net = StreetNetwork.from_lines(lines([(0, 0), (100, 0)]))
+    none = gpd.GeoSeries([], crs=METRIC_CRS)
+    assert len(network_service_areas(net, none, 100)) == 0
+    assert np.isinf(network_distances(net, none, 100)).all()
+
+
+# -- a random street grid --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def grid() -> StreetNetwork:
+    """12 x 12 crossings, jittered, 5% of the streets missing, some bent; seeded."""
+    rng = np.random.default_rng(7)
+    side = 12
+    xy = np.stack(np.meshgrid(np.arange(side) * 90.0, np.arange(side) * 110.0), -1).reshape(-1, 2)
+    xy += rng.uniform(-20, 20, xy.shape)
+    ids = np.arange(side * side).reshape(side, side)
+    pairs = np.concatenate(
+        [np.column_stack([ids[:-1].ravel(), ids[1:].ravel()]),
+         np.column_stack([ids[:, :-1].ravel(), ids[:, 1:].ravel()])]
+    )  # fmt: skip
+    pairs = pairs[rng.random(len(pairs)) >= 0.05]
+    mids = (xy[pairs[:, 0]] + xy[pairs[:, 1]]) / 2 + rng.uniform(-10, 10, (len(pairs), 2))
+    streets = [LineString([xy[a], m, xy[b]]) for (a, b), m in zip(pairs, mids, strict=True)]
+    return StreetNetwork.from_lines(gpd.GeoSeries(streets, crs=METRIC_CRS))
+
+
+@pytest.mark.parametrize("budget", [60.0, 250.0, 700.0, 5000.0])
+def test_grid_distances_match_networkx(grid, budget):
+    rng = np.random.default_rng(int(budget))
+    pts = shapely.points(rng.uniform(-100, 1300, (40, 2)))
+    ours = compiled(grid, pts, budget)
+    assert_same_distances(ours, reference(grid, pts, budget))
+    # the nearest facility in one multi-source pass is the least of the per-facility ones
+    nearest = network_distances(grid, gpd.GeoSeries(pts, crs=METRIC_CRS), budget)
+    assert_same_distances(nearest, np.min(ours, axis=0))
+
+
+def test_grid_areas_match_the_reference(grid):
+    rng = np.random.default_rng(3)
+    pts = shapely.points(rng.uniform(0, 1000, (12, 2)))
+    ours = network_service_areas(grid, gpd.GeoSeries(pts, crs=METRIC_CRS), 400).to_numpy()
+    for area, point in zip(ours, pts, strict=True):
+        theirs = reference_area(grid, point, 400)
+        assert theirs.area > 0
+        assert shapely.symmetric_difference(area, theirs).area <= 1e-9 * theirs.area
+
+
+# -- Cambridge: 23 elderly facilities on 2,643 street segments ------------------------------
+
+
+@pytest.fixture(scope="module")
+def streets() -> StreetNetwork:
+    return read_street_network(
+        CAMBRIDGE / "TRANS_Centerlines.geojson", from_column="FromNode", to_column="ToNode"
+    )
+
+
+@pytest.fixture(scope="module")
+def elderly() -> gpd.GeoDataFrame:
+    return gpd.read_file(CAMBRIDGE / "LANDMARK_ElderlyFacilities.geojson", engine="pyogrio")
+
+
+def test_street_matrix_is_the_networkx_graph(streets):
+    matrix = streets.street_matrix
+    graph = nx.from_scipy_sparse_array(matrix, edge_attribute="length")
+    assert graph.number_of_edges() == streets.graph.number_of_edges()
+    for u, v, length in streets.graph.edges(data="length"):
+        assert graph[u][v]["length"] == length
+
+
+@pytest.mark.parametrize("budget", [400.0, 1200.0])
+def test_cambridge_distances_match_networkx(streets, elderly, budget):
+    pts = points_in_crs(elderly, streets.crs)
+    ours = compiled(streets, pts, budget)
+    theirs = reference(streets, pts, budget)
+    assert_same_distances(ours, theirs)
+    assert np.isfinite(ours).sum() > 10 * len(pts)  # not a trivial agreement
+    nearest = network_distances(streets, elderly, budget)
+    assert_same_distances(nearest, np.min(theirs, axis=0))
+
+
+@pytest.mark.slow
+def test_cambridge_areas_and_coverage_match_the_reference(cambridge, streets, elderly):
+    pts = points_in_crs(elderly, streets.crs)
+    ours = network_service_areas(streets, elderly, 1200).to_numpy()
+    theirs = np.array([reference_area(streets, p, 1200) for p in pts], dtype=object)
+    diff = shapely.area(shapely.symmetric_difference(ours, theirs))
+    assert (diff <= 1e-9 * shapely.area(theirs)).all()
+    # the coverage answers built on them: the blocks served and the covered area
+    result = coverage_by_unit(
+        cambridge, "block", elderly, mode="network", network=streets, minutes=15,
+        speed_m_per_min=80,
+    )  # fmt: skip
+    blocks = cambridge.metric_geometries[cambridge.level_positions("block")]
+    served = np.zeros(len(blocks), dtype=bool)
+    hit = shapely.STRtree(theirs).query(shapely.point_on_surface(blocks), predicate="intersects")
+    served[hit[0]] = True
+    np.testing.assert_array_equal(result.units["served"].to_numpy(), served)
+    covered = shapely.area(shapely.intersection(blocks, shapely.union_all(theirs))).sum()
+    assert result.summary["covered_area_m2"] == pytest.approx(covered, rel=1e-6)
