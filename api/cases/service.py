@@ -8,6 +8,7 @@ per operation: a version activated meanwhile is seen by the next one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +109,16 @@ class Cases:
         """Assign, store and acknowledge a report, committed before this returns."""
         receipt = intake.submit(self, principal, submission, photos or [], idempotency_key)
         self._settle_version(receipt.body.get("assignment", {}).get("boundary_version_id"))
+        return receipt
+
+    async def submit_async(
+        self, principal: Principal, submission: Submission, idempotency_key: str | None = None
+    ) -> Receipt:
+        """``submit`` for a report without photos, awaited on the event loop."""
+        receipt = await intake.submit_async(self, principal, submission, idempotency_key)
+        version_id = receipt.body.get("assignment", {}).get("boundary_version_id")
+        if version_id is not None and version_id != self.boundaries.version_id:
+            await asyncio.to_thread(self._settle_version, version_id)
         return receipt
 
     def submit_many(
