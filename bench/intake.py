@@ -133,8 +133,37 @@ def wait_healthy(base: str, path: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("server did not start")
 
 
-def run_wrk(base: str, script: Path, connections: int, seconds: float) -> dict[str, float]:
-    """wrk's throughput, p50 and p99 (ms) and errors (non-2xx/3xx, socket errors)."""
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its descendants (the workers), from /proc:
+    the server's cost per request, which a busy shared machine changes far less than
+    throughput."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def run_wrk(
+    base: str, script: Path, connections: int, seconds: float, pid: int
+) -> dict[str, float]:
+    """wrk's throughput, p50 and p99 (ms) and errors (non-2xx/3xx, socket errors), and the
+    server's CPU milliseconds per request."""
+    cpu = cpu_seconds(pid)
     done = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), base],
         check=True, capture_output=True, text=True,
@@ -142,9 +171,10 @@ def run_wrk(base: str, script: Path, connections: int, seconds: float) -> dict[s
     match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", done.stdout)
     if match is None:
         raise RuntimeError(done.stdout + done.stderr)
+    cpu = cpu_seconds(pid) - cpu
     requests, errors, p50, p99, duration = match.groups()
     return {"rps": int(requests) / float(duration), "p50": float(p50), "p99": float(p99),
-            "errors": int(errors)}
+            "errors": int(errors), "cpu_ms": cpu * 1000 / max(1, int(requests))}
 
 
 def build_requests(key: str, points: list[tuple[float, float]], n: int, tag: str) -> list[bytes]:
@@ -281,8 +311,8 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             try:
                 wait_healthy(base, "/docs" if label.startswith("bare") else "/health", server)
-                run_wrk(base, script, args.connections, 2)  # warm up
-                results[label] = run_wrk(base, script, args.connections, args.seconds)
+                run_wrk(base, script, args.connections, 2, server.pid)  # warm up
+                results[label] = run_wrk(base, script, args.connections, args.seconds, server.pid)
                 if label == "POST /reports":
                     rate = results[label]["rps"] / 2
                     for name in commands:  # the same rate for both
@@ -313,9 +343,13 @@ def main() -> None:
     for label in commands:
         r = results[label]
         print(f"  {label:18} {r['rps']:8.0f} req/s   p50 {r['p50']:6.1f} ms   "
-              f"p99 {r['p99']:6.1f} ms   errors {r['errors']:.0f}")
-    ratio = results["POST /reports"]["rps"] / results["bare FastAPI POST"]["rps"]
-    print(f"throughput ratio (POST /reports / bare POST) {ratio:.2f}   (target >= 0.5)")
+              f"p99 {r['p99']:6.1f} ms   errors {r['errors']:.0f}   "
+              f"server CPU {r['cpu_ms']:.2f} ms/request")
+    ours, bare = results["POST /reports"], results["bare FastAPI POST"]
+    print(f"throughput ratio (POST /reports / bare POST) {ours['rps'] / bare['rps']:.2f}   "
+          "(target >= 0.5)")
+    print(f"CPU-per-request ratio (bare / POST /reports) {bare['cpu_ms'] / ours['cpu_ms']:.2f}"
+          "   (the same ratio, less swayed by other load on the machine)")
     rate = results["POST /reports paced"]["rate"]
     print(f"open loop at {rate:.0f} req/s (half of Wangge's saturation), {args.paced_seconds:g} s:")
     for label in commands:

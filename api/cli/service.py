@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -44,6 +45,8 @@ def serve(
     import uvicorn
 
     settings = Settings()
+    if workers > 1:  # each key's rate counted across the workers (api.access.limits)
+        os.environ["WANGGE_RATE_LIMIT_SHARED"] = "1"
     uvicorn.run(
         "api.cli.service:worker_app",
         factory=True,
