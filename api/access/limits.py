@@ -11,10 +11,9 @@ import uuid
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
 from starlette.exceptions import HTTPException
 
 from api.db.models import RateCount
@@ -188,6 +187,7 @@ class SharedRateLimiter:
                 self._written.pop(old, None)
             changed = {kw: n for kw, n in self._mine.items() if self._written.get(kw) != n}
         table = RateCount.__table__
+        assert isinstance(table, Table)
         with self._db.engine.begin() as connection:
             if changed:
                 insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert

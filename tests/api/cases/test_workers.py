@@ -13,7 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from api.schemas import Health, ReportOut
+from api.schemas import Health, KeyOut, ReportOut
 from api.versions.schemas import VersionOut
 from tests.api.conftest import postgres_database
 from tests.api.process import (
@@ -150,14 +150,16 @@ def test_a_key_revoked_on_one_worker_is_refused_by_the_other_within_a_second(
     server, env, admin
 ):
     base, pids = server
-    key = new_key(env, "reporter")
+    made = KeyOut.model_validate(
+        httpx.post(f"{base}/keys", json={"role": "reporter"}, headers=admin).json()
+    )
+    key, key_id = made.key, made.id
+    assert key is not None
     clients = connections_to_each_worker(base, pids, {"Authorization": f"Bearer {key}"})
     one, other = clients.values()
     try:
         for client in (one, other):  # both have the key in their caches
             assert client.get("/categories").status_code == 200
-        listed = httpx.get(f"{base}/keys", headers=admin).json()
-        key_id = next(k["id"] for k in listed if key.startswith(f"wg_{k['prefix']}_"))
         revoked = one.delete(f"/keys/{key_id}", headers=admin)
         assert revoked.status_code == 200, revoked.text
         assert one.get("/categories").status_code == 401  # at once where it was revoked
