@@ -215,7 +215,8 @@ async def paced(port: int, requests: list[bytes], rate: float) -> dict[str, floa
 
     async def one(request: bytes, due: float) -> None:
         nonlocal opened, errors
-        if idle:
+        reused = bool(idle)
+        if reused:
             conn = idle.pop()
         else:
             opened += 1
@@ -223,9 +224,19 @@ async def paced(port: int, requests: list[bytes], rate: float) -> dict[str, floa
         try:
             status = await _exchange(*conn, request)
         except (OSError, asyncio.IncompleteReadError):
-            errors += 1
             conn[1].close()
-            return
+            if not reused:
+                errors += 1
+                return
+            # the server closed a connection idle past its keep-alive: once more, on a new one
+            opened += 1
+            conn = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                status = await _exchange(*conn, request)
+            except (OSError, asyncio.IncompleteReadError):
+                errors += 1
+                conn[1].close()
+                return
         latencies.append(time.perf_counter() - due)
         if status != 201:
             errors += 1
