@@ -11,7 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import VERSION
 from api.access.errors import ACCESS_STATUS_CODES
-from api.access.limits import BodySizeLimit, RateLimiter
+from api.access.limits import BodySizeLimit, rate_limiter_for
 from api.cases.errors import CASES_STATUS_CODES
 from api.deps import reject_unknown_query_params
 from api.errors import install_error_handlers
@@ -65,10 +65,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.cases, state.planning = services.cases, services.planning
         state.versions = services.versions
         state.sessions = services.sessions
-        state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        state.rate_limiter = rate_limiter_for(
+            services.db, settings.rate_limit_per_minute, shared=settings.rate_limit_shared
+        )
         try:
             yield
         finally:
+            state.rate_limiter.close()
             services.close()
 
     app = FastAPI(

@@ -118,6 +118,7 @@ def open_services(settings: Settings, *, writer: bool = True, watch: bool = True
         cases.start_writer()
     if watch:
         boundaries.watch()
+        cases.follow()  # reports made through the other workers: possible duplicates here
     planning = Planning(boundaries, db, street_network=settings.street_network)
     keys = KeyStore(db)
     sessions = BrowserSessions(

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     reopen_below_rating: int = Field(3, ge=1, le=6)
     #: Requests per minute allowed per API key (429 beyond).
     rate_limit_per_minute: int = Field(1200, ge=1)
+    #: Count each key's requests across every server process on the database (set for its
+    #: workers by ``wangge serve --workers N``; set it for several servers on one database).
+    rate_limit_shared: bool = False
     #: Signs the browser session cookie. No default: when unset, a random secret is made at
     #: start-up (sessions then end when the service restarts).
     session_secret: str | None = None

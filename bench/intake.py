@@ -1,22 +1,38 @@
-"""Sustained POST /reports throughput and latency, beside a no-op POST on the same server.
+"""POST /reports on the real server beside a bare FastAPI POST, same uvicorn, same run.
 
-    .venv/bin/python bench/intake.py [--clients 16] [--seconds 10]
+    apt-get install wrk        # the load generator (Debian's package)
+    .venv/bin/python bench/intake.py [--workers 1] [--connections 16] [--seconds 10]
 
-Starts the real server (`wangge serve`, SQLite in a temporary folder, the Hexi demo boundaries,
-WANGGE_BENCH_NOOP=1), makes a key with the CLI, then drives it from another process with
-``--clients`` concurrent connections: first POST /bench/noop (authenticates, parses the JSON
-body, answers 201), then POST /reports with real GCJ-02 phone locations inside Hexi. Prints
-throughput and p50/p99 latency of both and the ratio.
+Two servers, one after the other, each with ``--workers`` processes and the same uvicorn
+settings (``wangge serve``'s: no access log, no proxy headers, the same GIL switch interval):
+
+- the bare app: one FastAPI POST route that validates the same body (``api.schemas.ReportIn``,
+  pydantic) and answers 201 with a small JSON body; nothing else;
+- Wangge (``wangge serve``, SQLite synchronous=FULL in a temporary folder, the Hexi demo
+  boundaries), a reporter's key made with the CLI: every report is authenticated, rate
+  limited, assigned, checked for duplicates and committed to disk before its 201.
+
+Throughput: ``wrk`` with a Lua script (GCJ-02 phone locations inside Hexi, a category and an
+Idempotency-Key per request) at ``--connections`` for ``--seconds``; the ratio of the two.
+
+Latency at a fixed offered rate: half of Wangge's own saturation throughput, offered by an
+open-loop driver here (asyncio streams, pre-built requests, up to 64 keep-alive connections):
+a request is due at its scheduled time whether or not earlier ones have been answered, and its
+latency counts from then (no coordinated omission). wrk2 (``wrk -R``) is not in Debian, and
+wrk's Lua ``delay()`` paces a connection after each answer, which hides a server falling
+behind. The bare app is driven at the same rate for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import re
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,7 +43,61 @@ import httpx
 
 WANGGE = [sys.executable, "-m", "api.cli"]
 DEMO = Path("var/bench/hexi.gpkg")
+HERE = Path(__file__).resolve().parent
 CATEGORIES = ["parking", "noise", "property", "flying_wires", "rubbish", "corridor_light"]
+
+#: The bare app, run by the same uvicorn as ``wangge serve`` (see ``serve_bare``).
+BARE_APP = '''
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from api.schemas import ReportIn
+
+app = FastAPI()
+
+
+@app.post("/reports", status_code=201)
+async def create_report(body: ReportIn) -> JSONResponse:
+    return JSONResponse({"id": 1, "status": "submitted", "category": body.category},
+                        status_code=201)
+'''
+
+LUA = """
+local points = {%(points)s}
+local categories = {%(categories)s}
+local counter = 0
+local thread_id = 0
+local non201 = 0
+
+function setup(thread)
+  thread:set("thread_id", math.random(1, 1000000000))
+end
+
+function request()
+  counter = counter + 1
+  local p = points[(counter * 7919 + thread_id) %% #points + 1]
+  local body = string.format(
+    '{"lon":%%.7f,"lat":%%.7f,"crs":"gcj02","category":"%%s","description":"bench %%d-%%d",' ..
+    '"phone":"100-0000-0000"}',
+    p[1], p[2], categories[counter %% #categories + 1], thread_id, counter)
+  local headers = {}
+  headers["Content-Type"] = "application/json"
+  headers["Authorization"] = "Bearer %(key)s"
+  headers["Idempotency-Key"] = string.format("wrk-%%d-%%d", thread_id, counter)
+  return wrk.format("POST", "/reports", headers, body)
+end
+
+function response(status, headers, body)
+  if status ~= 201 then non201 = non201 + 1 end
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%.3f %%.3f %%.3f\\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.duration / 1e6))
+end
+"""
 
 
 def free_port() -> int:
@@ -50,90 +120,257 @@ def points_in_hexi(n: int, seed: int) -> list[tuple[float, float]]:
     return list(zip(lon.tolist(), lat.tolist(), strict=True))
 
 
-async def drive(
-    base: str, key: str, path: str, clients: int, seconds: float, points: list[tuple[float, float]]
-) -> tuple[int, list[float], int]:
+def wait_healthy(base: str, path: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}{path}", timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its descendants (the workers), from /proc:
+    the server's cost per request, which a busy shared machine changes far less than
+    throughput."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def run_wrk(
+    base: str, script: Path, connections: int, seconds: float, pid: int
+) -> dict[str, float]:
+    """wrk's throughput, p50 and p99 (ms) and errors (non-2xx/3xx, socket errors), and the
+    server's CPU milliseconds per request."""
+    cpu = cpu_seconds(pid)
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), base],
+        check=True, capture_output=True, text=True,
+    )
+    match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", done.stdout)
+    if match is None:
+        raise RuntimeError(done.stdout + done.stderr)
+    cpu = cpu_seconds(pid) - cpu
+    requests, errors, p50, p99, duration = match.groups()
+    return {"rps": int(requests) / float(duration), "p50": float(p50), "p99": float(p99),
+            "errors": int(errors), "cpu_ms": cpu * 1000 / max(1, int(requests))}
+
+
+def build_requests(key: str, points: list[tuple[float, float]], n: int, tag: str) -> list[bytes]:
+    rnd = random.Random(tag)
+    out = []
+    for i in range(n):
+        lon, lat = points[rnd.randrange(len(points))]
+        body = json.dumps({
+            "lon": lon, "lat": lat, "crs": "gcj02", "category": rnd.choice(CATEGORIES),
+            "description": f"paced {tag} {i}", "phone": "100-0000-0000",
+        }).encode()
+        out.append(
+            b"POST /reports HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {key}\r\nIdempotency-Key: {tag}-{i}\r\n".encode()
+            + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        )
+    return out
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = re.search(rb"(?i)content-length: *(\d+)", head)
+    await reader.readexactly(int(length.group(1)) if length else 0)
+    return status
+
+
+async def paced(port: int, requests: list[bytes], rate: float) -> dict[str, float]:
+    """Offer ``rate`` requests a second, open loop; latency from each request's due time."""
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    opened = 0
     latencies: list[float] = []
     errors = 0
-    deadline = time.perf_counter() + seconds
-    headers = {"Authorization": f"Bearer {key}"}
+    late = 0
 
-    async def one(worker: int) -> None:
-        nonlocal errors
-        rnd = random.Random(worker)
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as http:
-            n = 0
-            while time.perf_counter() < deadline:
-                lon, lat = points[rnd.randrange(len(points))]
-                body = {
-                    "lon": lon, "lat": lat, "crs": "gcj02",
-                    "category": rnd.choice(CATEGORIES),
-                    "description": f"bench {worker}-{n}", "phone": "100-0000-0000",
-                }
-                started = time.perf_counter()
-                response = await http.post(
-                    path, json=body, headers={"Idempotency-Key": f"{path}-{worker}-{n}"}
-                )
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 201:
-                    errors += 1
-                n += 1
+    async def one(request: bytes, due: float) -> None:
+        nonlocal opened, errors
+        reused = bool(idle)
+        if reused:
+            conn = idle.pop()
+        else:
+            opened += 1
+            conn = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            status = await _exchange(*conn, request)
+        except (OSError, asyncio.IncompleteReadError):
+            conn[1].close()
+            if not reused:
+                errors += 1
+                return
+            # the server closed a connection idle past its keep-alive: once more, on a new one
+            opened += 1
+            conn = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                status = await _exchange(*conn, request)
+            except (OSError, asyncio.IncompleteReadError):
+                errors += 1
+                conn[1].close()
+                return
+        latencies.append(time.perf_counter() - due)
+        if status != 201:
+            errors += 1
+        idle.append(conn)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(one(w) for w in range(clients)))
-    elapsed = time.perf_counter() - started
-    return len(latencies), latencies, errors if elapsed > 0 else 0
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter() + 0.05
+    tasks = []
+    for i, request in enumerate(requests):
+        due = start + i / rate
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        elif wait < -0.005:
+            late += 1  # the driver itself fell behind
+        tasks.append(loop.create_task(one(request, due)))
+    await asyncio.gather(*tasks)
+    for _, writer in idle:
+        writer.close()
+    latencies.sort()
+    return {
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+        "errors": errors, "connections": opened, "late": late,
+    }
 
 
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
+def serve_bare(port: int, workers: int) -> None:
+    """The bare app under the same uvicorn settings as ``wangge serve`` (api.cli.service)."""
+    import uvicorn
+
+    sys.setswitchinterval(0.001)
+    uvicorn.run(
+        "bare_intake_app:app", host="127.0.0.1", port=port,
+        workers=workers if workers > 1 else None,
+        log_level="info", access_log=False, proxy_headers=False,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--paced-seconds", type=float, default=10.0)
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)  # internal: a port
     args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare, args.workers)
+        return
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
 
     if not DEMO.exists():
         subprocess.run([*WANGGE, "demo", "--out", str(DEMO)], check=True)
     points = points_in_hexi(5000, 1)
     with tempfile.TemporaryDirectory() as data:
+        folder = Path(data)
+        (folder / "bare_intake_app.py").write_text(BARE_APP)
         env = {**os.environ, "WANGGE_BOUNDARIES": str(DEMO), "WANGGE_DATA_DIR": data,
-               "WANGGE_BENCH_NOOP": "1", "WANGGE_RATE_LIMIT_PER_MINUTE": "100000000"}
+               "WANGGE_RATE_LIMIT_PER_MINUTE": "100000000",
+               "PYTHONPATH": os.pathsep.join([data, str(HERE.parent)])}
         done = subprocess.run([*WANGGE, "keys", "create", "--role", "reporter"], env=env,
                               check=True, capture_output=True, text=True)
         key = done.stdout.strip().splitlines()[-1]
+        script = folder / "intake.lua"
+        script.write_text(LUA % {
+            "points": ",".join(f"{{{lon:.7f},{lat:.7f}}}" for lon, lat in points),
+            "categories": ",".join(f'"{c}"' for c in CATEGORIES),
+            "key": key,
+        })
+        log = open(folder / "server.log", "wb")  # noqa: SIM115 (open while the servers run)
+        commands = {
+            "bare FastAPI POST": [sys.executable, str(Path(__file__).resolve()), "--serve-bare",
+                                  "{port}", "--workers", str(args.workers)],
+            "POST /reports": [*WANGGE, "serve", "--port", "{port}", "--workers",
+                              str(args.workers)],
+        }
+        results: dict[str, dict[str, float]] = {}
+        for label, command in commands.items():
+            port = free_port()
+            server = subprocess.Popen([c.format(port=port) for c in command], env=env,
+                                      stdout=log, stderr=subprocess.STDOUT)
+            base = f"http://127.0.0.1:{port}"
+            try:
+                wait_healthy(base, "/docs" if label.startswith("bare") else "/health", server)
+                run_wrk(base, script, args.connections, 2, server.pid)  # warm up
+                results[label] = run_wrk(base, script, args.connections, args.seconds, server.pid)
+                if label == "POST /reports":
+                    rate = results[label]["rps"] / 2
+                    for name in commands:  # the same rate for both
+                        results.setdefault(f"{name} paced", {})["rate"] = rate
+                    results[f"{label} paced"] |= asyncio.run(paced(
+                        port, build_requests(key, points, int(rate * args.paced_seconds), "p"),
+                        rate,
+                    ))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+        # the bare app at Wangge's half-saturation rate, now that it is known
         port = free_port()
         server = subprocess.Popen(
-            [*WANGGE, "serve", "--port", str(port)], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
+            [c.format(port=port) for c in commands["bare FastAPI POST"]], env=env,
+            stdout=log, stderr=subprocess.STDOUT)
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            asyncio.run(drive(base, key, "/bench/noop", args.clients, 1.0, points))  # warm up
-            results = {}
-            for label, path in [("no-op POST", "/bench/noop"), ("POST /reports", "/reports")]:
-                count, latencies, errors = asyncio.run(
-                    drive(base, key, path, args.clients, args.seconds, points)
-                )
-                results[label] = count / args.seconds
-                print(f"{label:14} {count / args.seconds:8.0f} req/s   p50 "
-                      f"{pct(latencies, 50):6.1f} ms   p99 {pct(latencies, 99):6.1f} ms   "
-                      f"non-201: {errors}")
-            ratio = results["POST /reports"] / results["no-op POST"]
-            print(f"ratio (reports / no-op throughput) {ratio:.2f}  "
-                  f"({args.clients} clients, {args.seconds:g} s each, SQLite synchronous=FULL)")
+            wait_healthy(f"http://127.0.0.1:{port}", "/docs", server)
+            rate = results["POST /reports paced"]["rate"]
+            results["bare FastAPI POST paced"] |= asyncio.run(paced(
+                port, build_requests(key, points, int(rate * args.paced_seconds), "b"), rate))
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            server.wait(timeout=30)
+
+    print(f"wrk -t2 -c{args.connections} -d{args.seconds:g}s, {args.workers} worker(s), "
+          "SQLite synchronous=FULL")
+    for label in commands:
+        r = results[label]
+        print(f"  {label:18} {r['rps']:8.0f} req/s   p50 {r['p50']:6.1f} ms   "
+              f"p99 {r['p99']:6.1f} ms   errors {r['errors']:.0f}   "
+              f"server CPU {r['cpu_ms']:.2f} ms/request")
+    ours, bare = results["POST /reports"], results["bare FastAPI POST"]
+    print(f"throughput ratio (POST /reports / bare POST) {ours['rps'] / bare['rps']:.2f}   "
+          "(target >= 0.5)")
+    print(f"CPU-per-request ratio (bare / POST /reports) {bare['cpu_ms'] / ours['cpu_ms']:.2f}"
+          "   (the same ratio, less swayed by other load on the machine)")
+    rate = results["POST /reports paced"]["rate"]
+    print(f"open loop at {rate:.0f} req/s (half of Wangge's saturation), {args.paced_seconds:g} s:")
+    for label in commands:
+        r = results[f"{label} paced"]
+        print(f"  {label:18} p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms   "
+              f"errors {r['errors']:.0f}   connections {r['connections']:.0f}   "
+              f"driver late {r['late']:.0f}")
+    print(f"p99 of POST /reports at half saturation "
+          f"{results['POST /reports paced']['p99']:.1f} ms   (target < 25 ms)")
 
 
 if __name__ == "__main__":

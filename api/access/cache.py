@@ -9,6 +9,11 @@ from typing import Generic, TypeVar
 
 V = TypeVar("V")
 
+#: How long a key's or a browser session's answer is kept: a key revoked on one worker (or
+#: from the command line) is refused by every other within this time plus one database read,
+#: well inside a second.
+REVOCATION_TTL_S = 0.5
+
 
 class ShortCache(Generic[V]):
     """Answers kept for ``ttl_s`` seconds: a change made by another worker (or the command
@@ -18,7 +23,7 @@ class ShortCache(Generic[V]):
     a thread only on a miss. Thread-safe; cleared when it grows past ``max_entries``.
     """
 
-    def __init__(self, *, ttl_s: float = 1.0, max_entries: int = 10_000) -> None:
+    def __init__(self, *, ttl_s: float = REVOCATION_TTL_S, max_entries: int = 10_000) -> None:
         self.ttl_s = ttl_s
         self._max = max_entries
         self._entries: dict[str, tuple[float, V]] = {}

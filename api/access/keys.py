@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.access.cache import ShortCache
+from api.access.cache import REVOCATION_TTL_S, ShortCache
 from api.access.errors import InvalidKeyRequest, KeyNotFound, UnknownRole
 from api.access.policy import Principal, Role
 from api.db import Database
@@ -108,7 +108,7 @@ class KeyStore:
     and do the read (``verify``, ``by_id``) in a thread only on a miss.
     """
 
-    def __init__(self, db: Database, *, ttl_s: float = 1.0) -> None:
+    def __init__(self, db: Database, *, ttl_s: float = REVOCATION_TTL_S) -> None:
         self._db = db
         self._cache: ShortCache[Principal | None] = ShortCache(ttl_s=ttl_s)
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from sqlalchemy import delete, update
 
-from api.access.cache import ShortCache
+from api.access.cache import REVOCATION_TTL_S, ShortCache
 from api.access.keys import KeyStore
 from api.access.policy import Principal
 from api.db import Database
@@ -44,7 +44,7 @@ class BrowserSessions:
         *,
         secret: str | None,
         hours: float,
-        ttl_s: float = 1.0,
+        ttl_s: float = REVOCATION_TTL_S,
     ) -> None:
         self._db = db
         self._keys = keys

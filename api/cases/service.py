@@ -8,13 +8,15 @@ per operation: a version activated meanwhile is seen by the next one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.access.policy import Principal
@@ -40,6 +42,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("wangge")
 
 
+#: How often each server reads the cases changed elsewhere, and how far back it reads again
+#: (a report is stamped when it is prepared and committed a little later, possibly after
+#: another worker's report stamped later: the margin covers that wait many times over).
+FOLLOW_INTERVAL_S = 0.5
+FOLLOW_MARGIN = timedelta(seconds=5)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -57,6 +66,9 @@ class Cases:
     writer: GroupWriter[intake.Job, Receipt] | None = None
     #: Where the service reads the time (the demo replays past weeks by setting it).
     clock: Callable[[], datetime] = utc_now
+    #: The newest ``updated_at`` read by :meth:`follow_changes` (None: nothing read yet).
+    seen_until: datetime | None = None
+    _following: threading.Event | None = None
 
     @property
     def index(self) -> BoundaryIndex:
@@ -73,6 +85,7 @@ class Cases:
             self.categories = {c.code: c for c in session.scalars(select(Category))}
             for category in self.categories.values():
                 session.expunge(category)
+            self.seen_until = session.scalar(select(func.max(Report.updated_at)))
             rows = session.execute(
                 select(Report.id, Report.category, Report.lon, Report.lat, Report.created_at).where(
                     Report.status.in_([s.value for s in OPEN])
@@ -90,8 +103,62 @@ class Cases:
             self.db.sessions, lambda session, jobs: intake.write_jobs(self, session, jobs)
         )
 
+    def follow_changes(self) -> int:
+        """Bring the open-case index up to date with reports made or changed elsewhere (by
+        another worker, another server, the command line): those whose ``updated_at`` is past
+        the newest seen, less a margin for transactions that commit after others stamped
+        later. Returns how many rows were read."""
+        since = self.seen_until
+        where = Report.updated_at >= since - FOLLOW_MARGIN if since is not None else None
+        open_values = {s.value for s in OPEN}
+        with self.db.session() as session:
+            statement = select(
+                Report.id,
+                Report.category,
+                Report.lon,
+                Report.lat,
+                Report.created_at,
+                Report.updated_at,
+                Report.status,
+            )
+            rows = session.execute(statement.where(where) if where is not None else statement)
+            count = 0
+            newest = since
+            for row in rows:
+                count += 1
+                if newest is None or row.updated_at > newest:
+                    newest = row.updated_at
+                if row.status in open_values:
+                    if row.id not in self.open_cases:
+                        self.open_cases.add(
+                            OpenCase(row.id, row.category, row.lon, row.lat, row.created_at)
+                        )
+                else:
+                    self.open_cases.remove(row.id)
+        self.seen_until = newest
+        return count
+
+    def follow(self, interval_s: float = FOLLOW_INTERVAL_S) -> None:
+        """Follow changes to the cases made elsewhere every ``interval_s``, in a thread: a
+        report made through any worker is a possible duplicate on every other within that."""
+        if self._following is not None:
+            return
+        stop = self._following = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(interval_s):
+                try:
+                    self.follow_changes()
+                except Exception:  # the database away for a moment: tried again next time
+                    log.warning("could not follow the cases' changes", exc_info=True)
+
+        threading.Thread(target=run, name="wangge-follow-cases", daemon=True).start()
+
     def close(self) -> None:
-        """Finish queued writes."""
+        """Stop following changes; finish queued writes."""
+        if self._following is not None:
+            self._following.set()
+            self._following = None
         if self.writer is not None:
             self.writer.close()
             self.writer = None
@@ -108,6 +175,16 @@ class Cases:
         """Assign, store and acknowledge a report, committed before this returns."""
         receipt = intake.submit(self, principal, submission, photos or [], idempotency_key)
         self._settle_version(receipt.body.get("assignment", {}).get("boundary_version_id"))
+        return receipt
+
+    async def submit_async(
+        self, principal: Principal, submission: Submission, idempotency_key: str | None = None
+    ) -> Receipt:
+        """``submit`` for a report without photos, awaited on the event loop."""
+        receipt = await intake.submit_async(self, principal, submission, idempotency_key)
+        version_id = receipt.body.get("assignment", {}).get("boundary_version_id")
+        if version_id is not None and version_id != self.boundaries.version_id:
+            await asyncio.to_thread(self._settle_version, version_id)
         return receipt
 
     def submit_many(

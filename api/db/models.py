@@ -404,3 +404,25 @@ class ChangeCounter(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- state shared by several workers (migration 0007) ----------------------------------------
+
+
+class RateCount(Base):
+    """Requests one worker admitted for one key in one minute (``minute``: minutes since the
+    epoch). A key's rate is the sum over the workers, so its limit holds however many serve
+    it; each worker writes only its own rows, a few times a second, off the request path."""
+
+    __tablename__ = "rate_counts"
+
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    worker: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+#: Each worker follows the reports changed since it last looked (its duplicate index).
+Index("ix_reports_updated_at", Report.updated_at)
+#: Open311 finds a token's report by the key alone (the primary key begins with the client).
+Index("ix_idempotency_keys_key", IdempotencyRecord.key)

@@ -6,10 +6,13 @@ at a few hundred per second and make concurrent writers queue for SQLite's lock.
 threads hand their writes to one writer, which takes whatever is waiting (up to ``max_batch``),
 runs the jobs in one transaction and commits once; each caller gets its own result only after
 that commit. If a batch fails, its jobs are retried one by one, so one bad job fails alone.
+
+Callers on an event loop await ``submit_async``: no thread is held while the batch commits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -45,11 +48,19 @@ class GroupWriter(Generic[J, R]):
 
     def submit(self, job: J) -> R:
         """Write a job in the next batch; returns its result once the batch is committed."""
+        return self._enqueue(job).result()
+
+    async def submit_async(self, job: J) -> R:
+        """``submit`` awaited on the event loop. A caller that goes away (its request
+        cancelled) does not take the job back: once queued, it is written."""
+        return await asyncio.shield(asyncio.wrap_future(self._enqueue(job)))
+
+    def _enqueue(self, job: J) -> Future[R]:
         if not self._thread.is_alive():
             raise RuntimeError("the writer has stopped")
         future: Future[R] = Future()
         self._queue.put((job, future))
-        return future.result()
+        return future
 
     def close(self) -> None:
         """Finish what is queued, then stop."""

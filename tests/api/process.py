@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,12 +24,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """`wangge serve` on 127.0.0.1:port, returned once /health answers (60 s at most)."""
+def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """`wangge serve` on 127.0.0.1:port, returned once /health answers (60 s at most).
+
+    The server is the leader of its own process group (with its workers): ``kill_server``.
+    """
     # the log goes to a file: a pipe nobody reads would fill up and stall the server
     log = tempfile.NamedTemporaryFile(prefix="wangge-serve-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [*WANGGE, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        [*WANGGE, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -40,6 +49,74 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start within 60 s")
+
+
+def kill_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the server and every worker at once (its process group): nothing flushed."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def worker_pids(proc: subprocess.Popen[bytes], count: int, timeout_s: float = 60) -> list[int]:
+    """The pids of the server's ``count`` workers (its children but multiprocessing's
+    resource tracker), once all are running."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        workers = [
+            int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()
+        ]
+        if len(workers) >= count:
+            return workers
+        time.sleep(0.05)
+    raise RuntimeError(f"the server did not start {count} workers")
+
+
+def serving_worker(server_port: int, client_port: int, pids: list[int]) -> int | None:
+    """Which of ``pids`` holds the server's end of the TCP connection from ``client_port``
+    (read from /proc/net/tcp and each worker's file descriptors), None if none does."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == (
+            client_port
+        ):
+            inode = fields[9]
+    if inode is None:
+        return None
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+def connections_to_each_worker(
+    base: str, pids: list[int], headers: dict[str, str] | None = None, tries: int = 200
+) -> dict[int, httpx.Client]:
+    """A keep-alive client per worker: new connections are opened (and the extra ones closed)
+    until every worker holds one. Close the clients afterwards."""
+    port = int(base.rsplit(":", 1)[1])
+    found: dict[int, httpx.Client] = {}
+    for _ in range(tries):
+        client = httpx.Client(base_url=base, headers=headers or {}, timeout=30)
+        response = client.get("/health")
+        stream = response.extensions["network_stream"]
+        client_port = stream.get_extra_info("client_addr")[1]
+        pid = serving_worker(port, client_port, pids)
+        if pid is None or pid in found:
+            client.close()
+        else:
+            found[pid] = client
+        if len(found) == len(pids):
+            return found
+    for client in found.values():
+        client.close()
+    raise RuntimeError(f"no connection reached every worker in {tries} tries")
 
 
 @contextmanager

@@ -1,9 +1,9 @@
-"""Kill -9 the real server while clients post reports: nothing acknowledged is lost or doubled."""
+"""Kill -9 the real server (one worker, or two on one port) while clients post reports:
+nothing acknowledged is lost or doubled."""
 
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.process import free_port, new_key, start_server
+from tests.api.process import free_port, kill_server, new_key, start_server
 
 CLIENTS = 6
 
@@ -38,11 +38,12 @@ def _body(client: int, n: int) -> dict[str, object]:
     }
 
 
-def test_acknowledged_reports_survive_kill_9(env):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_acknowledged_reports_survive_kill_9(env, workers):
     headers = {"Authorization": f"Bearer {new_key(env, 'reporter')}"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(env, port)
+    server = start_server(env, port, workers=workers)
 
     acked: dict[str, tuple[dict[str, object], dict[str, object]]] = {}
     unsure: dict[str, dict[str, object]] = {}
@@ -75,15 +76,14 @@ def test_acknowledged_reports_survive_kill_9(env):
     deadline = time.monotonic() + 120
     while len(acked) <= 50 and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.kill(server.pid, signal.SIGKILL)  # mid-stream, no chance to flush anything
-    server.wait()
+    kill_server(server)  # every process at once, mid-stream, no chance to flush anything
     stop.set()
     for t in threads:
         t.join()
     assert len(acked) > 20, "too few reports before the kill to prove anything"
     print(f"{len(acked)} acknowledged, {len(unsure)} unanswered when the server died")
 
-    server = start_server(env, port)
+    server = start_server(env, port, workers=workers)
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
             # every acknowledged report is there, intact
