@@ -126,7 +126,24 @@ def nearest_distances(
     gap: NDArray[np.float64],
     budget: float,
 ) -> NDArray[np.float64]:
-    """Distance from each node to its nearest facility (inf beyond ``budget``): one pass."""
+    """Distance from each node to its nearest facility (inf beyond ``budget``): one pass.
+
+    Example
+    -------
+    A street of 100 m then 50 m; one facility 10 m off the first street's middle, one at the
+    far end of the second:
+
+    >>> import geopandas as gpd, shapely
+    >>> from geo.network import StreetNetwork
+    >>> net = StreetNetwork.from_lines(gpd.GeoSeries(
+    ...     [shapely.LineString([(0, 0), (100, 0)]), shapely.LineString([(100, 0), (100, 50)])],
+    ...     crs=32650))
+    >>> edge, along, gap = net.snap(shapely.points([(50, 10), (100, 50)]))
+    >>> nearest_distances(net, edge, along, gap, 200.0).round(1).tolist()
+    [60.0, 50.0, 0.0]
+    >>> [d.round(1).tolist() for _, d in reach_blocks(net, edge, along, gap, 70.0)][0]
+    [[60.0, 60.0, inf], [inf, 50.0, 0.0]]
+    """
     n, f = network.num_nodes, len(edge)
     if f == 0:
         return np.full(n, np.inf)
