@@ -413,7 +413,7 @@ class ChangeCounter(Base):
 
 
 class ServiceType(Base):
-    """A service residents may order (理发, 助餐, ...), with the points a volunteer earns per hour."""
+    """A service residents may order (理发, 助餐, ...), with the points earned per hour of it."""
 
     __tablename__ = "service_types"
 

@@ -1,4 +1,5 @@
-"""Volunteer services: service types, teams, volunteers, orders and their events, the points ledger, the exchange.
+"""Volunteer services: service types, teams, volunteers, orders and their events, the points
+ledger, the exchange; the team of a team lead's key.
 
 Revision ID: 0006
 Revises: 0005
@@ -58,7 +59,11 @@ def upgrade() -> None:
         "service_orders",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column(
-            "service", sa.String(64), sa.ForeignKey("service_types.code"), nullable=False, index=True
+            "service",
+            sa.String(64),
+            sa.ForeignKey("service_types.code"),
+            nullable=False,
+            index=True,
         ),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
         sa.Column("lon", sa.Float, nullable=False),
