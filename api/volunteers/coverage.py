@@ -75,3 +75,22 @@ def service_coverage(
         "units": rows,
         "unreached": [r["code"] for r in rows if not r["teams"]],
     }
+
+
+def service_reach(
+    session: Session, bset: BoundarySet, service: str, level: str, now: datetime
+) -> dict[str, Any]:
+    """What the coverage map's volunteer layer draws: the last four weeks' coverage of a
+    service at a level, the teams offering it, and the service's name."""
+    from datetime import timedelta
+
+    from api.volunteers.teams import team_views
+
+    kind = find_service_type(session, service)
+    return {
+        "coverage": service_coverage(
+            session, bset, kind.code, level, now - timedelta(days=28), now
+        ),
+        "teams": team_views(session, list_teams(session, kind.code)),
+        "service_name": kind.name_zh,
+    }

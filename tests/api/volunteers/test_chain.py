@@ -357,3 +357,24 @@ def test_the_ledger_and_the_trail_are_append_only_in_the_database(world, table):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             with engine.begin() as conn:
                 conn.execute(sa.text(statement))
+
+
+def test_the_coverage_map_draws_the_teams_reach(world):
+    client, keys = world["client"], world["keys"]
+    page = client.get(
+        "/maps/coverage",
+        params={"level": "microgrid", "service": "haircut"},
+        headers=auth(keys["planner"]),
+    )
+    assert page.status_code == 200, page.text[:500]
+    assert "wangge.volunteers.layer(" in page.text and "wangge/volunteers.js" in page.text
+    plain = client.get(
+        "/maps/coverage", params={"level": "microgrid"}, headers=auth(keys["planner"])
+    )
+    assert plain.status_code == 200 and "wangge.volunteers.layer(" not in plain.text
+    unknown = client.get(
+        "/maps/coverage",
+        params={"level": "microgrid", "service": "juggling"},
+        headers=auth(keys["planner"]),
+    )
+    assert unknown.status_code == 422
