@@ -60,3 +60,31 @@ def test_a_file_that_is_neither(wangge, tmp_path: Path):
     other.write_text("a,b\n1,2\n")
     result = wangge("volunteers", "import", other)
     assert result.exit_code == 2 and "cannot tell teams from volunteers" in result.output
+
+
+def test_a_team_leads_key_from_the_command_line(wangge, backend, tmp_path: Path):
+    teams = tmp_path / "one.csv"
+    teams.write_text("name,services,units,capacity_per_day\n小队,理发,G2,2\n", encoding="utf-8")
+    assert wangge("volunteers", "import", teams).exit_code == 0
+    from api.db import Database
+
+    db = Database(backend.database)
+    with db.session() as session:
+        team_id = session.scalars(
+            select(VolunteerTeam.id).where(VolunteerTeam.name == "小队")
+        ).one()
+    made = wangge("keys", "create", "--role", "team_lead", "--team", team_id)
+    assert made.exit_code == 0, made.output
+    assert f"team {team_id}" in made.output and made.output.strip().splitlines()[-1].startswith(
+        "wg_"
+    )
+    from api.db.models import ApiKey
+
+    with db.session() as session:
+        assert (
+            session.scalars(select(ApiKey.team_id).order_by(ApiKey.id.desc()).limit(1)).one()
+            == team_id
+        )
+    db.dispose()
+    missing = wangge("keys", "create", "--role", "team_lead")
+    assert missing.exit_code == 2 and "team_id" in missing.output
