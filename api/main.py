@@ -34,10 +34,14 @@ from api.routers import (
     units,
     versions,
 )
+from api.routers import exchange as exchange_routes
+from api.routers import services as service_routes
+from api.routers import volunteers as volunteer_routes
 from api.services import open_services
 from api.settings import Settings
 from api.standards.errors import STANDARDS_STATUS_CODES
 from api.versions import VERSIONS_STATUS_CODES
+from api.volunteers import VOLUNTEERS_STATUS_CODES
 
 log = logging.getLogger("wangge")
 
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         PLANNING_STATUS_CODES,
         STANDARDS_STATUS_CODES,
         VERSIONS_STATUS_CODES,
+        VOLUNTEERS_STATUS_CODES,
     )
     app.add_middleware(
         BodySizeLimit,
@@ -116,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tiles,
         versions,
         leaders,
+        volunteer_routes,
+        service_routes,
+        exchange_routes,
     ]
     if settings.bench_noop:
         routers.append(bench)

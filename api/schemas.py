@@ -35,7 +35,7 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 CrsName = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 #: A case status (one of the lifecycle's names, e.g. in_progress).
 StatusName = Annotated[str, StringConstraints(min_length=1, max_length=20)]
-#: A role name (reporter, grid_worker, dispatcher, planner, admin).
+#: A role name (reporter, grid_worker, dispatcher, planner, admin, team_lead).
 RoleName = Annotated[str, StringConstraints(min_length=1, max_length=20)]
 #: A department a case is escalated to (100 characters, as the reports' department column).
 Department = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -371,6 +371,9 @@ class KeyIn(Strict):
     role: RoleName = Field(examples=["dispatcher"])
     unit_code: Code | None = Field(None, description="The unit of a grid worker's key")
     name: str = Field("", max_length=NAME_LENGTH, description="Whose key it is")
+    team_id: Integer | None = Field(
+        None, ge=1, le=MAX_ID, description="The volunteer team of a team lead's key"
+    )
 
 
 class KeyOut(BaseModel):
@@ -381,6 +384,7 @@ class KeyOut(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     key: str | None = Field(None, description="Shown once, when the key is created")
+    team_id: int | None = None
 
 
 # -- planning: facilities and coverage -------------------------------------------------------

@@ -19,6 +19,7 @@ from api.db import Database
 from api.planning import Planning
 from api.settings import Settings
 from api.versions import ActiveBoundaries, Versions
+from api.volunteers.catalogue import load_service_types, sync_service_types
 from boundaries.loader import load_boundary_set
 from geo.assign import BoundaryIndex
 from geo.errors import BoundaryFileError
@@ -103,6 +104,7 @@ def open_services(settings: Settings, *, writer: bool = True, watch: bool = True
     db = Database(settings.database)
     with db.session() as session:
         sync_catalogue(session, load_catalogue(settings.categories_file))
+        sync_service_types(session, load_service_types(settings.service_types_file))
     boundaries, cases, versions = _active(settings, db)
     bset = boundaries.bset
     log.info(

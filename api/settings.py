@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     #: Category catalogue (JSON list of {code, name_zh, name_en, sla_hours, department,
     #: duplicate_radius_m?}); empty means the built-in catalogue.
     categories_file: Path | None = None
+    #: Volunteer service catalogue (JSON list of {code, name_zh, name_en, points_per_hour,
+    #: auto_dispatch?}); empty means the built-in one.
+    service_types_file: Path | None = None
     #: Open reports of the same category this close (m) and this recent (h) are possible
     #: duplicates (a category can set its own radius).
     duplicate_radius_m: float = Field(50.0, gt=0)

@@ -62,6 +62,8 @@ FOLIUM_ASSETS: dict[str, str] = {
     # maps.coverage
     "wangge_coverage_js": "wangge/coverage.js",
     "wangge_coverage_css": "wangge/coverage.css",
+    # maps.volunteers
+    "wangge_volunteers_js": "wangge/volunteers.js",
 }
 
 #: Folium resources left out of every page, and why nothing breaks without them.

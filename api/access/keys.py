@@ -19,7 +19,7 @@ from api.access.cache import REVOCATION_TTL_S, ShortCache
 from api.access.errors import InvalidKeyRequest, KeyNotFound, UnknownRole
 from api.access.policy import Principal, Role
 from api.db import Database
-from api.db.models import ApiKey, BrowserSession
+from api.db.models import ApiKey, BrowserSession, VolunteerTeam
 from geo.units import BoundarySet
 
 
@@ -28,7 +28,12 @@ def hash_key(key: str) -> str:
 
 
 def create_key(
-    session: Session, role: Role | str, *, unit_code: str | None = None, name: str = ""
+    session: Session,
+    role: Role | str,
+    *,
+    unit_code: str | None = None,
+    name: str = "",
+    team_id: int | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the plaintext key (shown once, never stored)."""
     role = Role(role)
@@ -41,6 +46,7 @@ def create_key(
         unit_code=unit_code,
         name=name,
         created_at=datetime.now(UTC),
+        team_id=team_id,
     )
     session.add(row)
     session.commit()
@@ -54,10 +60,11 @@ def issue_key(
     *,
     unit_code: str | None = None,
     name: str = "",
+    team_id: int | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key after checking the role and the unit (which must be in the boundaries);
-    the one way keys are made, from the API and the command line alike. ``bset`` may be None
-    only for a key without a unit."""
+    """Create a key after checking the role and the unit (which must be in the boundaries)
+    and a team lead's team; the one way keys are made, from the API and the command line
+    alike. ``bset`` may be None only for a key without a unit."""
     try:
         checked = Role(role)
     except ValueError:
@@ -74,7 +81,19 @@ def issue_key(
         if bset is None:
             raise ValueError("a key with a unit needs the boundaries to check it against")
         bset.position(unit_code)  # UnitNotFound names the allowed codes
-    return create_key(session, checked, unit_code=unit_code, name=name)
+    if (checked == Role.TEAM_LEAD) != (team_id is not None):
+        raise InvalidKeyRequest(
+            "a team lead's key needs team_id, and only a team lead's key has one",
+            allowed="team_id (from GET /volunteers/teams) with role team_lead",
+            code="team_required",
+        )
+    if team_id is not None and session.get(VolunteerTeam, team_id) is None:
+        raise KeyNotFound(
+            f"no volunteer team {team_id}",
+            allowed="ids from GET /volunteers/teams",
+            code="team_not_found",
+        )
+    return create_key(session, checked, unit_code=unit_code, name=name, team_id=team_id)
 
 
 def list_keys(session: Session) -> list[ApiKey]:
@@ -160,4 +179,10 @@ class KeyStore:
 
 
 def _principal(row: ApiKey) -> Principal:
-    return Principal(key_id=row.id, role=Role(row.role), unit_code=row.unit_code, name=row.name)
+    return Principal(
+        key_id=row.id,
+        role=Role(row.role),
+        unit_code=row.unit_code,
+        name=row.name,
+        team_id=row.team_id,
+    )

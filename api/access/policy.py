@@ -20,6 +20,7 @@ class Role(StrEnum):
     DISPATCHER = "dispatcher"  # everything about cases: reassign, escalate, reject
     PLANNER = "planner"  # aggregates and coverage, no personal data
     ADMIN = "admin"  # boundaries, keys
+    TEAM_LEAD = "team_lead"  # a volunteer team's lead: its orders, volunteers and their points
 
 
 ALL_ROLES = tuple(Role)
@@ -33,6 +34,8 @@ class Principal:
     role: Role
     unit_code: str | None
     name: str
+    #: The volunteer team of a team lead's key.
+    team_id: int | None = None
 
     @property
     def client(self) -> str:
@@ -70,3 +73,15 @@ def sees_reporter(principal: Principal, unit_codes: Iterable[str]) -> bool:
     if principal.role in SEES_ALL_CASES:
         return True
     return principal.role == Role.GRID_WORKER and principal.unit_code in set(unit_codes)
+
+
+#: Roles that run volunteer services: they see every volunteer's name and phone.
+RUNS_VOLUNTEERS = frozenset({Role.DISPATCHER, Role.ADMIN})
+
+
+def sees_volunteer(principal: Principal | None, team_id: int) -> bool:
+    """Whether the caller may see the name and phone of a volunteer of this team: dispatchers
+    and admins always, a team lead for their own team; ``None`` is the operator."""
+    if principal is None or principal.role in RUNS_VOLUNTEERS:
+        return True
+    return principal.role == Role.TEAM_LEAD and principal.team_id == team_id

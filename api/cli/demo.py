@@ -62,6 +62,7 @@ def _seed_demo(settings: Settings, boundaries: Path, count: int, seed: int) -> N
     """Post demo reports through the intake path into the configured database."""
     from api.demo.cases import seed_reports
     from api.demo.planning import seed_planning
+    from api.demo.volunteers import seed_volunteers
     from api.services import open_services
 
     started = time.perf_counter()
@@ -77,6 +78,13 @@ def _seed_demo(settings: Settings, boundaries: Path, count: int, seed: int) -> N
         )
         with console.status(f"posting {count:,} demo reports..."):
             statuses = seed_reports(service, count=count, seed=seed)
+        with console.status("storing demo volunteer teams and their orders..."):
+            orders = seed_volunteers(service.db.sessions, services.boundaries, seed=seed)
+        if orders:
+            console.print(
+                "volunteer orders: "
+                + ", ".join(f"{n:,} {status}" for status, n in orders.most_common())
+            )
     finally:
         services.close()
     if not statuses:

@@ -16,11 +16,16 @@ keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=T
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="reporter, grid_worker, dispatcher, planner, admin")],
+    role: Annotated[
+        str, typer.Option(help="reporter, grid_worker, dispatcher, planner, admin, team_lead")
+    ],
     unit: Annotated[
         str | None, typer.Option(help="The unit a grid worker serves (its code)")
     ] = None,
     name: Annotated[str, typer.Option(help="Who or what the key is for")] = "",
+    team: Annotated[
+        int | None, typer.Option(help="The volunteer team of a team lead (its id)")
+    ] = None,
 ) -> None:
     """Create an API key; the key is printed alone on the last line (and never stored)."""
     from api.access.keys import issue_key
@@ -31,10 +36,14 @@ def keys_create(
         # the boundaries are read only to check a unit (a key without one does not need them)
         bset = load_index(settings).bset if unit else None
         with database(settings).session() as session:
-            row, key = issue_key(session, bset, role, unit_code=unit, name=name)
+            row, key = issue_key(session, bset, role, unit_code=unit, name=name, team_id=team)
     except WanggeError as exc:
         raise fail(exc) from None
-    err_console.print(f"key {row.id} for role {row.role}" + (f", unit {unit}" if unit else ""))
+    err_console.print(
+        f"key {row.id} for role {row.role}"
+        + (f", unit {unit}" if unit else "")
+        + (f", team {team}" if team else "")
+    )
     print(key)
 
 

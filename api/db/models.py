@@ -8,6 +8,7 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     JSON,
+    Boolean,
     Computed,
     DateTime,
     Float,
@@ -73,6 +74,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: The volunteer team of a team lead's key (its orders, volunteers and their points).
+    team_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class BrowserSession(Base):
@@ -426,3 +429,153 @@ class RateCount(Base):
 Index("ix_reports_updated_at", Report.updated_at)
 #: Open311 finds a token's report by the key alone (the primary key begins with the client).
 Index("ix_idempotency_keys_key", IdempotencyRecord.key)
+
+
+# -- volunteer services: service types, teams, volunteers, orders, points, the exchange ------
+
+
+class ServiceType(Base):
+    """A service residents may order (理发, 助餐, ...), with the points earned per hour of it."""
+
+    __tablename__ = "service_types"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    points_per_hour: Mapped[float] = mapped_column(Float)
+    #: Dispatched at once to the best candidate with free capacity, without a dispatcher.
+    auto_dispatch: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class VolunteerTeam(Base):
+    """A volunteer team: the services it offers, where it serves (units by code, everything
+    below them included, and/or a base with a radius) and how many orders a day it takes."""
+
+    __tablename__ = "volunteer_teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)
+    units: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The base in WGS84 (converted from the system it was given in), and the reach around it.
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    radius_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    capacity_per_day: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class Volunteer(Base):
+    """A volunteer of a team; name and phone are personal data (api.access.policy)."""
+
+    __tablename__ = "volunteers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("volunteer_teams.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class ServiceOrder(Base):
+    """A resident's order for a service (点单), placed in the units like a report."""
+
+    __tablename__ = "service_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(ForeignKey("service_types.code"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    input_crs: Mapped[str] = mapped_column(String(40))
+    input_lon: Mapped[float] = mapped_column(Float)
+    input_lat: Mapped[float] = mapped_column(Float)
+    #: The chain of units the place lies in, top first (codes), and the deepest of them.
+    units: Mapped[list[str]] = mapped_column(JSON, default=list)
+    unit_code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    assignment: Mapped[str] = mapped_column(String(20))
+    boundary_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    wanted_from: Mapped[datetime] = mapped_column()
+    wanted_until: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("volunteer_teams.id"), nullable=True, index=True
+    )
+    ordered_by: Mapped[int] = mapped_column(Integer)
+    stars: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class ServiceOrderEvent(Base):
+    """One step of an order. Append-only: the database refuses updates and deletes."""
+
+    __tablename__ = "service_order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("service_orders.id"), index=True)
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PointsEntry(Base):
+    """One line of a volunteer's points ledger (credit, redemption, correction). Append-only:
+    the database refuses updates and deletes; the balance is their sum."""
+
+    __tablename__ = "points_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    at: Mapped[datetime] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(20))
+    points: Mapped[float] = mapped_column(Float)
+    order_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    redemption_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(200))
+
+
+class PointsBalance(Base):
+    """A volunteer's balance, the sum of the ledger kept beside it: redemptions take points with
+    a conditional UPDATE (``balance >= cost``), so concurrent ones can never overdraw it."""
+
+    __tablename__ = "points_balances"
+
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), primary_key=True)
+    balance: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ExchangeItem(Base):
+    """An item of the points exchange (积分兑换): its price in points and the stock left."""
+
+    __tablename__ = "exchange_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    points: Mapped[float] = mapped_column(Float)
+    stock: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class Redemption(Base):
+    """Points exchanged for items: the stock and the balance were taken in its transaction."""
+
+    __tablename__ = "redemptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("exchange_items.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    points: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column()
+    author: Mapped[str] = mapped_column(String(200))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
 from api.planning import CoverageParams, Planning
 from maps import asset_files, build_coverage_map, render_html
+from maps.volunteers import add_volunteer_layer, volunteer_layer_data
 
 #: Where a written page finds its files, relative to it.
 FILE_ASSET_BASE = "static/maps"
@@ -24,9 +27,12 @@ def coverage_page(
     tiles: str | None = None,
     tiles_attribution: str | None = None,
     display_tz: str | None = None,
+    volunteer_reach: Callable[[str], dict[str, Any]] | None = None,
 ) -> str:
     """The planners' coverage map: units shaded by uncovered 60+ residents, facilities and
-    their service areas, the gaps, and ``sites`` suggested new sites (0 for none)."""
+    their service areas, the gaps, and ``sites`` suggested new sites (0 for none);
+    ``volunteer_reach`` (the level -> api.volunteers.coverage.service_reach) adds the layer
+    of a volunteer service's reach."""
     entry = planning.coverage(params)
     bset = planning.bset
     units = bset.units.iloc[bset.level_positions(entry.level)]
@@ -64,6 +70,13 @@ def coverage_page(
         display_tz=display_tz,
         parameters_text=f"population: {entry.summary.get('population_source', 'units')}",
     )
+    if volunteer_reach is not None:
+        reach = volunteer_reach(entry.level)
+        frame = gpd.GeoDataFrame(units, geometry="geometry", crs=4326)
+        data = volunteer_layer_data(
+            frame, reach["coverage"], reach["teams"], service_name=reach["service_name"]
+        )
+        add_volunteer_layer(page, data)
     return render_html(page, asset_base)
 
 

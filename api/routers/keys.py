@@ -26,11 +26,20 @@ def _out(row: Any, key: str | None = None) -> KeyOut:
     "",
     status_code=201,
     response_model=KeyOut,
-    responses=error_responses((404, "No unit with that unit_code"), 413),
+    responses=error_responses(
+        (404, "No unit with that unit_code, or no team with that team_id"), 413
+    ),
 )
 def create_api_key(session: SessionDep, index: IndexDep, _: Admin, body: KeyIn) -> KeyOut:
     """Create a key; the key itself is in this response only."""
-    row, key = issue_key(session, index.bset, body.role, unit_code=body.unit_code, name=body.name)
+    row, key = issue_key(
+        session,
+        index.bset,
+        body.role,
+        unit_code=body.unit_code,
+        name=body.name,
+        team_id=body.team_id,
+    )
     return _out(row, key)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +26,7 @@ from api.planning import (
     CoverageParams,
 )
 from api.schemas import Code, DateTime, StatusName
+from api.volunteers.coverage import service_reach
 from geo.coverage import DEFAULT_MINUTES
 from maps import asset_files
 
@@ -108,6 +110,7 @@ def read_density_map(
 def read_coverage_map(
     planning: PlanningDep,
     settings: SettingsDep,
+    session: SessionDep,
     _: Annotated[Principal, Depends(page_allow(*COVERAGE_ROLES))],
     facility_type: Annotated[Code, Query(description="A code from GET /facilities/types")] = (
         DEFAULT_FACILITY_TYPE
@@ -124,10 +127,21 @@ def read_coverage_map(
     ),
     mode: Annotated[Literal["circle", "network"], Query()] = "circle",
     sites: Annotated[int, Query(ge=0, le=10, description="Suggested new sites to show")] = 3,
+    service: Annotated[
+        Code | None,
+        Query(description="A volunteer service type: add its teams' reach and the units without"),
+    ] = None,
 ) -> HTMLResponse:
     """The planners' map: units shaded by residents aged 60+ outside every service circle,
     the facilities and their circles (or isochrones), the gaps, and suggested new sites."""
     params = CoverageParams.of(facility_type, minutes, speed, level, mode)
+    reach = None
+    if service is not None:
+        now = datetime.now(UTC)
+
+        def reach(unit_level: str) -> dict[str, Any]:
+            return service_reach(session, planning.bset, service, unit_level, now)
+
     html = coverage_page(
         planning,
         params,
@@ -136,6 +150,7 @@ def read_coverage_map(
         tiles=settings.tiles_url,
         tiles_attribution=settings.tiles_attribution,
         display_tz=settings.display_tz,
+        volunteer_reach=reach,
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 

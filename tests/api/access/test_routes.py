@@ -24,6 +24,7 @@ EVERYONE = {r.value for r in Role}
 CASES = {"reporter", "grid_worker", "dispatcher", "admin"}
 PUBLIC = "public"
 PLANNING = {"planner", "dispatcher", "admin"}
+RUNS_VOLUNTEERS = {"dispatcher", "admin"}
 
 EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/health"): PUBLIC,
@@ -82,6 +83,28 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("PUT", "/units/{code}/leader"): {"dispatcher", "admin"},
     ("DELETE", "/units/{code}/leader"): {"dispatcher", "admin"},
     ("GET", "/units/{code}/leaders"): EVERYONE,
+    # volunteer services: the team lead acts for its own team (tests/api/volunteers)
+    ("POST", "/volunteers/teams"): RUNS_VOLUNTEERS,
+    ("GET", "/volunteers/teams"): RUNS_VOLUNTEERS | {"planner", "team_lead"},
+    ("POST", "/volunteers"): RUNS_VOLUNTEERS | {"team_lead"},
+    ("GET", "/volunteers"): RUNS_VOLUNTEERS | {"planner", "team_lead"},
+    ("GET", "/volunteers/{volunteer_id}/points"): RUNS_VOLUNTEERS | {"team_lead"},
+    ("POST", "/volunteers/{volunteer_id}/points/corrections"): {"admin"},
+    ("GET", "/services/types"): EVERYONE,
+    ("POST", "/services/orders"): CASES,
+    ("GET", "/services/orders"): CASES | {"team_lead"},
+    ("GET", "/services/orders/{order_id}"): CASES | {"team_lead"},
+    ("GET", "/services/orders/{order_id}/events"): CASES | {"team_lead"},
+    ("GET", "/services/orders/{order_id}/candidates"): RUNS_VOLUNTEERS,
+    ("POST", "/services/orders/{order_id}/dispatch"): RUNS_VOLUNTEERS,
+    ("POST", "/services/orders/{order_id}/accept"): {"team_lead"},
+    ("POST", "/services/orders/{order_id}/decline"): {"team_lead"},
+    ("POST", "/services/orders/{order_id}/complete"): {"team_lead"},
+    ("POST", "/services/orders/{order_id}/rating"): {"reporter", "grid_worker"},
+    ("GET", "/services/coverage"): PLANNING,
+    ("POST", "/exchange/items"): {"admin"},
+    ("GET", "/exchange/items"): EVERYONE,
+    ("POST", "/exchange/redemptions"): RUNS_VOLUNTEERS | {"team_lead"},
 }
 
 PATH_VALUES = {
@@ -101,6 +124,8 @@ PATH_VALUES = {
     "x": "0",
     "y": "0",
     "version_id": "1",
+    "order_id": "1",
+    "volunteer_id": "1",
 }
 
 #: The errors of the standards' routes in words (Open311's shape has no code of its own).
