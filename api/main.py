@@ -24,6 +24,7 @@ from api.routers import (
     health,
     keys,
     leaders,
+    live,
     lookup,
     maps,
     ogc,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tiles,
         versions,
         leaders,
+        live,
     ]
     if settings.bench_noop:
         routers.append(bench)
