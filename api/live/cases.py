@@ -44,6 +44,7 @@ def live_case(
         category_zh=category.name_zh if category else row.category,
         category_en=category.name_en if category else row.category,
         status=status.value,
+        open=status in OPEN,
         unit_code=row.unit_code,
         department=row.department,
         lon=row.lon,

@@ -15,6 +15,7 @@ class LiveCase(BaseModel):
     category_zh: str
     category_en: str
     status: str
+    open: bool = Field(description="Still needs work (drawn as a marker)")
     unit_code: str | None
     department: str | None
     lon: float = Field(description="WGS84")
