@@ -262,9 +262,11 @@
     }
     if (!marker) {
       marker = markers[c.id] = L.marker(toLatLng(c), { icon: icon(c), wgCaseId: c.id });
-      marker.bindPopup(function () {
-        return casePopup(live.cases[c.id]);
-      }, { minWidth: 240 });
+      // the popup is built when it opens, from the case as the stream last told it
+      marker.bindPopup(el("div"), { minWidth: 240 });
+      marker.on("popupopen", function (e) {
+        e.popup.setContent(casePopup(live.cases[c.id]));
+      });
       layer.addLayer(marker);
     } else {
       marker.setLatLng(toLatLng(c));
@@ -428,10 +430,14 @@
       }
     });
     box.appendChild(result);
-    var popup = box.closest && box.closest(".leaflet-popup");
-    if (popup && wangge.map) {
+    // a popup of live.js holds a node: laid out again to fit (the density map's own popups
+    // are rebuilt by an update, so they are left as they are)
+    if (wangge.map) {
       wangge.map.eachLayer(function (l) {
-        if (l instanceof L.Popup) l.update();
+        if (l instanceof L.Popup && l._source && l._source.options.wgCaseId !== undefined) {
+          var node = l.getElement();
+          if (node && node.contains(box)) l.update();
+        }
       });
     }
   }
