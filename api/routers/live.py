@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from api.access.auth import allow, recheck
@@ -37,9 +38,13 @@ SinceEvent = Annotated[
 
 STREAM: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "Server-sent events: `change` (data: a Change, id: its event id), "
-        "`cursor` (events not for you went by), `end` (signed out); comments keep it alive",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "Accept: text/event-stream (as EventSource sends): server-sent events, "
+        "`change` (data: a Change, id: its event id), `cursor` (events not for you went by), "
+        "`end` (signed out), comments keep it alive. Otherwise one ChangePage, as /changes.",
+        "content": {
+            "text/event-stream": {"schema": {"type": "string"}},
+            "application/json": {"schema": ChangePage.model_json_schema()},
+        },
     }
 }
 
@@ -63,7 +68,7 @@ def read_changes_page(
     )
 
 
-@router.get("/events", response_class=EventSourceResponse, responses=STREAM)
+@router.get("/events", response_class=EventSourceResponse, response_model=None, responses=STREAM)
 async def read_change_events(
     request: Request,
     cases: CasesDep,
@@ -76,7 +81,7 @@ async def read_change_events(
             description="Sent by a reconnecting EventSource: resume after this event",
         ),
     ] = None,
-) -> EventSourceResponse:
+) -> EventSourceResponse | JSONResponse:
     """The live feed as server-sent events, read from the database every half second: new
     cases and changes within seconds, on any worker. A reconnecting browser resumes after
     its Last-Event-ID; the stream ends when the session ends or the key is revoked."""
@@ -91,6 +96,12 @@ async def read_change_events(
             )
         cursor = max(cursor, int(last_event_id))
     db = request.app.state.db
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        # not an event source: one page of changes, so a plain client never hangs
+        page = await run_in_threadpool(
+            read_changes, db, principal, cases.categories, since_event=cursor, limit=100, now=_now()
+        )
+        return JSONResponse(page.model_dump(mode="json"))
 
     async def read(who: Principal, after: int) -> ChangePage:
         return await run_in_threadpool(

@@ -82,6 +82,11 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("PUT", "/units/{code}/leader"): {"dispatcher", "admin"},
     ("DELETE", "/units/{code}/leader"): {"dispatcher", "admin"},
     ("GET", "/units/{code}/leaders"): EVERYONE,
+    ("GET", "/maps/density/changes"): {"planner", "grid_worker", "dispatcher", "admin"},
+    ("GET", "/maps/density/events"): {"planner", "grid_worker", "dispatcher", "admin"},
+    ("GET", "/maps/density/queue"): {"planner", "grid_worker", "dispatcher", "admin"},
+    ("GET", "/maps/density/cases/{report_id}"): {"grid_worker", "dispatcher", "admin"},
+    ("GET", "/maps/density/units"): {"dispatcher", "admin"},
 }
 
 PATH_VALUES = {
