@@ -35,15 +35,22 @@ def env(tiny_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 
 @pytest.fixture(scope="module")
-def keys(env: dict[str, str]) -> dict[str, str]:
-    return {role: new_key(env, role) for role in ("dispatcher", "reporter", "admin")}
+def servers(env: dict[str, str]) -> Iterator[tuple[str, str, str]]:
+    """Two servers on one database, as two workers, and an admin's key (from the CLI)."""
+    admin = new_key(env, "admin")
+    with running_server(env) as first, running_server(env) as second:
+        yield first, second, admin
 
 
 @pytest.fixture(scope="module")
-def servers(env: dict[str, str], keys: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """Two servers on one database, as two workers."""
-    with running_server(env) as first, running_server(env) as second:
-        yield first, second
+def keys(servers: tuple[str, str, str]) -> dict[str, str]:
+    first, _, admin = servers
+    made = {"admin": admin}
+    for role in ("dispatcher", "reporter"):
+        response = httpx.post(f"{first}/keys", json={"role": role}, headers=bearer(admin))
+        assert response.status_code == 201, response.text
+        made[role] = response.json()["key"]
+    return made
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -119,7 +126,7 @@ def head(base: str, key: str) -> int:
 
 
 def test_a_case_posted_to_one_worker_streams_from_another(servers, keys):
-    first, second = servers
+    first, second, _ = servers
     cursor = head(first, keys["dispatcher"])
     listener = Listener(
         f"{second}/maps/density/events?since_event={cursor}", bearer(keys["dispatcher"])
@@ -139,7 +146,7 @@ def test_a_case_posted_to_one_worker_streams_from_another(servers, keys):
 
 
 def test_a_reconnect_resumes_after_its_last_event(servers, keys):
-    first, _ = servers
+    first, _, _ = servers
     cursor = head(first, keys["dispatcher"])
     made = [post(first, keys["reporter"]) for _ in range(3)]
     # every case writes two events (submitted, assigned): resume after the first case's
@@ -164,7 +171,7 @@ def test_a_reconnect_resumes_after_its_last_event(servers, keys):
 
 
 def test_the_stream_ends_when_its_browser_signs_out(servers, keys):
-    first, _ = servers
+    first, _, _ = servers
     signed = httpx.post(f"{first}/signin", data={"key": keys["dispatcher"]}, follow_redirects=False)
     assert signed.status_code == 303
     cookie = {SESSION_COOKIE: signed.cookies[SESSION_COOKIE]}
@@ -183,7 +190,7 @@ def test_the_stream_ends_when_its_browser_signs_out(servers, keys):
 
 
 def test_the_stream_ends_when_its_key_is_revoked(servers, keys):
-    first, second = servers
+    first, second, _ = servers
     made = httpx.post(
         f"{first}/keys", json={"role": "dispatcher"}, headers=bearer(keys["admin"])
     ).json()
@@ -200,7 +207,7 @@ def test_the_stream_ends_when_its_key_is_revoked(servers, keys):
 
 
 def test_a_plain_client_gets_one_page(servers, keys):
-    first, _ = servers
+    first, _, _ = servers
     response = httpx.get(
         f"{first}/maps/density/events", headers={**bearer(keys["dispatcher"]), "Accept": "*/*"}
     )
