@@ -1,6 +1,10 @@
 """The change feed: every report event (a creation or a change) after a cursor, as the caller
 may see it. report_events are append-only with increasing ids, so the last id seen is a
-cursor that misses nothing; the feed reads the database, so every worker answers alike."""
+cursor that misses nothing; the feed reads the database, so every worker answers alike.
+
+On PostgreSQL ids come from a sequence when the row is inserted, so two transactions writing
+at once may commit out of id order: an event committed a moment after a higher id was read
+would be passed over. SQLite commits one writer at a time, in id order."""
 
 from __future__ import annotations
 
