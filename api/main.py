@@ -24,6 +24,7 @@ from api.routers import (
     health,
     keys,
     leaders,
+    live,
     lookup,
     maps,
     ogc,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         volunteer_routes,
         service_routes,
         exchange_routes,
+        live,
     ]
     if settings.bench_noop:
         routers.append(bench)

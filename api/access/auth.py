@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.access.keys import KeyStore
 from api.access.policy import Principal, Role
-from api.access.sessions import SESSION_COOKIE, BrowserSessions
+from api.access.sessions import CSRF_HEADER, SESSION_COOKIE, BrowserSessions
 from api.errors import ApiError
 
 
@@ -22,15 +22,77 @@ def _presented_key(request: Request) -> str | None:
 
 
 async def _session_principal(request: Request) -> Principal | None:
-    """The signed-in browser's principal; only for reading (GET/HEAD), so a cookie can
-    never make a change on its own (no cross-site request forgery)."""
+    """The signed-in browser's principal. Reading (GET/HEAD) needs the cookie alone; a write
+    also needs the session's CSRF token in X-CSRF-Token, from a page of the service's own
+    origin, so another site can never make a change with the browser's cookie (403)."""
     token = request.cookies.get(SESSION_COOKIE)
-    if not token or request.method not in ("GET", "HEAD"):
+    if not token:
         return None
     sessions: BrowserSessions = request.app.state.sessions
+    if request.method not in ("GET", "HEAD"):
+        _check_browser_write(request, sessions, token)
     hit, principal = sessions.cached(token)
     if not hit:  # the database read runs in a thread, off the event loop
         principal = await run_in_threadpool(sessions.principal, token)
+    return principal
+
+
+def _check_browser_write(request: Request, sessions: BrowserSessions, token: str) -> None:
+    """403 for a write with the cookie but without this session's CSRF token, or from
+    another origin."""
+    foreign = _foreign_origin(request)
+    if foreign is not None:
+        raise ApiError(
+            403,
+            "cross_site_request",
+            f"a write from {foreign[:200]!r} may not use this browser's session",
+            allowed="pages of " + ", ".join(_own_origins(request)),
+        )
+    presented = request.headers.get(CSRF_HEADER)
+    if not presented:
+        raise ApiError(
+            403,
+            "csrf_token_required",
+            "a browser's write needs its session's CSRF token",
+            allowed=f'header {CSRF_HEADER}: the content of the page\'s <meta name="csrf-token">',
+        )
+    if not sessions.csrf_matches(token, presented):
+        raise ApiError(
+            403,
+            "csrf_token_invalid",
+            "the CSRF token is not this session's (stale, or of another session)",
+            allowed="the token of the page loaded with this session; reload the page",
+        )
+
+
+def csrf_for(request: Request) -> str:
+    """The CSRF token a page served to this request carries: its session's, or "" when the
+    caller came with a key (and writes with the key)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or _presented_key(request) is not None:
+        return ""
+    sessions: BrowserSessions = request.app.state.sessions
+    return sessions.csrf_token(token) or ""
+
+
+async def recheck(request: Request) -> Principal | None:
+    """The request's principal again, from its key or session as now stored (None once the
+    key is revoked or the session ended): long answers (streams) call it as they go. No rate
+    limit is charged."""
+    key = _presented_key(request)
+    if key is None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        sessions: BrowserSessions = request.app.state.sessions
+        hit, principal = sessions.cached(token)
+        if not hit:
+            principal = await run_in_threadpool(sessions.principal, token)
+        return principal
+    store: KeyStore = request.app.state.keys
+    hit, principal = store.cached(key)
+    if not hit:
+        principal = await run_in_threadpool(store.verify, key)
     return principal
 
 
@@ -115,24 +177,36 @@ async def same_site_form(request: Request) -> None:
     victim's browser in with the attacker's key (login CSRF) nor sign it out. A request with
     neither header comes from no browser's form (a script), and is let through.
     """
-    sent = request.headers.get("origin")
-    if sent is None:
-        referer = request.headers.get("referer")
-        if referer is None:
-            return
-        parts = urlsplit(referer)
-        sent = f"{parts.scheme}://{parts.netloc}"
-    allowed = [
-        _origin(f"{request.url.scheme}://{request.url.netloc}"),
-        *(_origin(o) for o in request.app.state.settings.allowed_origin_list),
-    ]
-    if _origin(sent) not in allowed:
+    sent = _foreign_origin(request)
+    if sent is not None:
         raise ApiError(
             403,
             "cross_site_form",
             f"a form from {sent[:200]!r} may not be posted here",
-            allowed="forms from " + ", ".join(allowed) + " (others: WANGGE_ALLOWED_ORIGINS)",
+            allowed="forms from "
+            + ", ".join(_own_origins(request))
+            + " (others: WANGGE_ALLOWED_ORIGINS)",
         )
+
+
+def _foreign_origin(request: Request) -> str | None:
+    """The request's Origin (or without one, its Referer's) when it is not one of ours; None
+    when it is ours or the request names neither (no browser sent it)."""
+    sent = request.headers.get("origin")
+    if sent is None:
+        referer = request.headers.get("referer")
+        if referer is None:
+            return None
+        parts = urlsplit(referer)
+        sent = f"{parts.scheme}://{parts.netloc}"
+    return None if _origin(sent) in _own_origins(request) else sent
+
+
+def _own_origins(request: Request) -> list[str]:
+    return [
+        _origin(f"{request.url.scheme}://{request.url.netloc}"),
+        *(_origin(o) for o in request.app.state.settings.allowed_origin_list),
+    ]
 
 
 def _origin(text: str) -> str:

@@ -1,4 +1,7 @@
-"""Browser sessions: a signed HttpOnly cookie instead of the key, ended by signing out."""
+"""Browser sessions: a signed HttpOnly cookie instead of the key, ended by signing out.
+
+A cookie alone only reads; a write from a browser also needs the session's CSRF token
+(synchronizer token, derived by HMAC from the session) in the ``X-CSRF-Token`` header."""
 
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from api.db import Database
 from api.db.models import BrowserSession
 
 SESSION_COOKIE = "wangge_session"
+#: The header a page sends its session's CSRF token in (from its ``<meta name="csrf-token">``).
+CSRF_HEADER = "X-CSRF-Token"
 
 CookieSecure = Literal["auto", "always", "never"]
 
@@ -110,6 +115,22 @@ class BrowserSessions:
             )
             session.commit()
         self._cache.put(digest, None)
+
+    def csrf_token(self, token: str) -> str | None:
+        """The CSRF token of a session (None for a cookie we did not sign): an HMAC of the
+        session id under the session secret, so it is bound to this one session, dies with it,
+        and needs no storage. A page puts it in ``<meta name="csrf-token">``."""
+        session_id, _, mac = token.partition(".")
+        if not session_id or not hmac.compare_digest(self._mac(session_id), mac):
+            return None
+        return self._mac("csrf:" + session_id)
+
+    def csrf_matches(self, token: str, presented: str | None) -> bool:
+        """Whether ``presented`` is the CSRF token of the session ``token``."""
+        expected = self.csrf_token(token)
+        if expected is None or presented is None:
+            return False
+        return hmac.compare_digest(expected.encode(), presented.strip().encode("utf-8", "replace"))
 
     def _verified(self, token: str) -> str | None:
         """The stored digest of a cookie's session id, if the cookie is signed by us."""

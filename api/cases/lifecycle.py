@@ -94,3 +94,9 @@ DONE = frozenset({Status.RESOLVED, Status.CLOSED, Status.REJECTED})
 
 def allowed_next(status: Status) -> tuple[Status, ...]:
     return TRANSITIONS[status]
+
+
+def actions_for(status: Status, role: Role) -> tuple[Status, ...]:
+    """The next states a role may move a case of ``status`` into (what a map popup offers;
+    grid workers only within their area, which the visibility rules see to)."""
+    return tuple(s for s in TRANSITIONS[status] if role in ACTORS.get(s, ()))

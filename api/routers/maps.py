@@ -11,12 +11,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.access.auth import authenticate, require_role
+from api.access.auth import authenticate, csrf_for, require_role
 from api.access.policy import Principal, Role
 from api.cases.catalogue import check_categories
 from api.cases.queries import CaseFilter, check_statuses
 from api.deps import CasesDep, PlanningDep, SessionDep, SettingsDep
 from api.errors import KEYED, ApiError, SignInRequired, error_responses
+from api.live import feed_head
 from api.pages.coverage import coverage_page
 from api.pages.density import density_page
 from api.planning import (
@@ -29,6 +30,7 @@ from api.schemas import Code, DateTime, StatusName
 from api.volunteers.coverage import service_reach
 from geo.coverage import DEFAULT_MINUTES
 from maps import asset_files
+from maps.live import with_live_panel
 
 router = APIRouter(tags=["maps"])
 assets = APIRouter(include_in_schema=False)
@@ -71,6 +73,7 @@ PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.get("/maps/density", response_class=HTMLResponse, responses=PAGE_ERRORS)
 def read_density_map(
+    request: Request,
     cases: CasesDep,
     session: SessionDep,
     settings: SettingsDep,
@@ -92,6 +95,7 @@ def read_density_map(
         since=since,
         until=until,
     )
+    cursor = feed_head(session)  # before the page's data: the stream resumes from here
     html = density_page(
         cases,
         session,
@@ -103,6 +107,7 @@ def read_density_map(
         tiles_attribution=settings.tiles_attribution,
         display_tz=settings.display_tz,
     )
+    html = with_live_panel(html, csrf_token=csrf_for(request), cursor=cursor, asset_base=ASSET_BASE)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 

@@ -414,6 +414,15 @@
   /* Title, legend, and wangge.maps[<map id>] = {map, layers, config, settled}. */
   wangge.decorate = function (map, config, layers) {
     var container = map.getContainer();
+    // wangge page API: the map, the language, labels, and where a WGS84 [lon, lat] is
+    // drawn on the base tiles (for live.js and other scripts of the page)
+    if (!wangge.map) {
+      wangge.map = map;
+      wangge.lang = wangge.lang || (/[?&]lang=en(&|$)/.test(global.location.search) ? "en" : "zh");
+      wangge.t = wangge.t || function (key) { return key; };
+      wangge.toMap = wangge.toMap || function (p) { return [p[1], p[0]]; };
+    }
+    // end of the wangge page API
     if (config.plain) L.DomUtil.addClass(container, "wg-plain");
     container.appendChild(buildTitle(config));
     control("bottomright", buildLegend(config)).addTo(map);

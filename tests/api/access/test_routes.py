@@ -105,6 +105,11 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/exchange/items"): {"admin"},
     ("GET", "/exchange/items"): EVERYONE,
     ("POST", "/exchange/redemptions"): RUNS_VOLUNTEERS | {"team_lead"},
+    ("GET", "/maps/density/changes"): {"planner", "grid_worker", "dispatcher", "admin"},
+    ("GET", "/maps/density/events"): {"planner", "grid_worker", "dispatcher", "admin"},
+    ("GET", "/maps/density/queue"): {"planner", "grid_worker", "dispatcher", "admin"},
+    ("GET", "/maps/density/cases/{report_id}"): {"grid_worker", "dispatcher", "admin"},
+    ("GET", "/maps/density/units"): {"dispatcher", "admin"},
 }
 
 PATH_VALUES = {

@@ -98,9 +98,10 @@ def test_key_becomes_a_cookie_for_reading(browser):
     assert keys["dispatcher"] not in cookie  # the key itself never goes back to the browser
     client.cookies.set(SESSION_COOKIE, response.cookies[SESSION_COOKIE])
     assert client.get("/categories").status_code == 200
-    # a cookie alone can read, never change anything (no cross-site request forgery)
+    # a cookie alone can read, never change anything (no cross-site request forgery): a
+    # write also needs the session's CSRF token (tests/api/access/test_csrf.py)
     posted = client.post("/reports", json={"lon": 117.2, "lat": 39.1, "category": "noise"})
-    assert posted.status_code == 401
+    assert posted.status_code == 403 and posted.json()["code"] == "csrf_token_required"
     client.cookies.clear()
 
 

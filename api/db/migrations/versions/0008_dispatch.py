@@ -15,8 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # live feed: the queue panel reads open cases by status, oldest first
+    op.create_index("ix_reports_status_created_at", "reports", ["status", "created_at"])
 
 
 def downgrade() -> None:
-    pass
+    # live feed
+    op.drop_index("ix_reports_status_created_at", table_name="reports")

@@ -1,0 +1,98 @@
+"""The change feed: every report event (a creation or a change) after a cursor, as the caller
+may see it. report_events are append-only with increasing ids, so the last id seen is a
+cursor that misses nothing; the feed reads the database, so every worker answers alike.
+
+On PostgreSQL ids come from a sequence when the row is inserted, so two transactions writing
+at once may commit out of id order: an event committed a moment after a higher id was read
+would be passed over. SQLite commits one writer at a time, in id order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from api.access.policy import Principal, sees_case_details
+from api.cases.visibility import scoped
+from api.db import Database
+from api.db.models import Category, Report, ReportEvent
+from api.live.cases import CASE_COLUMNS, live_case
+from api.live.schemas import Change, ChangePage
+
+#: The most changes one answer carries.
+MAX_CHANGES = 500
+
+
+def feed_head(session: Session) -> int:
+    """The id of the newest event (0 for none): where a feed that wants only what comes
+    next starts."""
+    return int(session.scalar(select(func.max(ReportEvent.id))) or 0)
+
+
+def changes(
+    session: Session,
+    principal: Principal,
+    categories: Mapping[str, Category],
+    *,
+    since_event: int,
+    limit: int,
+    now: datetime,
+) -> ChangePage:
+    """The events after ``since_event`` the caller may see, oldest first, with their case as
+    it is now. Grid workers get their area's; planners get where and what, not the case."""
+    head = feed_head(session)  # read first: an event committed meanwhile waits for next time
+    query = cast(
+        Select[Any],
+        select(
+            ReportEvent.id.label("event_id"),
+            ReportEvent.at,
+            ReportEvent.kind,
+            ReportEvent.from_status,
+            ReportEvent.to_status,
+            *CASE_COLUMNS,
+        )
+        .join(Report, Report.id == ReportEvent.report_id)
+        .where(ReportEvent.id > since_event, ReportEvent.id <= head)
+        .order_by(ReportEvent.id)
+        .limit(limit + 1),
+    )
+    rows = session.execute(scoped(query, principal)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    details = sees_case_details(principal)
+    items = [
+        Change(
+            event_id=row.event_id,
+            at=row.at,
+            kind=row.kind,
+            from_status=row.from_status,
+            to_status=row.to_status,
+            report_id=row.id if details else None,
+            unit_code=row.unit_code,
+            category=row.category,
+            case=live_case(row, categories, principal, now) if details else None,
+        )
+        for row in rows
+    ]
+    # past events the caller may not see, the cursor still moves on to the head
+    cursor = rows[-1].event_id if more else max(head, since_event)
+    return ChangePage(items=items, next_event=cursor, more=more)
+
+
+def read_changes(
+    db: Database,
+    principal: Principal,
+    categories: Mapping[str, Category],
+    *,
+    since_event: int,
+    limit: int,
+    now: datetime,
+) -> ChangePage:
+    """:func:`changes` in a session of its own (one poll of a stream)."""
+    with db.session() as session:
+        return changes(
+            session, principal, categories, since_event=since_event, limit=limit, now=now
+        )
