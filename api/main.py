@@ -33,11 +33,13 @@ from api.routers import (
     tiles,
     units,
     versions,
+    webhooks,
 )
 from api.services import open_services
 from api.settings import Settings
 from api.standards.errors import STANDARDS_STATUS_CODES
 from api.versions import VERSIONS_STATUS_CODES
+from api.webhooks.errors import WEBHOOKS_STATUS_CODES
 
 log = logging.getLogger("wangge")
 
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         PLANNING_STATUS_CODES,
         STANDARDS_STATUS_CODES,
         VERSIONS_STATUS_CODES,
+        WEBHOOKS_STATUS_CODES,
     )
     app.add_middleware(
         BodySizeLimit,
@@ -113,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tiles,
         versions,
         leaders,
+        webhooks,
     ]
     if settings.bench_noop:
         routers.append(bench)

@@ -19,6 +19,7 @@ from api.db import Database
 from api.planning import Planning
 from api.settings import Settings
 from api.versions import ActiveBoundaries, Versions
+from api.webhooks.dispatcher import Dispatcher, start_dispatcher
 from boundaries.loader import load_boundary_set
 from geo.assign import BoundaryIndex
 from geo.errors import BoundaryFileError
@@ -81,6 +82,8 @@ class Services:
     keys: KeyStore
     sessions: BrowserSessions
     versions: Versions
+    #: Delivers the webhooks' outbox (None: this process only records events).
+    dispatcher: Dispatcher | None = None
 
     @property
     def index(self) -> BoundaryIndex:
@@ -91,6 +94,8 @@ class Services:
         """Stop watching for changes, finish queued writes and close the database."""
         self.boundaries.close()
         self.cases.close()
+        if self.dispatcher is not None:
+            self.dispatcher.close()
         self.db.dispose()
 
 
@@ -132,4 +137,5 @@ def open_services(settings: Settings, *, writer: bool = True, watch: bool = True
         keys=keys,
         sessions=sessions,
         versions=versions,
+        dispatcher=start_dispatcher(db, settings) if writer and settings.webhook_dispatch else None,
     )
