@@ -10,6 +10,7 @@ from api.cli.leaders import leaders_app
 from api.cli.maps import map_app
 from api.cli.planning import register as register_planning
 from api.cli.versions import versions_app
+from api.cli.webhooks import webhooks_app
 
 app = typer.Typer(
     help="Wangge: geospatial grid management (boundaries, assignment, service).",
@@ -26,6 +27,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(service.db_app, name="db")
 app.add_typer(versions_app, name="boundaries")
 app.add_typer(leaders_app, name="leaders")
+app.add_typer(webhooks_app, name="webhooks")
 register_planning(app)
 
 

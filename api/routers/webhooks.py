@@ -141,4 +141,4 @@ def replay_webhook(
 
 def _aware(at: datetime | None) -> datetime | None:
     """A time without a zone is read as UTC."""
-    return None if at is None or at.tzinfo else at.replace(tzinfo=UTC)
+    return at if at is None or at.tzinfo else at.replace(tzinfo=UTC)

@@ -84,7 +84,7 @@ def record_overdue(session: Session, now: datetime) -> int:
     reports = _table(Report)
     done = _table(WebhookOverdue)
     rows = session.execute(
-        select(reports)
+        select(*_case_columns())
         .where(
             reports.c.status.in_([s.value for s in OPEN]),
             reports.c.due_at < now,
@@ -138,7 +138,7 @@ def record_case_changes(
     events = []
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
-        rows = session.execute(select(reports).where(reports.c.id.in_(chunk))).all()
+        rows = session.execute(select(*_case_columns()).where(reports.c.id.in_(chunk))).all()
         chains: dict[int, list[str]] = {}
         for unit in session.execute(
             select(units.c.report_id, units.c.code)
@@ -194,3 +194,8 @@ def record_transition(
     if "unit_code" in data:
         count += record_case_changes(session, "report.assigned", {report_id: change}, at)
     return count
+
+
+def _case_columns() -> list[Any]:
+    """The reports' columns but the PostGIS geometry (SQLite has none; no event needs it)."""
+    return [c for c in _table(Report).c if c.name != "geom"]

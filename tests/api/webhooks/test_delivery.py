@@ -4,84 +4,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-from fastapi.testclient import TestClient
 
 from api.schemas import ErrorBody
 from api.settings import Settings
-from api.webhooks.schemas import DeliveryOut, SubscriptionOut
-from tests.api.conftest import auth, make_client
-from tests.api.webhooks.conftest import Receiver
-
-M1 = (117.2025, 39.1025)  # micro-grid M1, in grid G1
-M5 = (117.2125, 39.1025)  # micro-grid M5, in grid G2
-
-
-@pytest.fixture(scope="module")
-def hooked(
-    tiny_gpkg: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    settings = Settings(
-        boundaries=str(tiny_gpkg),
-        data_dir=tmp_path_factory.mktemp("hooks"),
-        rate_limit_per_minute=100_000,
-        webhook_allowed_hosts="127.0.0.1",
-        webhook_retry_base_s=0.3,
-        webhook_read_timeout_s=1.0,
-        webhook_connect_timeout_s=1.0,
-        webhook_poll_s=0.2,
-        webhook_lease_s=5.0,
-        webhook_workers=4,
-        webhook_per_subscription=2,
-    )
-    client, keys = make_client(settings)
-    try:
-        yield client, keys
-    finally:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def subscribe(hooked) -> Iterator[Callable[..., SubscriptionOut]]:
-    client, keys = hooked
-    made: list[int] = []
-
-    def make(receiver: Receiver, **fields: Any) -> SubscriptionOut:
-        body = {"url": receiver.url, "events": ["report.created"], **fields}
-        answer = client.post("/webhooks", json=body, headers=auth(keys["admin"]))
-        assert answer.status_code == 201, answer.text
-        sub = SubscriptionOut.model_validate(answer.json())
-        assert sub.secret
-        receiver.use_secret(sub.secret)
-        made.append(sub.id)
-        return sub
-
-    yield make
-    for sub_id in made:
-        client.delete(f"/webhooks/{sub_id}", headers=auth(keys["admin"]))
-
-
-def post_report(hooked, where=M1, **fields: Any) -> dict[str, Any]:
-    client, keys = hooked
-    body = {"lon": where[0], "lat": where[1], "crs": "wgs84", "category": "rubbish"} | fields
-    answer = client.post("/reports", json=body, headers=auth(keys["reporter"]))
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-def of_report(requests: list[dict[str, Any]], report_id: int) -> list[dict[str, Any]]:
-    return [r for r in requests if r["body"] and r["body"]["data"]["id"] == report_id]
-
-
-def deliveries(hooked, sub_id: int) -> list[DeliveryOut]:
-    client, keys = hooked
-    answer = client.get(f"/webhooks/{sub_id}/deliveries", headers=auth(keys["admin"]))
-    assert answer.status_code == 200, answer.text
-    return [DeliveryOut.model_validate(d) for d in answer.json()]
+from tests.api.conftest import auth
+from tests.api.webhooks.conftest import M1, M5, deliveries, of_report, post_report
 
 
 def test_a_new_report_arrives_signed_within_2_s(hooked, subscribe, receiver_factory):
@@ -234,3 +161,66 @@ def test_subscriptions_are_read_changed_and_deleted(hooked, subscribe, receiver_
     assert answer.status_code == 422 and answer.json()["code"] == "unknown_role"
     assert client.delete(f"/webhooks/{sub.id}", headers=admin).status_code == 200
     assert client.get(f"/webhooks/{sub.id}", headers=admin).status_code == 404
+
+
+def test_replay_of_one_event_and_of_a_time_range(hooked, subscribe, receiver_factory):
+    client, keys = hooked
+    admin = auth(keys["admin"])
+    receiver = receiver_factory()
+    sub = subscribe(receiver)
+    before = post_report(hooked)
+    [first] = of_report(receiver.wait_for(lambda r: of_report(r, before["id"])), before["id"])
+    answer = client.post(
+        f"/webhooks/{sub.id}/replay", json={"event_id": first["event_id"]}, headers=admin
+    )
+    assert answer.status_code == 200 and answer.json() == {"replayed": 1}
+    got = receiver.wait_for(lambda r: len(of_report(r, before["id"])) == 2)
+    assert {r["event_id"] for r in of_report(got, before["id"])} == {first["event_id"]}
+    # a subscription made later gets the earlier events of a range on replay
+    late_receiver = receiver_factory()
+    late = subscribe(late_receiver)
+    answer = client.post(
+        f"/webhooks/{late.id}/replay",
+        json={"since": first["body"]["occurred_at"], "until": "2100-01-01T00:00:00Z"},
+        headers=admin,
+    )
+    assert answer.status_code == 200 and answer.json()["replayed"] >= 1, answer.text
+    got = late_receiver.wait_for(lambda r: of_report(r, before["id"]))
+    assert of_report(got, before["id"])[0]["event_id"] == first["event_id"]
+    for bad in ({}, {"event_id": "nope"}, {"event_id": first["event_id"], "since": "2026-01-01"}):
+        answer = client.post(f"/webhooks/{sub.id}/replay", json=bad, headers=admin)
+        assert answer.status_code == 422 and answer.json()["code"] == "invalid_replay", bad
+    assert client.post("/webhooks/999999/replay", json={}, headers=admin).status_code == 404
+
+
+def test_the_command_line_lists_and_replays(hooked, subscribe, receiver_factory, monkeypatch):
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    client, _ = hooked
+    settings: Settings = client.app.state.settings  # type: ignore[attr-defined]
+    monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database)
+    monkeypatch.setenv("COLUMNS", "250")
+    receiver = receiver_factory()
+    sub = subscribe(receiver, units=["G1"])
+    report = post_report(hooked)
+    [first] = of_report(receiver.wait_for(lambda r: of_report(r, report["id"])), report["id"])
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["webhooks", "list"])
+    assert (
+        listed.exit_code == 0 and receiver.url in listed.output and sub.secret not in listed.output
+    )
+    deadline = time.monotonic() + 5
+    while first["event_id"] not in (
+        shown := runner.invoke(cli, ["webhooks", "deliveries", str(sub.id), "--state", "delivered"])
+    ).output.replace("\n", ""):
+        assert time.monotonic() < deadline, shown.output
+        time.sleep(0.05)
+    done = runner.invoke(cli, ["webhooks", "replay", str(sub.id), "--event", first["event_id"]])
+    assert done.exit_code == 0 and "1 event(s)" in done.output
+    receiver.wait_for(lambda r: len(of_report(r, report["id"])) == 2)
+    refused = runner.invoke(cli, ["webhooks", "replay", str(sub.id)])
+    assert refused.exit_code == 2 and "event_id" in refused.output
+    missing = runner.invoke(cli, ["webhooks", "deliveries", "999999"])
+    assert missing.exit_code == 2
