@@ -109,8 +109,8 @@ class Settings(BaseSettings):
     #: How long a worker holds a delivery it is making (then another may take it over).
     webhook_lease_s: float = Field(60.0, gt=0, le=3600)
     #: Deliveries made at once by one process, and at once to one subscription.
-    webhook_workers: int = Field(8, ge=1, le=64)
-    webhook_per_subscription: int = Field(2, ge=1, le=64)
+    webhook_workers: int = Field(16, ge=1, le=64)
+    webhook_per_subscription: int = Field(4, ge=1, le=64)
     #: How often open cases past their due time are looked for (report.overdue).
     webhook_overdue_check_s: float = Field(30.0, gt=0)
     #: Run the dispatcher in this process (off: events are recorded, others deliver them).

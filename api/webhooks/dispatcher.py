@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import random
 import threading
 import time
@@ -33,7 +34,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Table, and_, exists, false, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from api import VERSION
 from api.db import Database
@@ -113,6 +114,8 @@ class Dispatcher:
         self._stop = threading.Event()
         self._inflight: Counter[int] = Counter()
         self._inflight_lock = threading.Lock()
+        #: Answers waiting to be recorded: the loop records them together, one commit.
+        self._answers: queue.Queue[tuple[Claimed, Answer]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._client: httpx.Client | None = None
@@ -147,6 +150,10 @@ class Dispatcher:
             self._thread.join(timeout=30)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            self.record_answers()
+        except Exception:  # the database may be gone: the leases run out, others deliver
+            log.exception("webhook answers not recorded at shutdown")
         if self._client is not None:
             self._client.close()
 
@@ -157,14 +164,36 @@ class Dispatcher:
             self._wake.clear()
             busy = False
             try:
-                busy = self.fan_out() > 0
-                busy = self._claim_and_post() or busy
+                busy = self.round()
                 self._run_periodic()
             except Exception:  # a database hiccup must not end the loop
                 log.exception("webhook dispatcher round failed")
                 busy = False
             if not busy:
                 self._wake.wait(self.settings.webhook_poll_s)
+
+    def round(self) -> bool:
+        """Record the answers got, fan out new events, claim due deliveries: one transaction
+        (one disk sync), then post what was claimed. Whether there was anything to do."""
+        answers = self._take_answers()
+        quota = self.settings.webhook_per_subscription
+        with self._inflight_lock:
+            total = sum(self._inflight.values())
+            full = {sub for sub, n in self._inflight.items() if n >= quota}
+        free = self.settings.webhook_workers * 2 - total
+        try:
+            with self.db.session() as session:
+                if answers:
+                    self._settle(session, answers)
+                fanned = self._fan_out(session)
+                claimed = self._claim(session, free, full) if free > 0 else []
+                session.commit()
+        except Exception:
+            for answer in answers:  # recorded in the next round
+                self._answers.put(answer)
+            raise
+        posted = self._post(claimed)
+        return posted or bool(answers) or fanned > 0
 
     def _run_periodic(self) -> None:
         now = time.monotonic()
@@ -174,62 +203,71 @@ class Dispatcher:
                 job()
 
     def fan_out(self) -> int:
-        """One delivery per matching subscription for events not fanned out yet; how many
-        events were handled."""
-        now = utc_now()
+        """One delivery per matching subscription for events not fanned out yet (committed);
+        how many events were handled."""
         with self.db.session() as session:
-            if self.db.dialect == "postgresql":
-                got = session.execute(
-                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FAN_OUT_LOCK}
-                ).scalar()
-                if not got:
-                    return 0
-            pick = (
-                select(EVENTS.c.id)
-                .where(EVENTS.c.fanned_out == false())
-                .order_by(EVENTS.c.id)
-                .limit(FAN_OUT_BATCH)
-            )
-            rows = session.execute(
-                update(EVENTS)
-                .where(EVENTS.c.id.in_(pick.scalar_subquery()))
-                .values(fanned_out=True)
-                .returning(
-                    EVENTS.c.id, EVENTS.c.type, EVENTS.c.entity, EVENTS.c.units, EVENTS.c.category
-                )
-            ).all()
-            if not rows:
-                session.rollback()
-                return 0
-            subs = session.execute(
-                select(
-                    SUBSCRIPTIONS.c.id,
-                    SUBSCRIPTIONS.c.events,
-                    SUBSCRIPTIONS.c.units,
-                    SUBSCRIPTIONS.c.categories,
-                )
-            ).all()
-            deliveries = [
-                {
-                    "subscription_id": sub.id,
-                    "event_pk": row.id,
-                    "entity": row.entity,
-                    "state": "pending",
-                    "attempts": 0,
-                    "next_at": now,
-                    "created_at": now,
-                }
-                for row in sorted(rows, key=lambda r: r.id)
-                for sub in subs
-                if matches(sub, row.type, row.units or [], row.category)
-            ]
-            if deliveries:
-                session.execute(insert(DELIVERIES), deliveries)
+            count = self._fan_out(session)
             session.commit()
+        return count
+
+    def _fan_out(self, session: Session) -> int:
+        now = utc_now()
+        if self.db.dialect == "postgresql":
+            got = session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FAN_OUT_LOCK}
+            ).scalar()
+            if not got:
+                return 0
+        pick = (
+            select(EVENTS.c.id)
+            .where(EVENTS.c.fanned_out == false())
+            .order_by(EVENTS.c.id)
+            .limit(FAN_OUT_BATCH)
+        )
+        rows = session.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id.in_(pick.scalar_subquery()))
+            .values(fanned_out=True)
+            .returning(
+                EVENTS.c.id, EVENTS.c.type, EVENTS.c.entity, EVENTS.c.units, EVENTS.c.category
+            )
+        ).all()
+        if not rows:
+            return 0
+        subs = session.execute(
+            select(
+                SUBSCRIPTIONS.c.id,
+                SUBSCRIPTIONS.c.events,
+                SUBSCRIPTIONS.c.units,
+                SUBSCRIPTIONS.c.categories,
+            )
+        ).all()
+        deliveries = [
+            {
+                "subscription_id": sub.id,
+                "event_pk": row.id,
+                "entity": row.entity,
+                "state": "pending",
+                "attempts": 0,
+                "next_at": now,
+                "created_at": now,
+            }
+            for row in sorted(rows, key=lambda r: r.id)
+            for sub in subs
+            if matches(sub, row.type, row.units or [], row.category)
+        ]
+        if deliveries:
+            session.execute(insert(DELIVERIES), deliveries)
         return len(rows)
 
     def claim(self, limit: int, exclude: set[int] | None = None) -> list[Claimed]:
         """Lease up to ``limit`` due deliveries to this worker (committed)."""
+        with self.db.session() as session:
+            claimed = self._claim(session, limit, exclude)
+            session.commit()
+        return claimed
+
+    def _claim(self, session: Session, limit: int, exclude: set[int] | None) -> list[Claimed]:
         now = utc_now()
         d = DELIVERIES
         earlier = aliased(DELIVERIES)
@@ -258,26 +296,19 @@ class Dispatcher:
         if self.db.dialect == "postgresql":
             pick = pick.with_for_update(skip_locked=True, of=d)
         lease = now + timedelta(seconds=self.settings.webhook_lease_s)
-        with self.db.session() as session:
-            rows = session.execute(
-                update(d)
-                .where(d.c.id.in_(pick.scalar_subquery()))
-                .values(lease_until=lease, leased_by=self.worker)
-                .returning(d.c.id, d.c.subscription_id, d.c.event_pk, d.c.attempts)
-            ).all()
-            session.commit()
+        rows = session.execute(
+            update(d)
+            .where(d.c.id.in_(pick.scalar_subquery()))
+            .values(lease_until=lease, leased_by=self.worker)
+            .returning(d.c.id, d.c.subscription_id, d.c.event_pk, d.c.attempts)
+        ).all()
         return [Claimed(r.id, r.subscription_id, r.event_pk, r.attempts) for r in rows]
 
-    def _claim_and_post(self) -> bool:
+    def _post(self, claimed: list[Claimed]) -> bool:
+        """Hand claimed deliveries to the pool, each subscription within its share (the rest
+        go back for the next round); whether any was handed over."""
         assert self._pool is not None
         quota = self.settings.webhook_per_subscription
-        with self._inflight_lock:
-            total = sum(self._inflight.values())
-            full = {sub for sub, n in self._inflight.items() if n >= quota}
-        free = self.settings.webhook_workers * 2 - total
-        if free <= 0:
-            return False
-        claimed = self.claim(free, full)
         keep: list[Claimed] = []
         extra: list[int] = []
         with self._inflight_lock:
@@ -287,7 +318,7 @@ class Dispatcher:
                 else:
                     self._inflight[c.subscription_id] += 1
                     keep.append(c)
-        if extra:  # beyond the subscription's share: back for the next round
+        if extra:
             self._release(extra)
         for c in keep:
             self._pool.submit(self._post_one, c)
@@ -335,7 +366,7 @@ class Dispatcher:
             ).encode()
             url, secret, event_id = sub.url, sub.secret, event.event_id
         answer = self.post(url, secret, event_id, body)
-        self.settle(claimed, answer)
+        self._answers.put((claimed, answer))
         return answer
 
     def post(self, url: str, secret: str, event_id: str, body: bytes) -> Answer:
@@ -371,32 +402,59 @@ class Dispatcher:
             elapsed = (time.perf_counter() - started) * 1000
             return Answer(None, elapsed, "", f"{type(exc).__name__}: {exc}"[:500])
 
+    def _take_answers(self) -> list[tuple[Claimed, Answer]]:
+        got: list[tuple[Claimed, Answer]] = []
+        while True:
+            try:
+                got.append(self._answers.get_nowait())
+            except queue.Empty:
+                return got
+
+    def record_answers(self) -> int:
+        """Record the answers the delivery threads got, in one transaction; how many."""
+        got = self._take_answers()
+        if got:
+            self.settle_many(got)
+        return len(got)
+
     def settle(self, claimed: Claimed, answer: Answer) -> None:
-        """Record an attempt: delivered, due again after a backoff, or dead."""
+        """Record one attempt (see :meth:`settle_many`)."""
+        self.settle_many([(claimed, answer)])
+
+    def settle_many(self, answers: list[tuple[Claimed, Answer]]) -> None:
+        """Record attempts: delivered, due again after a backoff, or dead. An attempt whose
+        lease another worker has taken over meanwhile is not recorded."""
+        with self.db.session() as session:
+            self._settle(session, answers)
+            session.commit()
+
+    def _settle(self, session: Session, answers: list[tuple[Claimed, Answer]]) -> None:
         s = self.settings
         now = utc_now()
-        attempts = claimed.attempts + 1
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "lease_until": None,
-            "leased_by": None,
-            "last_attempt_at": now,
-            "last_status_code": answer.status_code,
-            "last_latency_ms": round(answer.latency_ms, 1),
-            "last_error": answer.error,
-            "last_response": answer.body[:500],
-        }
-        if answer.ok:
-            values |= {"state": "delivered", "delivered_at": now}
-        elif attempts >= s.webhook_max_attempts:
-            values["state"] = "dead"
-            log.warning(
-                "webhook delivery %d is dead after %d attempts", claimed.delivery_id, attempts
-            )
-        else:
-            wait = backoff_s(attempts, s.webhook_retry_base_s, s.webhook_retry_max_s)
-            values["next_at"] = now + timedelta(seconds=wait)
-        with self.db.session() as session:
+        for claimed, answer in answers:
+            attempts = claimed.attempts + 1
+            values: dict[str, Any] = {
+                "attempts": attempts,
+                "lease_until": None,
+                "leased_by": None,
+                "last_attempt_at": now,
+                "last_status_code": answer.status_code,
+                "last_latency_ms": round(answer.latency_ms, 1),
+                "last_error": answer.error,
+                "last_response": answer.body[:500],
+            }
+            if answer.ok:
+                values |= {"state": "delivered", "delivered_at": now}
+            elif attempts >= s.webhook_max_attempts:
+                values["state"] = "dead"
+                log.warning(
+                    "webhook delivery %d is dead after %d attempts",
+                    claimed.delivery_id,
+                    attempts,
+                )
+            else:
+                wait = backoff_s(attempts, s.webhook_retry_base_s, s.webhook_retry_max_s)
+                values["next_at"] = now + timedelta(seconds=wait)
             session.execute(
                 update(DELIVERIES)
                 .where(
@@ -406,7 +464,6 @@ class Dispatcher:
                 )
                 .values(**values)
             )
-            session.commit()
 
 
 def start_dispatcher(db: Database, settings: Settings) -> Dispatcher:
