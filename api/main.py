@@ -34,6 +34,7 @@ from api.routers import (
     tiles,
     units,
     versions,
+    webhooks,
 )
 from api.routers import exchange as exchange_routes
 from api.routers import services as service_routes
@@ -43,6 +44,7 @@ from api.settings import Settings
 from api.standards.errors import STANDARDS_STATUS_CODES
 from api.versions import VERSIONS_STATUS_CODES
 from api.volunteers import VOLUNTEERS_STATUS_CODES
+from api.webhooks.errors import WEBHOOKS_STATUS_CODES
 
 log = logging.getLogger("wangge")
 
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         STANDARDS_STATUS_CODES,
         VERSIONS_STATUS_CODES,
         VOLUNTEERS_STATUS_CODES,
+        WEBHOOKS_STATUS_CODES,
     )
     app.add_middleware(
         BodySizeLimit,
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_routes,
         exchange_routes,
         live,
+        webhooks,
     ]
     if settings.bench_noop:
         routers.append(bench)

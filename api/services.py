@@ -20,6 +20,7 @@ from api.planning import Planning
 from api.settings import Settings
 from api.versions import ActiveBoundaries, Versions
 from api.volunteers.catalogue import load_service_types, sync_service_types
+from api.webhooks.dispatcher import Dispatcher, start_dispatcher
 from boundaries.loader import load_boundary_set
 from geo.assign import BoundaryIndex
 from geo.errors import BoundaryFileError
@@ -82,6 +83,8 @@ class Services:
     keys: KeyStore
     sessions: BrowserSessions
     versions: Versions
+    #: Delivers the webhooks' outbox (None: this process only records events).
+    dispatcher: Dispatcher | None = None
 
     @property
     def index(self) -> BoundaryIndex:
@@ -92,6 +95,8 @@ class Services:
         """Stop watching for changes, finish queued writes and close the database."""
         self.boundaries.close()
         self.cases.close()
+        if self.dispatcher is not None:
+            self.dispatcher.close()
         self.db.dispose()
 
 
@@ -135,4 +140,5 @@ def open_services(settings: Settings, *, writer: bool = True, watch: bool = True
         keys=keys,
         sessions=sessions,
         versions=versions,
+        dispatcher=start_dispatcher(db, settings) if writer and settings.webhook_dispatch else None,
     )

@@ -96,6 +96,32 @@ class Settings(BaseSettings):
     #: Encoded vector tiles kept in memory for the active boundary version, in bytes.
     tile_cache_bytes: int = Field(64 * 1024 * 1024, ge=0)
 
+    # -- webhooks: signed events from the outbox (api.webhooks) ------------------------------
+    #: Hosts webhook targets may be on: comma-separated names or addresses, "*.example.org"
+    #: for a domain's subdomains. Empty: none, except loopback when serving the demo set.
+    webhook_allowed_hosts: str = ""
+    #: Time-outs of a delivery (seconds): to connect, and to wait for each read or write.
+    webhook_connect_timeout_s: float = Field(3.0, gt=0, le=60)
+    webhook_read_timeout_s: float = Field(10.0, gt=0, le=300)
+    #: At most this much of a receiver's answer is read (bytes); the rest is dropped.
+    webhook_max_response_bytes: int = Field(64 * 1024, ge=256, le=10 * 1024 * 1024)
+    #: Failed attempts before a delivery is dead (replay brings it back).
+    webhook_max_attempts: int = Field(15, ge=1, le=100)
+    #: Backoff after the n-th failure: base * 2**(n-1) seconds, jittered, at most the max.
+    webhook_retry_base_s: float = Field(5.0, gt=0, le=3600)
+    webhook_retry_max_s: float = Field(86_400.0, gt=0)
+    #: How often the dispatcher looks for work committed by other processes (seconds).
+    webhook_poll_s: float = Field(1.0, gt=0, le=60)
+    #: How long a worker holds a delivery it is making (then another may take it over).
+    webhook_lease_s: float = Field(60.0, gt=0, le=3600)
+    #: Deliveries made at once by one process, and at once to one subscription.
+    webhook_workers: int = Field(16, ge=1, le=64)
+    webhook_per_subscription: int = Field(4, ge=1, le=64)
+    #: How often open cases past their due time are looked for (report.overdue).
+    webhook_overdue_check_s: float = Field(30.0, gt=0)
+    #: Run the dispatcher in this process (off: events are recorded, others deliver them).
+    webhook_dispatch: bool = True
+
     @property
     def demo_boundaries(self) -> Path:
         return self.data_dir / "demo" / "hexi.gpkg"
@@ -116,6 +142,15 @@ class Settings(BaseSettings):
     @property
     def allowed_origin_list(self) -> list[str]:
         return [o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def webhook_hosts(self) -> list[str]:
+        """The allowed webhook hosts; loopback alone when the demo set is served and none
+        are configured."""
+        hosts = [h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()]
+        if not hosts and not self.boundaries.strip():
+            return ["127.0.0.1", "localhost", "::1"]
+        return hosts
 
     @property
     def boundary_paths(self) -> list[Path]:

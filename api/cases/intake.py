@@ -29,6 +29,8 @@ from api.cases.photos import CleanPhoto, store_photo
 from api.cases.transitions import event_row
 from api.cases.views import jsonable, report_view
 from api.db.models import IdempotencyRecord, Photo, Report, ReportEvent, ReportUnit
+from api.webhooks import outbox
+from api.webhooks.cases import intake_events
 from geo.live_index import OpenCase
 
 if TYPE_CHECKING:
@@ -380,8 +382,10 @@ def write_jobs(cases: Cases, session: Session, jobs: list[Job]) -> list[Receipt]
         ):
             if rows:
                 connection.execute(insert(_table(model)), rows)
-        # (what else a new report makes, in the same transaction, goes here: one statement
-        # per table for the whole batch, after the events)
+        # the webhooks' events, in the same transaction (one executemany for the batch)
+        outbox.record(
+            session, intake_events([(i, jobs[n]) for n, i in zip(fresh, ids, strict=True)])
+        )
     for n, job in enumerate(jobs):
         if results[n] is None:  # a key repeated within the batch: as its first use
             origin = first[(job.principal.client, job.key or "")]

@@ -33,6 +33,7 @@ from api.cases.lifecycle import OPEN, Status
 from api.cases.transitions import event_row
 from api.cases.views import MOVED
 from api.db.models import Report, ReportEvent, ReportUnit
+from api.webhooks.cases import record_case_changes
 from geo.assign import UNASSIGNED, BoundaryIndex
 
 REROUTED, LEADER_CHANGED = "rerouted", "leader_changed"
@@ -404,6 +405,10 @@ def apply_reroute(
         session.execute(insert(chains), chain_inserts)
     if events:
         session.execute(insert(_table(ReportEvent)), events)
+    # report.rerouted for the webhooks, heard by the old units' subscribers too
+    moved = {e["report_id"]: e["data"] for e in events if e["kind"] == REROUTED}
+    left = {c.id: list(c.chain) for c in plan.cases if c.id in moved}
+    record_case_changes(session, "report.rerouted", moved, now, also_units=left)
     return plan.counts()
 
 

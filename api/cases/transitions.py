@@ -24,6 +24,7 @@ from api.cases.errors import (
 from api.cases.lifecycle import ACTORS, OPEN, Status, allowed_next
 from api.cases.visibility import get_visible
 from api.db.models import Report, ReportEvent, ReportUnit
+from api.webhooks.cases import record_transition
 from geo.errors import UnitNotFound
 from geo.live_index import OpenCase
 
@@ -210,6 +211,7 @@ def _commit(
         setattr(report, key, value)
     row = event_row(principal, current, target, note, data, values["updated_at"])
     session.add(ReportEvent(report_id=report.id, **row))
+    record_transition(session, report.id, current, target, note, data, values["updated_at"])
     session.commit()
     if target in OPEN:
         cases.open_cases.add(

@@ -11,6 +11,7 @@ from api.cli.maps import map_app
 from api.cli.planning import register as register_planning
 from api.cli.versions import versions_app
 from api.cli.volunteers import points_app, volunteers_app
+from api.cli.webhooks import webhooks_app
 
 app = typer.Typer(
     help="Wangge: geospatial grid management (boundaries, assignment, service).",
@@ -29,6 +30,7 @@ app.add_typer(versions_app, name="boundaries")
 app.add_typer(leaders_app, name="leaders")
 app.add_typer(volunteers_app, name="volunteers")
 app.add_typer(points_app, name="points")
+app.add_typer(webhooks_app, name="webhooks")
 register_planning(app)
 
 

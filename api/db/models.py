@@ -9,6 +9,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Computed,
     DateTime,
     Float,
@@ -18,6 +19,8 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
@@ -579,3 +582,95 @@ class Redemption(Base):
     points: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column()
     author: Mapped[str] = mapped_column(String(200))
+
+
+# -- webhooks: subscriptions, the event outbox, deliveries (api.webhooks) --------------------
+
+
+class WebhookSubscription(Base):
+    """A receiver of events: its URL, its filters and the secret its requests are signed with.
+
+    The secret is stored as it was given out (it must be kept to compute signatures); the
+    database is the service's own, as its API keys' hashes are.
+    """
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    #: Unit codes: a case in one of them or below matches (empty: every unit).
+    units: Mapped[list[str]] = mapped_column(JSON)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    #: The role whose view of personal data the events carry (api.access.policy).
+    role: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class WebhookEvent(Base):
+    """One event in the outbox, written in the transaction of the change that caused it."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    #: What the event is about ("report:12"): the events of one entity reach a receiver in order.
+    entity: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: The unit codes the entity lies in, top first (subscriptions filter on them).
+    units: Mapped[list[str]] = mapped_column(JSON)
+    category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Personal data, added to ``data`` only for subscriptions whose role may see it.
+    private: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Whether the deliveries of the matching subscriptions have been made.
+    fanned_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (Index("ix_webhook_events_fanned_out", "fanned_out", "id"),)
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: pending (maybe leased by a worker), delivered or dead."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
+    )
+    event_pk: Mapped[int] = mapped_column(ForeignKey("webhook_events.id"))
+    entity: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column()
+    #: A worker delivering it holds it until then (a worker killed mid-delivery lets it go).
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    leased_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_response: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_pk", name="uq_webhook_delivery"),
+        CheckConstraint("state IN ('pending', 'delivered', 'dead')", "ck_webhook_deliveries_state"),
+        Index("ix_webhook_deliveries_due", "state", "next_at"),
+        Index("ix_webhook_deliveries_order", "subscription_id", "entity", "event_pk"),
+    )
+
+
+class WebhookOverdue(Base):
+    """A case whose report.overdue event has been recorded (once per case)."""
+
+    __tablename__ = "webhook_overdue"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    emitted_at: Mapped[datetime] = mapped_column()

@@ -24,6 +24,7 @@ from api.versions import store
 from api.versions.active import ActiveBoundaries
 from api.versions.errors import ActivationInProgress, VersionNotActivatable
 from api.versions.roster import Roster, seed_from_file
+from api.webhooks.boundaries import record_activation
 from geo.assign import BoundaryIndex
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ def switch(
         note=f"(activation of boundary version {version_id})",
     )
     store.record_activation(session, version_id, previous_id, actor=actor, now=now, counts=counts)
+    record_activation(session, version_id, previous_id, counts, now)
     session.flush()
     return Switched(
         index=index,

@@ -30,6 +30,7 @@ from api.versions.roster import (
     end_appointment,
     read_roster_file,
 )
+from api.webhooks.boundaries import record_leader_changes
 from geo.assign import BoundaryIndex
 from geo.units import BoundarySet
 from geo.validate import validate_boundary_set
@@ -239,6 +240,7 @@ class Versions:
         codes = change(Roster.read(session), now)
         roster = Roster.read(session)
         active = self.boundaries.current
+        record_leader_changes(session, roster, active.index.bset, codes, now)
         index = self.boundaries.geometry(active.version_id).with_leaders(roster.table())
         self.cases.reroute(
             session,

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, the event outbox written with each change, and its dispatcher."""

@@ -1,0 +1,187 @@
+"""Claiming deliveries on a real SQLite file and a real PostGIS database: with many workers
+(each its own engine, as separate processes have) each delivery is made by one of them, in
+order per entity, and a lease that runs out lets another worker take a delivery over."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from api.db import Database
+from api.db.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from api.settings import Settings
+from api.webhooks import outbox
+from api.webhooks.dispatcher import Answer, Dispatcher, backoff_s
+from api.webhooks.events import Event
+from api.webhooks.subscriptions import SubscriptionSpec, create_subscription
+
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+OK = Answer(200, 1.0, "ok", None)
+FAILED = Answer(500, 1.0, "no", "answered 500")
+
+
+@pytest.fixture(scope="module")
+def settings(backend: Settings) -> Settings:
+    return backend.model_copy(
+        update={"webhook_allowed_hosts": "127.0.0.1", "webhook_lease_s": 30.0}
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database)
+    with database.session() as session:
+        for model in (WebhookDelivery, WebhookEvent, WebhookSubscription):
+            session.execute(delete(model))
+        session.commit()
+    yield database
+    database.dispose()
+
+
+def subscribe(db: Database, **fields) -> int:
+    spec = SubscriptionSpec(url="http://127.0.0.1:9/hook", events=["report.created"], **fields)
+    with db.session() as session:
+        return create_subscription(session, spec, allowed_hosts=["127.0.0.1"], now=NOW).id
+
+
+def record(db: Database, entities: list[str | None]) -> None:
+    with db.session() as session:
+        outbox.record(
+            session,
+            [
+                Event("report.created", {"n": n}, NOW, entity=e, units=("D", "G1"))
+                for n, e in enumerate(entities)
+            ],
+        )
+        session.commit()
+
+
+def test_each_delivery_is_claimed_by_one_worker(db, settings):
+    subscribe(db)
+    subscribe(db, units=["G1"])
+    subscribe(db, units=["G2"])  # matches nothing
+    record(db, [None] * 150)
+    workers = [Dispatcher(Database(settings.database), settings) for _ in range(4)]
+    # fanning out at once: each event gets one delivery per matching subscription
+    threads = [threading.Thread(target=w.fan_out) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    while sum(w.fan_out() for w in workers):
+        pass
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 300
+    claimed: list[list[int]] = [[] for _ in workers]
+
+    def work(n: int) -> None:
+        while got := workers[n].claim(7):
+            claimed[n] += [c.delivery_id for c in got]
+            for c in got:
+                workers[n].settle(c, OK)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(len(workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [i for ids in claimed for i in ids]
+    assert len(every) == 300 and len(set(every)) == 300
+    assert sum(1 for ids in claimed if ids) >= 2  # the work was shared
+    with db.session() as session:
+        states = session.execute(
+            select(WebhookDelivery.state, func.count()).group_by(WebhookDelivery.state)
+        ).all()
+        assert dict(states) == {"delivered": 300}
+    for w in workers:
+        w.db.dispose()
+
+
+def test_an_entitys_events_go_in_order(db, settings):
+    subscribe(db)
+    record(db, ["report:1", "report:1", "report:2", "report:1"])
+    worker = Dispatcher(db, settings)
+    worker.fan_out()
+    first = worker.claim(10)
+    # the first of report:1 and the first of report:2; the later ones of report:1 wait
+    assert sorted(c.event_pk for c in first) == sorted(_pks(db)[i] for i in (0, 2))
+    assert worker.claim(10) == []
+    by_pk = {c.event_pk: c for c in first}
+    worker.settle(by_pk[_pks(db)[0]], FAILED)  # failed: report:1's next still waits
+    assert worker.claim(10) == []
+    settings_dead = settings.model_copy(update={"webhook_max_attempts": 1})
+    Dispatcher(db, settings_dead).settle(by_pk[_pks(db)[0]], FAILED)  # not its lease: ignored
+    worker.settings = settings_dead
+    again = _due_now(db, worker)
+    assert [c.event_pk for c in again] == [_pks(db)[0]]
+    worker.settle(again[0], FAILED)  # dead after its last attempt: the next may go
+    [second] = worker.claim(10)
+    assert second.event_pk == _pks(db)[1]
+    worker.settle(second, OK)
+    [third] = worker.claim(10)
+    assert third.event_pk == _pks(db)[3]
+
+
+def test_a_lease_that_runs_out_is_taken_over(db, settings):
+    subscribe(db)
+    record(db, ["report:7"])
+    short = settings.model_copy(update={"webhook_lease_s": 0.3})
+    crashed, other = Dispatcher(db, short), Dispatcher(db, short)
+    crashed.fan_out()
+    [held] = crashed.claim(10)
+    assert other.claim(10) == []  # leased
+    deadline = time.monotonic() + 5
+    while not (taken := other.claim(10)):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert taken[0].delivery_id == held.delivery_id
+    crashed.settle(held, OK)  # the first worker's late answer does not count
+    with db.session() as session:
+        assert session.get(WebhookDelivery, held.delivery_id).state == "pending"
+    other.settle(taken[0], OK)
+    with db.session() as session:
+        assert session.get(WebhookDelivery, held.delivery_id).state == "delivered"
+
+
+def test_a_paused_subscription_is_not_claimed(db, settings):
+    subscribe(db, paused=True)
+    record(db, [None])
+    worker = Dispatcher(db, settings)
+    assert worker.fan_out() == 1
+    assert worker.claim(10) == []
+
+
+@pytest.mark.parametrize(
+    ("attempts", "low", "high"),
+    [
+        (1, 2.5, 5.0),  # the first retry: a few seconds
+        (5, 40.0, 80.0),  # doubling
+        (40, 43_200.0, 86_400.0),  # capped at a day
+    ],
+)
+def test_backoff_doubles_with_jitter_up_to_a_day(attempts, low, high):
+    waits = [backoff_s(attempts, 5.0, 86_400.0) for _ in range(200)]
+    assert all(low <= w <= high for w in waits)
+    assert len(set(waits)) > 1  # jittered
+
+
+def _pks(db: Database) -> list[int]:
+    with db.session() as session:
+        return list(session.scalars(select(WebhookEvent.id).order_by(WebhookEvent.id)))
+
+
+def _due_now(db: Database, worker: Dispatcher) -> list:
+    """Make the pending deliveries due at once (their backoff skipped) and claim them."""
+    with db.session() as session:
+        session.execute(
+            WebhookDelivery.__table__.update()
+            .where(WebhookDelivery.state == "pending")
+            .values(next_at=NOW)
+        )
+        session.commit()
+    return worker.claim(10)
