@@ -26,6 +26,8 @@ from api.volunteers.errors import (
 from api.volunteers.lifecycle import STEP_ROLES, STEPS, OrderStatus, Step, next_steps
 from api.volunteers.points import credit_hours
 from api.volunteers.teams import get_team
+from api.webhooks import outbox
+from api.webhooks.events import Event, register_event_types
 
 #: The longest wanted window of an order.
 MAX_WINDOW = timedelta(days=31)
@@ -81,6 +83,45 @@ def event(
         to_status=end,
         note=note,
         data=data or {},
+    )
+
+
+#: The webhook event of each step (subscribable like the cases' events).
+STEP_EVENTS: dict[Step, str] = {
+    Step.ORDER: "service_order.created",
+    Step.DISPATCH: "service_order.dispatched",
+    Step.ACCEPT: "service_order.accepted",
+    Step.DECLINE: "service_order.declined",
+    Step.COMPLETE: "service_order.completed",
+    Step.RATE: "service_order.rated",
+}
+register_event_types(*STEP_EVENTS.values())
+
+
+def _announce(session: Session, order: ServiceOrder, step: Step, end: str, now: datetime) -> None:
+    """The step's webhook event, in the transaction of the step itself (no personal data:
+    an order carries none beyond its place and description)."""
+    data = {
+        "order_id": order.id,
+        "service": order.service,
+        "status": str(end),
+        "team_id": order.team_id,
+        "unit_code": order.unit_code,
+        "lon": order.lon,
+        "lat": order.lat,
+    }
+    outbox.record(
+        session,
+        [
+            Event(
+                type=STEP_EVENTS[step],
+                data=data,
+                occurred_at=now,
+                entity=f"service_order:{order.id}",
+                units=tuple(order.units or ()),
+                category=order.service,
+            )
+        ],
     )
 
 
@@ -199,6 +240,7 @@ def place_order(
             where,
         )
     )
+    _announce(session, order, Step.ORDER, OrderStatus.ORDERED, now)
     if kind.auto_dispatch:
         from api.volunteers.candidates import rank_candidates
 
@@ -313,6 +355,7 @@ def _move(
     session.add(event(order.id, principal, step, start.value, end.value, now, note, data))
     session.flush()
     session.refresh(order)
+    _announce(session, order, step, end.value, now)
 
 
 def _refuse(order: ServiceOrder, step: Step) -> None:

@@ -92,3 +92,42 @@ def test_a_new_leader_is_announced(hooked, subscribe, receiver_factory):
     assert data["leader"]["name"] == "赵敏" and "phone" not in data["leader"]
     [told] = trusted.wait_for(lambda r: len(r) == 1)
     assert told["body"]["data"]["leader"]["phone"] == "13600000000"
+
+
+def test_a_volunteer_orders_steps_arrive_in_order(hooked, subscribe, receiver_factory):
+    """点单, 派单, 接单: each step of a service order is an event, in the step's transaction."""
+    from tests.api.volunteers.conftest import lead_key, make_team
+
+    client, keys = hooked
+    receiver = receiver_factory()
+    subscribe(
+        receiver,
+        events=["service_order.created", "service_order.dispatched", "service_order.accepted"],
+        units=["G1"],
+    )
+    team = make_team(client, keys["admin"], name="友谊路理发队", units=["G1"])
+    lead = lead_key(client, keys["admin"], team["id"])
+    body = {
+        "service": "haircut",
+        "lon": 117.2025,
+        "lat": 39.1025,
+        "wanted_from": "2026-12-05T09:00:00+08:00",
+        "wanted_until": "2026-12-05T12:00:00+08:00",
+    }
+    order = client.post("/services/orders", json=body, headers=auth(keys["reporter"]))
+    assert order.status_code == 201, order.text
+    order_id = order.json()["id"]
+    for path, key, payload in (
+        ("dispatch", keys["dispatcher"], {"team_id": team["id"]}),
+        ("accept", lead, None),
+    ):
+        answer = client.post(f"/services/orders/{order_id}/{path}", json=payload, headers=auth(key))
+        assert answer.status_code == 200, answer.text
+    got = receiver.wait_for(lambda r: len(r) >= 3)
+    assert [(r["body"]["type"], r["body"]["data"]["status"]) for r in got] == [
+        ("service_order.created", "ordered"),
+        ("service_order.dispatched", "dispatched"),
+        ("service_order.accepted", "accepted"),
+    ]
+    assert all(r["valid"] and r["body"]["data"]["order_id"] == order_id for r in got)
+    assert got[-1]["body"]["data"]["team_id"] == team["id"]
