@@ -404,3 +404,9 @@ class ChangeCounter(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- the dispatcher's screen (migration 0008): indexes the density map's aggregates read ----
+Index("ix_report_units_level_code", ReportUnit.level, ReportUnit.code)
+Index("ix_reports_status_created_at", Report.status, Report.created_at)
+Index("ix_reports_status_due_at", Report.status, Report.due_at)
