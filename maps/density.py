@@ -20,6 +20,7 @@ page as JSON and is put in with ``textContent``, never as HTML.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,13 +32,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Element, Figure
 from folium.map import Layer
 from numpy.typing import NDArray
 
-from geo.crs import local_metric_crs
+from geo.crs import local_metric_crs, wgs84_to_gcj02
+from maps.basemap import check_tiles_crs, shifted_frame
 from maps.classes import check_class_count, classify_counts
 from maps.encoding import GEOMETRY_STEP_DEG, encode_geometries
 from maps.heat import HeatCells, heat_cells
+from maps.i18n import DEFAULT_LANG, Lang, label, level_name
 from maps.inputs import (
     MapInputError,
     checked_points,
@@ -64,12 +68,14 @@ CASE_COLUMNS = (
     "leader_name",
     "case_unit",
 )
+#: The layers, by key; their names in the page's language are ``layer.<key>`` of maps.i18n.
 LAYER_NAMES = {
     "choropleth": "Cases per unit",
     "heat": "Case density (heat)",
     "cases": "Open cases",
     "units": "Unit boundaries",
 }
+
 #: density.js and density.css: the decoder, the layers, the title and the legend.
 DENSITY_RESOURCES = Resources(
     js=(("wangge_density_js", "wangge/density.js"),),
@@ -106,6 +112,8 @@ def build_density_map(
     heat_cell_m: float = 75.0,
     max_markers: int = 5000,
     display_tz: str | None = None,
+    lang: Lang = DEFAULT_LANG,
+    tiles_crs: str = "wgs84",
 ) -> PageMap:
     """Build the case-density map of the units of one level.
 
@@ -179,6 +187,11 @@ def build_density_map(
         IANA time zone (e.g. "Asia/Shanghai") to show time-zone-aware times in: ``built_at``,
         ``created_at`` and ``due_at``. None shows each as given; naive times are always
         shown as given.
+    lang : {"zh", "en"}, default "zh"
+        The language of the page's labels (:mod:`maps.i18n`).
+    tiles_crs : {"wgs84", "gcj02"}, default "wgs84"
+        The coordinate system of the base tiles. With "gcj02" (Amap, Tencent) everything is
+        drawn shifted from WGS84 to GCJ-02, so that it lines up with those tiles.
 
     Returns
     -------
@@ -208,7 +221,7 @@ def build_density_map(
     >>> m = build_density_map(units, cases, level="microgrid", title="Hexi",
     ...                       built_at=datetime(2024, 5, 2, 8), statuses=statuses,
     ...                       categories={"noise": "噪音扰民 Noise"})
-    >>> "Cases per unit" in render_html(m)
+    >>> "各单元案件数" in render_html(m)
     True
     """
     cases = checked_points(cases, CASE_COLUMNS, "cases")
@@ -242,6 +255,8 @@ def build_density_map(
         heat_cell_m=heat_cell_m,
         max_markers=max_markers,
         display_tz=display_tz,
+        lang=lang,
+        tiles_crs=tiles_crs,
     )
 
 
@@ -294,11 +309,17 @@ def build_summary_map(
     heat_cell_m: float = 75.0,
     max_markers: int = 5000,
     display_tz: str | None = None,
+    lang: Lang = DEFAULT_LANG,
+    tiles_crs: str = "wgs84",
+    csrf_token: str = "",
 ) -> PageMap:
     """The density map from aggregated cases (:class:`CaseSummary`); the parameters are those
     of :func:`build_density_map`. This is what keeps the page quick with a million cases: only
     the counts, the heat cells and a bounded set of markers reach it."""
+    shifted = check_tiles_crs(tiles_crs)
     units = _units_of_level(units, level)
+    if shifted:
+        units = shifted_frame(units)
     cases = checked_points(summary.markers, CASE_COLUMNS, "cases")
     check_class_count(k)
     vocabulary = StatusVocabulary(statuses)
@@ -316,19 +337,27 @@ def build_summary_map(
         asset_base=asset_base,
         tiles=tiles,
         tiles_attribution=tiles_attribution,
+        lang=lang,
     )
+    layer_names = {key: label(lang, f"layer.{key}") for key in LAYER_NAMES}
+    _page_slots(page.map, csrf_token)
     unit_data = page.call(
         "wangge.decodeUnits",
         _unit_payload(units, codes, counts, classes.unit_class, show_phones),
         kind="UnitData",
     )
-    choropleth = _unit_layer(page, "choropleth", unit_data, {"colors": classes.colors})
+    choropleth = _unit_layer(page, layer_names, "choropleth", unit_data, classes.colors)
 
     lon, lat = _case_xy(cases)
     heat = summary.heat
+    drawn_heat = heat
+    if shifted:
+        lon, lat = wgs84_to_gcj02(lon, lat)
+        heat_lon, heat_lat = wgs84_to_gcj02(heat.lon, heat.lat)
+        drawn_heat = HeatCells(heat_lat, heat_lon, heat.weight)
     heat_layer = folium.plugins.HeatMap(
-        heat.rows(),
-        name=LAYER_NAMES["heat"],
+        drawn_heat.rows(),
+        name=layer_names["heat"],
         radius=12,
         blur=12,
         min_opacity=0.3,
@@ -361,14 +390,16 @@ def build_summary_map(
                 "url": case_url,
             },
             kind="CaseLayer",
-            name=LAYER_NAMES["cases"],
+            name=layer_names["cases"],
             needs=_CLUSTER_RESOURCES,
         )
-    layers["units"] = _unit_layer(page, "units", unit_data, {})
+    layers["units"] = _unit_layer(page, layer_names, "units", unit_data, None)
 
     legend = {
         "title": title,
         "level": level,
+        "levelName": level_name(lang, level),
+        "tilesCrs": tiles_crs,
         "filters": filters,
         "builtAt": format_instant(built_at, display_tz),
         "timeZone": display_tz,
@@ -380,15 +411,28 @@ def build_summary_map(
         "heat": {"cellM": heat_cell_m, "cells": heat.size, "drawn": int(heat.weight.sum())},
         "open": open_cases.summary(),
         "plain": tiles is None,
-        "layerNames": LAYER_NAMES,
+        "layerNames": layer_names,
     }
     return page.finish("wangge.decorate", legend, layers)
 
 
-def _unit_layer(page: Page, key: str, data: ScriptCall, options: dict[str, Any]) -> Layer:
+def _unit_layer(
+    page: Page, names: Mapping[str, str], key: str, data: ScriptCall, colors: list[str] | None
+) -> Layer:
     """The choropleth or the boundaries, drawn from the shared unit data."""
     function = "wangge.choroplethLayer" if key == "choropleth" else "wangge.boundariesLayer"
-    return page.layer(function, data, options, kind="UnitLayer", name=LAYER_NAMES[key])
+    options = {"colors": colors} if colors is not None else {}
+    return page.layer(function, data, options, kind="UnitLayer", name=names[key])
+
+
+def _page_slots(m: PageMap, csrf_token: str) -> None:
+    """The places other scripts of the dispatcher's page fill: the CSRF token for browser
+    writes (in the head) and the queue panel beside the map."""
+    figure = m.get_root()
+    assert isinstance(figure, Figure)
+    token = html.escape(csrf_token, quote=True)
+    figure.header.add_child(Element(f'<meta name="csrf-token" content="{token}">'), "csrf")
+    figure.html.add_child(Element('<div id="queue" class="wg-queue"></div>'), "queue")
 
 
 def _unit_payload(

@@ -8,7 +8,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Integer, Select, cast, func, select
+from sqlalchemy import ColumnElement, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from api.access.policy import (
@@ -18,7 +18,7 @@ from api.access.policy import (
     sees_case_details,
     sees_leader_phones,
 )
-from api.cases.lifecycle import OPEN, Status
+from api.cases.lifecycle import OPEN, Status, status_label
 from api.cases.queries import CaseFilter, filtered
 from api.cases.service import Cases
 from api.cases.visibility import scoped
@@ -27,6 +27,7 @@ from geo.units import BoundarySet
 from maps import CaseStatus, render_html
 from maps.density import CaseSummary, build_summary_map
 from maps.heat import HeatCells, degree_cell
+from maps.i18n import DEFAULT_LANG, Lang, label, level_name
 
 #: Side of the heat cells in metres.
 HEAT_CELL_M = 75.0
@@ -45,6 +46,8 @@ def density_page(
     case_url: str = "/reports/{id}",
     show_phones: bool | None = None,
     display_tz: str | None = None,
+    lang: Lang = DEFAULT_LANG,
+    tiles_crs: str = "wgs84",
 ) -> str:
     """The HTML page of the density map as this caller may see it.
 
@@ -79,10 +82,12 @@ def density_page(
         units,
         summary,
         level=level,
-        title=_title(bset, level),
+        title=_title(bset, level, lang),
         built_at=now,
-        statuses=[CaseStatus(s.value, open=s in OPEN) for s in Status],
-        categories={code: f"{c.name_zh} {c.name_en}" for code, c in cases.categories.items()},
+        statuses=[CaseStatus(s.value, open=s in OPEN, label=status_label(s, lang)) for s in Status],
+        categories={
+            code: c.name_zh if lang == "zh" else c.name_en for code, c in cases.categories.items()
+        },
         filters=where.describe(),
         tiles=tiles,
         tiles_attribution=tiles_attribution,
@@ -92,6 +97,8 @@ def density_page(
         heat_cell_m=HEAT_CELL_M,
         max_markers=max_markers,
         display_tz=display_tz,
+        lang=lang,
+        tiles_crs=tiles_crs,
     )
     return render_html(page, asset_base)
 
@@ -105,10 +112,14 @@ def _level_for(bset: BoundarySet, level: str, principal: Principal | None) -> st
     return own if bset.depth_of(own) > depth else level
 
 
-def _title(bset: BoundarySet, level: str) -> str:
+def _title(bset: BoundarySet, level: str, lang: Lang) -> str:
     top = bset.units["name"].iloc[bset.level_positions(0)].tolist()
-    where = top[0] if len(top) == 1 else f"{len(top)} {bset.levels[0]}s"
-    return f"{where} · 案件密度 case density by {level}"
+    where = (
+        top[0]
+        if len(top) == 1
+        else label(lang, "density.places", n=len(top), level=level_name(lang, bset.levels[0]))
+    )
+    return label(lang, "density.title", place=where, level=level_name(lang, level))
 
 
 def _aggregates(
@@ -130,7 +141,7 @@ def _aggregates(
     dialect = cases.db.dialect
     bset = cases.index.bset
 
-    def restricted(statement: Select[Any]) -> Select[Any]:
+    def restricted(statement: Any) -> Any:  # any select of reports, with columns of its own
         if principal is not None:
             statement = scoped(statement, principal)
         return filtered(statement, where, bset=bset, dialect=dialect)

@@ -27,6 +27,7 @@ from api.planning import (
 from api.schemas import Code, DateTime, StatusName
 from geo.coverage import DEFAULT_MINUTES
 from maps import asset_files
+from maps.i18n import Lang, negotiate
 
 router = APIRouter(tags=["maps"])
 assets = APIRouter(include_in_schema=False)
@@ -52,6 +53,20 @@ def page_allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     return dependency
 
 
+#: ?lang=: the page's language; without it the browser's Accept-Language, else Chinese.
+LangQuery = Annotated[
+    Literal["zh", "en"] | None,
+    Query(description="Language of the page (default: Accept-Language, else zh)"),
+]
+#: Pages differ by language and hold the caller's data: never cached.
+PAGE_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept-Language"}
+
+
+def page_lang(request: Request, asked: str | None) -> Lang:
+    """The language of a page: ?lang=, else the browser's Accept-Language, else Chinese."""
+    return negotiate(asked, request.headers.get("accept-language"))
+
+
 #: A page's answers: the page, a browser sent to sign in, and errors in JSON like the API's.
 PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The page"},
@@ -69,6 +84,7 @@ PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.get("/maps/density", response_class=HTMLResponse, responses=PAGE_ERRORS)
 def read_density_map(
+    request: Request,
     cases: CasesDep,
     session: SessionDep,
     settings: SettingsDep,
@@ -80,6 +96,7 @@ def read_density_map(
     status: Annotated[list[StatusName] | None, Query(description="Only these statuses")] = None,
     since: Annotated[DateTime | None, Query(description="Created at or after")] = None,
     until: Annotated[DateTime | None, Query(description="Created before")] = None,
+    lang: LangQuery = None,
 ) -> HTMLResponse:
     """The dispatcher's map (一张图): cases per unit, a heat layer, open cases with overdue ones
     marked, and who leads each unit. Works with no internet: every file comes from here.
@@ -100,12 +117,15 @@ def read_density_map(
         tiles=settings.tiles_url,
         tiles_attribution=settings.tiles_attribution,
         display_tz=settings.display_tz,
+        lang=page_lang(request, lang),
+        tiles_crs=settings.tiles_crs,
     )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(html, headers=PAGE_HEADERS)
 
 
 @router.get("/maps/coverage", response_class=HTMLResponse, responses=PAGE_ERRORS)
 def read_coverage_map(
+    request: Request,
     planning: PlanningDep,
     settings: SettingsDep,
     _: Annotated[Principal, Depends(page_allow(*COVERAGE_ROLES))],
@@ -124,6 +144,7 @@ def read_coverage_map(
     ),
     mode: Annotated[Literal["circle", "network"], Query()] = "circle",
     sites: Annotated[int, Query(ge=0, le=10, description="Suggested new sites to show")] = 3,
+    lang: LangQuery = None,
 ) -> HTMLResponse:
     """The planners' map: units shaded by residents aged 60+ outside every service circle,
     the facilities and their circles (or isochrones), the gaps, and suggested new sites."""
@@ -136,8 +157,10 @@ def read_coverage_map(
         tiles=settings.tiles_url,
         tiles_attribution=settings.tiles_attribution,
         display_tz=settings.display_tz,
+        lang=page_lang(request, lang),
+        tiles_crs=settings.tiles_crs,
     )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(html, headers=PAGE_HEADERS)
 
 
 @lru_cache(maxsize=1)
