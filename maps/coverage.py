@@ -205,7 +205,7 @@ def build_coverage_map(
     >>> m = build_coverage_map(bset.units, result, facilities, title="Coverage",
     ...                        built_at=datetime(2024, 5, 2, 8))
     >>> from maps import render_html
-    >>> "Coverage gaps" in render_html(m)
+    >>> "覆盖缺口" in render_html(m)
     True
     """
     shifted = check_tiles_crs(tiles_crs)

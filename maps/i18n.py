@@ -135,8 +135,9 @@ def negotiate(asked: str | None, accept_language: str | None) -> Lang:
     >>> negotiate(None, "fr;q=0.9, zh-TW;q=0.5, en;q=0.3")
     'zh'
     """
-    if asked in LANGS:
-        return asked  # type: ignore[return-value]
+    ours: dict[str, Lang] = {lang: lang for lang in LANGS}
+    if asked in ours:
+        return ours[asked]
     ranked: list[tuple[float, int, Lang]] = []
     for order, part in enumerate((accept_language or "")[:1000].split(",")):
         tag, _, params = part.strip().partition(";")
@@ -148,6 +149,6 @@ def negotiate(asked: str | None, accept_language: str | None) -> Lang:
             except ValueError:
                 quality = 0.0
         primary = tag.strip().lower().split("-")[0]
-        if primary in LANGS and quality > 0:
-            ranked.append((-quality, order, primary))  # type: ignore[arg-type]
+        if primary in ours and quality > 0:
+            ranked.append((-quality, order, ours[primary]))
     return min(ranked)[2] if ranked else DEFAULT_LANG
