@@ -27,9 +27,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -57,7 +60,7 @@ from boundaries.loader import read_boundary_set  # noqa: E402
 from geo.units import BoundarySet  # noqa: E402
 from maps import CaseStatus, build_density_map, render_html  # noqa: E402
 from maps.demo import DemoCategory, DemoLifecycle, synthetic_cases  # noqa: E402
-from tests.api.process import new_key, running_server  # noqa: E402
+from tests.api.process import WANGGE, free_port, new_key  # noqa: E402
 
 CACHE = ROOT / "var" / "bench"
 NOW = datetime(2024, 6, 1, 9, 0)
@@ -256,22 +259,48 @@ def old_path(url: str, bset: BoundarySet, level: str) -> tuple[float, int]:
     return seconds, len(html.encode())
 
 
+@contextmanager
+def served(env: dict[str, str]) -> Iterator[str]:
+    """`wangge serve` on a free port, waited for as long as it takes to open a big database."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="wangge-bench-", suffix=".log", delete=False)
+    proc = subprocess.Popen(
+        [*WANGGE, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 900
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {Path(log.name).read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def through_route(args: argparse.Namespace, boundaries: Path) -> None:
     bset = read_boundary_set([boundaries])
     microgrids = bset.units.iloc[bset.level_positions(bset.levels[-1])].reset_index(drop=True)
     with tempfile.TemporaryDirectory(prefix="wangge-bench-") as folder:
         url = args.database_url or f"sqlite:///{folder}/wangge.db"
         started = time.perf_counter()
-        cases = synthetic_cases(
-            microgrids,
-            args.cases,
-            categories=DEMO_CATEGORIES,
-            lifecycle=DEMO_LIFECYCLE,
-            seed=args.seed,
-            now=datetime.now(),
-        )
-        store_cases(url, bset, cases)
-        del cases
+        if not args.stored:
+            cases = synthetic_cases(
+                microgrids,
+                args.cases,
+                categories=DEMO_CATEGORIES,
+                lifecycle=DEMO_LIFECYCLE,
+                seed=args.seed,
+                now=datetime.now(),
+            )
+            store_cases(url, bset, cases)
+            del cases
         backend = url.split(":", 1)[0]
         print(
             f"{len(microgrids):,} micro-grids; {args.cases:,} cases stored in {backend} "
@@ -285,7 +314,7 @@ def through_route(args: argparse.Namespace, boundaries: Path) -> None:
             "WANGGE_RATE_LIMIT_PER_MINUTE": "100000",
         }
         key = new_key(env, "dispatcher")
-        with running_server(env) as base:
+        with served(env) as base:
             route_s, size = float("inf"), 0
             for _ in range(args.repeat):
                 started = time.perf_counter()
@@ -313,6 +342,9 @@ def main() -> None:
     parser.add_argument("--through-route", action="store_true", help="time GET /maps/density")
     parser.add_argument("--database-url", default="", help="with --through-route (emptied!)")
     parser.add_argument("--level", default="grid", help="with --through-route")
+    parser.add_argument(
+        "--stored", action="store_true", help="with --database-url: its cases are there already"
+    )
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--naive-cases", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20231)
