@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     tiles_attribution: str | None = None
     #: Time zone of the times shown on map pages.
     display_tz: str = "Asia/Shanghai"
+    #: Coordinate system of the base tiles: "gcj02" for Amap or Tencent tiles (the overlays,
+    #: held in WGS84, are then drawn shifted to GCJ-02 to line up with them).
+    tiles_crs: Literal["wgs84", "gcj02"] = "wgs84"
     #: Serve POST /bench/noop (the baseline of bench/intake.py).
     bench_noop: bool = False
     #: Most points accepted by one POST /lookup/batch.

@@ -1,6 +1,15 @@
 """Case-density map build time and page size, beside a naive Folium page built in the same run.
 
     .venv/bin/python bench/maps.py [--cases 1000000] [--naive-cases 100000]
+    .venv/bin/python bench/maps.py --through-route [--cases 1000000] [--database-url URL]
+
+``--through-route`` stores ``--cases`` synthetic cases in a database (a SQLite file in a
+temporary folder, or ``--database-url``, e.g. a PostGIS database that is emptied first), starts
+the real server (``wangge serve``) on it and times ``GET /maps/density`` with a dispatcher's
+key, the database read included (best of ``--repeat``). The baseline, in the same run on the
+same database: the page as it was built before the aggregates moved into the database (every
+case read into pandas, then ``build_density_map``). Prints both and the ratio; the target is
+under 3 s through the route.
 
 Uses the Hexi demo's 13,989 micro-grids (built once, cached under var/bench/) and seeded
 synthetic cases (maps.demo). Times ``build_density_map`` + ``render_html`` (best of
@@ -16,30 +25,47 @@ cases at micro-grid level.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import folium
 import folium.plugins
 import geopandas as gpd
+import httpx
+import pandas as pd
+from sqlalchemy import delete, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 # This file is bench/maps.py: put the project first so that "maps" is the package, not us.
 sys.path.insert(0, str(ROOT))
 
-from api.cases.catalogue import DEFAULT_CATEGORIES  # noqa: E402
-from api.cases.lifecycle import OPEN, Status  # noqa: E402
+from api.cases.catalogue import (  # noqa: E402
+    DEFAULT_CATEGORIES,  # noqa: E402
+    load_catalogue,
+    sync_catalogue,
+)
+from api.cases.lifecycle import DONE, OPEN, Status  # noqa: E402
+from api.db import Database  # noqa: E402
+from api.db.models import Report, ReportUnit  # noqa: E402
 from boundaries.demo import build_hexi, write_gpkg  # noqa: E402
 from boundaries.loader import read_boundary_set  # noqa: E402
+from geo.units import BoundarySet  # noqa: E402
 from maps import CaseStatus, build_density_map, render_html  # noqa: E402
 from maps.demo import DemoCategory, DemoLifecycle, synthetic_cases  # noqa: E402
+from tests.api.process import WANGGE, free_port, new_key  # noqa: E402
 
 CACHE = ROOT / "var" / "bench"
 NOW = datetime(2024, 6, 1, 9, 0)
 TARGET_S, TARGET_MB = 5.0, 5.0
+ROUTE_TARGET_S = 3.0
 #: The service's lifecycle and catalogue, as it passes them to the map.
 STATUSES = [CaseStatus(s.value, open=s in OPEN) for s in Status]
 CATEGORY_LABELS = {c.code: f"{c.name_zh} {c.name_en}" for c in DEFAULT_CATEGORIES}
@@ -52,14 +78,18 @@ DEMO_LIFECYCLE = DemoLifecycle(
 )
 
 
-def hexi_microgrids(seed: int) -> gpd.GeoDataFrame:
+def hexi_path(seed: int) -> Path:
     path = CACHE / f"hexi-{seed}.gpkg"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         write_gpkg(build_hexi(seed=seed), path)
         print(f"built {path} in {time.perf_counter() - started:.1f} s")
-    bset = read_boundary_set([path])
+    return path
+
+
+def hexi_microgrids(seed: int) -> gpd.GeoDataFrame:
+    bset = read_boundary_set([hexi_path(seed)])
     return bset.units.iloc[bset.level_positions("microgrid")].reset_index(drop=True)
 
 
@@ -116,13 +146,213 @@ def parts(html: str) -> str:
     return ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sizes.items())
 
 
+# -- through the route: the real server on a database of --cases cases -----------------------
+
+
+def store_cases(url: str, bset: BoundarySet, cases: gpd.GeoDataFrame) -> None:
+    """Write the synthetic cases straight into reports and report_units (with their chains)."""
+    db = Database(url)  # migrates to the newest schema
+    with db.session() as session:
+        sync_catalogue(session, load_catalogue(None))
+    leaves = bset.positions(cases["unit_code"].to_numpy(dtype=object))
+    chains = bset.chains[leaves]
+    codes = bset.units["code"].to_numpy(dtype=object)
+    names = bset.units["name"].to_numpy(dtype=object)
+    lon, lat = cases.geometry.x.to_numpy(), cases.geometry.y.to_numpy()
+    created = cases["created_at"].dt.tz_localize("UTC").dt.to_pydatetime()
+    due = cases["due_at"].dt.tz_localize("UTC").dt.to_pydatetime()
+    reports, report_units = Report.__table__, ReportUnit.__table__
+    chunk = 50_000
+    with db.engine.begin() as connection:
+        connection.execute(delete(report_units))
+        connection.execute(delete(reports))
+    for start in range(0, len(cases), chunk):
+        stop = min(start + chunk, len(cases))
+        rows = [
+            {
+                "id": i + 1,
+                "category": cases["category"].iat[i],
+                "description": "",
+                "lon": float(lon[i]),
+                "lat": float(lat[i]),
+                "input_crs": "wgs84",
+                "input_lon": float(lon[i]),
+                "input_lat": float(lat[i]),
+                "status": cases["status"].iat[i],
+                "assignment": "inside",
+                "unit_code": cases["unit_code"].iat[i],
+                "leader_name": cases["leader_name"].iat[i],
+                "boundary_set": "bench",
+                "created_at": created[i],
+                "updated_at": created[i],
+                "due_at": due[i],
+            }
+            for i in range(start, stop)
+        ]
+        chain_rows = [
+            {
+                "report_id": i + 1,
+                "depth": d,
+                "level": bset.levels[d],
+                "code": codes[chains[i, d]],
+                "name": names[chains[i, d]],
+            }
+            for i in range(start, stop)
+            for d in range(chains.shape[1])
+            if chains[i, d] >= 0
+        ]
+        with db.engine.begin() as connection:
+            connection.execute(insert(reports), rows)
+            connection.execute(insert(report_units), chain_rows)
+    with db.engine.begin() as connection:
+        if db.dialect == "postgresql":
+            connection.execute(text("ANALYZE reports; ANALYZE report_units"))
+        else:
+            connection.execute(text("ANALYZE"))
+    db.dispose()
+
+
+def old_path(url: str, bset: BoundarySet, level: str) -> tuple[float, int]:
+    """The page as built before: every case read into pandas, then build_density_map."""
+    db = Database(url)
+    started = time.perf_counter()
+    level_unit = (
+        select(ReportUnit.report_id, ReportUnit.code).where(ReportUnit.level == level).subquery()
+    )
+    statement = select(
+        Report.id,
+        Report.category,
+        Report.status,
+        Report.created_at,
+        Report.due_at,
+        Report.unit_code,
+        Report.leader_name,
+        Report.lon,
+        Report.lat,
+        level_unit.c.code.label("case_unit"),
+    ).outerjoin(level_unit, level_unit.c.report_id == Report.id)
+    columns = [c.name for c in statement.selected_columns]
+    with db.session() as session:
+        frame = pd.DataFrame(session.execute(statement).all(), columns=columns)
+    now = pd.Timestamp.now(tz="UTC")
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    frame["due_at"] = pd.to_datetime(frame["due_at"], utc=True)
+    done = [s.value for s in DONE]
+    frame["overdue"] = ~frame["status"].isin(done) & (frame["due_at"] < now)
+    geometry = gpd.points_from_xy(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
+    cases = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=geometry, crs=4326)
+    units = bset.units.iloc[bset.level_positions(level)]
+    html = render_html(
+        build_density_map(
+            gpd.GeoDataFrame(units, geometry="geometry", crs=4326),
+            cases,
+            level=level,
+            title="河西区 案件密度",
+            built_at=now.to_pydatetime(),
+            statuses=STATUSES,
+            categories=CATEGORY_LABELS,
+            display_tz="Asia/Shanghai",
+        )
+    )
+    seconds = time.perf_counter() - started
+    db.dispose()
+    return seconds, len(html.encode())
+
+
+@contextmanager
+def served(env: dict[str, str]) -> Iterator[str]:
+    """`wangge serve` on a free port, waited for as long as it takes to open a big database."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="wangge-bench-", suffix=".log", delete=False)
+    proc = subprocess.Popen(
+        [*WANGGE, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 900
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {Path(log.name).read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def through_route(args: argparse.Namespace, boundaries: Path) -> None:
+    bset = read_boundary_set([boundaries])
+    microgrids = bset.units.iloc[bset.level_positions(bset.levels[-1])].reset_index(drop=True)
+    with tempfile.TemporaryDirectory(prefix="wangge-bench-") as folder:
+        url = args.database_url or f"sqlite:///{folder}/wangge.db"
+        started = time.perf_counter()
+        if not args.stored:
+            cases = synthetic_cases(
+                microgrids,
+                args.cases,
+                categories=DEMO_CATEGORIES,
+                lifecycle=DEMO_LIFECYCLE,
+                seed=args.seed,
+                now=datetime.now(),
+            )
+            store_cases(url, bset, cases)
+            del cases
+        backend = url.split(":", 1)[0]
+        print(
+            f"{len(microgrids):,} micro-grids; {args.cases:,} cases stored in {backend} "
+            f"({time.perf_counter() - started:.0f} s, not timed)"
+        )
+        env = {
+            **os.environ,
+            "WANGGE_DATA_DIR": folder,
+            "WANGGE_DATABASE_URL": url,
+            "WANGGE_BOUNDARIES": str(boundaries),
+            "WANGGE_RATE_LIMIT_PER_MINUTE": "100000",
+        }
+        key = new_key(env, "dispatcher")
+        with served(env) as base:
+            route_s, size = float("inf"), 0
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                answer = httpx.get(
+                    f"{base}/maps/density",
+                    params={"level": args.level},
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=600,
+                )
+                route_s = min(route_s, time.perf_counter() - started)
+                answer.raise_for_status()
+                size = len(answer.content)
+        old_s, old_size = old_path(url, bset, args.level)
+    print(f"GET /maps/density?level={args.level}  {route_s:8.2f} s  {size / 1e6:6.2f} MB")
+    print(f"old path (rows into pandas)     {old_s:8.2f} s  {old_size / 1e6:6.2f} MB")
+    print(f"ratio (old / route): {old_s / route_s:.1f}x")
+    met = route_s < ROUTE_TARGET_S
+    print(f"target: under {ROUTE_TARGET_S:g} s through the route: {'met' if met else 'MISSED'}")
+    if not met and args.cases >= 1_000_000:
+        raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--through-route", action="store_true", help="time GET /maps/density")
+    parser.add_argument("--database-url", default="", help="with --through-route (emptied!)")
+    parser.add_argument("--level", default="grid", help="with --through-route")
+    parser.add_argument(
+        "--stored", action="store_true", help="with --database-url: its cases are there already"
+    )
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--naive-cases", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20231)
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (ours)")
     args = parser.parse_args()
+    if args.through_route:
+        through_route(args, hexi_path(args.seed))
+        return
 
     units = hexi_microgrids(args.seed)
     started = time.perf_counter()

@@ -35,9 +35,11 @@ from folium.map import Layer
 from numpy.typing import NDArray
 
 from geo.coverage import CoverageResult
+from maps.basemap import check_tiles_crs, shifted_frame
 from maps.classes import check_class_count, classify_counts
 from maps.density import DENSITY_RESOURCES
 from maps.encoding import GEOMETRY_STEP_DEG, encode_geometries
+from maps.i18n import DEFAULT_LANG, Lang, label, level_name
 from maps.inputs import (
     MapInputError,
     checked_points,
@@ -70,6 +72,8 @@ FACILITY_COLUMNS = ("name",)
 SITE_COLUMNS = ("rank", "gain_60")
 SITE_OPTIONAL = ("gain", "unit", "cumulative_60", "share_of_uncovered_60")
 
+#: The layers, by key; their names in the page's language are ``layer.coverage.<key>`` of
+#: maps.i18n.
 LAYER_NAMES = {
     "units": "Uncovered 60+ per unit",
     "areas": "Service areas",
@@ -107,6 +111,8 @@ def build_coverage_map(
     tiles_attribution: str | None = None,
     asset_base: str = DEFAULT_ASSET_BASE,
     display_tz: str | None = None,
+    lang: Lang = DEFAULT_LANG,
+    tiles_crs: str = "wgs84",
     parameters_text: str = "",
     scheme: str = "quantiles",
     k: int = 5,
@@ -159,6 +165,10 @@ def build_coverage_map(
         URL prefix under which the application serves :func:`maps.assets.asset_files`.
     display_tz : str, optional
         IANA time zone to show an aware ``built_at`` in; None shows it as given.
+    lang : {"zh", "en"}, default "zh"
+        The language of the page's labels (:mod:`maps.i18n`).
+    tiles_crs : {"wgs84", "gcj02"}, default "wgs84"
+        The system of the base tiles; "gcj02" draws everything shifted to GCJ-02.
     parameters_text : str
         Human-readable parameters for the legend, e.g. "population: census 2020 by
         micro-grid".
@@ -195,9 +205,10 @@ def build_coverage_map(
     >>> m = build_coverage_map(bset.units, result, facilities, title="Coverage",
     ...                        built_at=datetime(2024, 5, 2, 8))
     >>> from maps import render_html
-    >>> "Coverage gaps" in render_html(m)
+    >>> "覆盖缺口" in render_html(m)
     True
     """
+    shifted = check_tiles_crs(tiles_crs)
     level = _checked_level(level, coverage)
     units = _units_of_coverage(units, level)
     check_class_count(k)
@@ -209,6 +220,11 @@ def build_coverage_map(
     facilities = facilities.reset_index(drop=True)
     if sites is not None:
         sites = checked_points(sites, SITE_COLUMNS, "sites").reset_index(drop=True)
+    if shifted:
+        units, gaps, areas, facilities = (
+            shifted_frame(f) for f in (units, gaps, areas, facilities)
+        )
+        sites = shifted_frame(sites) if sites is not None else None
 
     uncovered = _whole(table["uncovered_60"])
     classes = classify_counts(np.asarray(uncovered, dtype=np.int64), scheme=scheme, k=k)
@@ -219,7 +235,9 @@ def build_coverage_map(
         asset_base=asset_base,
         tiles=tiles,
         tiles_attribution=tiles_attribution,
+        lang=lang,
     )
+    layer_names = {key: label(lang, f"layer.coverage.{key}") for key in LAYER_NAMES}
 
     shapes = _Shapes(units, table, gaps, areas)
     names = optional_text(units["name"])
@@ -272,7 +290,8 @@ def build_coverage_map(
         "timeZone": display_tz,
         "parameters": parameters_text,
         "plain": tiles is None,
-        "layerNames": LAYER_NAMES,
+        "layerNames": layer_names,
+        "levelName": level_name(lang, level),
         "facilityType": facility_type if facility_type is not None else _types(facilities),
         "service": {
             "minutes": _number(summary.get("minutes")),
@@ -309,7 +328,8 @@ def _layer(page: Page, kind: str, data: ScriptCall | None, options: dict[str, An
     """One layer: ``units``, ``areas`` or ``gaps`` from the shared data; ``facilities`` or
     ``sites`` from their own rows."""
     function = f"wangge.coverage.{kind}Layer"
-    return page.layer(function, data, options, kind="CoverageLayer", name=LAYER_NAMES[kind])
+    name = label(page.lang, f"layer.coverage.{kind}")
+    return page.layer(function, data, options, kind="CoverageLayer", name=name)
 
 
 # -- inputs ---------------------------------------------------------------------------------

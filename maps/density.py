@@ -20,10 +20,10 @@ page as JSON and is put in with ``textContent``, never as HTML.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import folium
@@ -31,14 +31,17 @@ import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
+from branca.element import Element, Figure
 from folium.map import Layer
 from numpy.typing import NDArray
 
-from geo.crs import local_metric_crs
+from geo.crs import local_metric_crs, wgs84_to_gcj02
+from maps.basemap import check_tiles_crs, shifted_frame
 from maps.classes import check_class_count, classify_counts
 from maps.encoding import GEOMETRY_STEP_DEG, encode_geometries
+from maps.heat import HeatCells, heat_cells
+from maps.i18n import DEFAULT_LANG, Lang, label, level_name
 from maps.inputs import (
     MapInputError,
     checked_points,
@@ -65,12 +68,14 @@ CASE_COLUMNS = (
     "leader_name",
     "case_unit",
 )
+#: The layers, by key; their names in the page's language are ``layer.<key>`` of maps.i18n.
 LAYER_NAMES = {
     "choropleth": "Cases per unit",
     "heat": "Case density (heat)",
     "cases": "Open cases",
     "units": "Unit boundaries",
 }
+
 #: density.js and density.css: the decoder, the layers, the title and the legend.
 DENSITY_RESOURCES = Resources(
     js=(("wangge_density_js", "wangge/density.js"),),
@@ -107,6 +112,8 @@ def build_density_map(
     heat_cell_m: float = 75.0,
     max_markers: int = 5000,
     display_tz: str | None = None,
+    lang: Lang = DEFAULT_LANG,
+    tiles_crs: str = "wgs84",
 ) -> PageMap:
     """Build the case-density map of the units of one level.
 
@@ -180,6 +187,11 @@ def build_density_map(
         IANA time zone (e.g. "Asia/Shanghai") to show time-zone-aware times in: ``built_at``,
         ``created_at`` and ``due_at``. None shows each as given; naive times are always
         shown as given.
+    lang : {"zh", "en"}, default "zh"
+        The language of the page's labels (:mod:`maps.i18n`).
+    tiles_crs : {"wgs84", "gcj02"}, default "wgs84"
+        The coordinate system of the base tiles. With "gcj02" (Amap, Tencent) everything is
+        drawn shifted from WGS84 to GCJ-02, so that it lines up with those tiles.
 
     Returns
     -------
@@ -209,16 +221,113 @@ def build_density_map(
     >>> m = build_density_map(units, cases, level="microgrid", title="Hexi",
     ...                       built_at=datetime(2024, 5, 2, 8), statuses=statuses,
     ...                       categories={"noise": "噪音扰民 Noise"})
-    >>> "Cases per unit" in render_html(m)
+    >>> "各单元案件数" in render_html(m)
     True
     """
-    units = _units_of_level(units, level)
     cases = checked_points(cases, CASE_COLUMNS, "cases")
+    units = _units_of_level(units, level)
+    codes = units["code"].astype(str).to_numpy(dtype=object)
+    lon, lat = _case_xy(cases)
+    summary = CaseSummary(
+        counts=_counts_per_unit(codes, cases["case_unit"]),
+        total=len(cases),
+        heat=heat_cells(
+            lon, lat, cell_m=heat_cell_m, metric_crs=local_metric_crs(drawn_bounds(units))
+        ),
+        markers=cases,
+    )
+    return build_summary_map(
+        units,
+        summary,
+        level=level,
+        title=title,
+        built_at=built_at,
+        statuses=statuses,
+        categories=categories,
+        filters=filters,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
+        show_phones=show_phones,
+        case_url=case_url,
+        asset_base=asset_base,
+        scheme=scheme,
+        k=k,
+        heat_cell_m=heat_cell_m,
+        max_markers=max_markers,
+        display_tz=display_tz,
+        lang=lang,
+        tiles_crs=tiles_crs,
+    )
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """The cases of a density map, already aggregated (e.g. by the database).
+
+    Attributes
+    ----------
+    counts : ndarray of int
+        Cases per unit, in the order of the map's units.
+    total : int
+        Every case the filters kept (in a unit or not).
+    heat : HeatCells
+        The binned case locations.
+    markers : geopandas.GeoDataFrame
+        The cases that may become markers, with the columns of ``CASE_COLUMNS`` (a bounded
+        number: e.g. the newest overdue and open ones); only open ones are drawn.
+    open_by_status : mapping of str to int, optional
+        Open cases of each status, drawn or not; None counts them in ``markers``.
+    overdue_open : int, optional
+        Open overdue cases, drawn or not; None counts them in ``markers``.
+    """
+
+    counts: NDArray[np.int64]
+    total: int
+    heat: HeatCells
+    markers: gpd.GeoDataFrame
+    open_by_status: Mapping[str, int] | None = None
+    overdue_open: int | None = None
+
+
+def build_summary_map(
+    units: gpd.GeoDataFrame,
+    summary: CaseSummary,
+    *,
+    level: str,
+    title: str,
+    built_at: datetime,
+    statuses: Sequence[CaseStatus],
+    categories: Mapping[str, str],
+    filters: str = "",
+    tiles: str | None = None,
+    tiles_attribution: str | None = None,
+    show_phones: bool = False,
+    case_url: str = "/reports/{id}",
+    asset_base: str = DEFAULT_ASSET_BASE,
+    scheme: str = "quantiles",
+    k: int = 5,
+    heat_cell_m: float = 75.0,
+    max_markers: int = 5000,
+    display_tz: str | None = None,
+    lang: Lang = DEFAULT_LANG,
+    tiles_crs: str = "wgs84",
+    csrf_token: str = "",
+) -> PageMap:
+    """The density map from aggregated cases (:class:`CaseSummary`); the parameters are those
+    of :func:`build_density_map`. This is what keeps the page quick with a million cases: only
+    the counts, the heat cells and a bounded set of markers reach it."""
+    shifted = check_tiles_crs(tiles_crs)
+    units = _units_of_level(units, level)
+    if shifted:
+        units = shifted_frame(units)
+    cases = checked_points(summary.markers, CASE_COLUMNS, "cases")
     check_class_count(k)
     vocabulary = StatusVocabulary(statuses)
     codes = units["code"].astype(str).to_numpy(dtype=object)
 
-    counts = _counts_per_unit(codes, cases["case_unit"])
+    counts = np.asarray(summary.counts, dtype=np.int64)
+    if counts.shape != (len(units),):
+        raise MapInputError(f"{counts.size} counts for {len(units)} units; allowed one per unit")
     classes = classify_counts(counts, scheme=scheme, k=k)
     bounds = drawn_bounds(units)
     page = Page(
@@ -228,19 +337,27 @@ def build_density_map(
         asset_base=asset_base,
         tiles=tiles,
         tiles_attribution=tiles_attribution,
+        lang=lang,
     )
+    layer_names = {key: label(lang, f"layer.{key}") for key in LAYER_NAMES}
+    _page_slots(page.map, csrf_token)
     unit_data = page.call(
         "wangge.decodeUnits",
         _unit_payload(units, codes, counts, classes.unit_class, show_phones),
         kind="UnitData",
     )
-    choropleth = _unit_layer(page, "choropleth", unit_data, {"colors": classes.colors})
+    choropleth = _unit_layer(page, layer_names, "choropleth", unit_data, classes.colors)
 
     lon, lat = _case_xy(cases)
-    heat = heat_cells(lon, lat, cell_m=heat_cell_m, metric_crs=local_metric_crs(bounds))
+    heat = summary.heat
+    drawn_heat = heat
+    if shifted:
+        lon, lat = wgs84_to_gcj02(lon, lat)
+        heat_lon, heat_lat = wgs84_to_gcj02(heat.lon, heat.lat)
+        drawn_heat = HeatCells(heat_lat, heat_lon, heat.weight)
     heat_layer = folium.plugins.HeatMap(
-        heat.rows(),
-        name=LAYER_NAMES["heat"],
+        drawn_heat.rows(),
+        name=layer_names["heat"],
         radius=12,
         blur=12,
         min_opacity=0.3,
@@ -248,6 +365,9 @@ def build_density_map(
     )
     heat_layer.add_to(page.map)
 
+    totals = None
+    if summary.open_by_status is not None:
+        totals = (dict(summary.open_by_status), int(summary.overdue_open or 0))
     open_cases = open_case_markers(
         cases,
         lon,
@@ -256,6 +376,7 @@ def build_density_map(
         statuses=vocabulary,
         categories=categories,
         tz=display_tz,
+        totals=totals,
     )
     layers: dict[str, Layer] = {"choropleth": choropleth, "heat": heat_layer}
     if max_markers > 0:
@@ -269,18 +390,20 @@ def build_density_map(
                 "url": case_url,
             },
             kind="CaseLayer",
-            name=LAYER_NAMES["cases"],
+            name=layer_names["cases"],
             needs=_CLUSTER_RESOURCES,
         )
-    layers["units"] = _unit_layer(page, "units", unit_data, {})
+    layers["units"] = _unit_layer(page, layer_names, "units", unit_data, None)
 
     legend = {
         "title": title,
         "level": level,
+        "levelName": level_name(lang, level),
+        "tilesCrs": tiles_crs,
         "filters": filters,
         "builtAt": format_instant(built_at, display_tz),
         "timeZone": display_tz,
-        "cases": len(cases),
+        "cases": summary.total,
         "casesInUnits": int(counts.sum()),
         "units": len(units),
         "classes": classes.legend(),
@@ -288,15 +411,28 @@ def build_density_map(
         "heat": {"cellM": heat_cell_m, "cells": heat.size, "drawn": int(heat.weight.sum())},
         "open": open_cases.summary(),
         "plain": tiles is None,
-        "layerNames": LAYER_NAMES,
+        "layerNames": layer_names,
     }
     return page.finish("wangge.decorate", legend, layers)
 
 
-def _unit_layer(page: Page, key: str, data: ScriptCall, options: dict[str, Any]) -> Layer:
+def _unit_layer(
+    page: Page, names: Mapping[str, str], key: str, data: ScriptCall, colors: list[str] | None
+) -> Layer:
     """The choropleth or the boundaries, drawn from the shared unit data."""
     function = "wangge.choroplethLayer" if key == "choropleth" else "wangge.boundariesLayer"
-    return page.layer(function, data, options, kind="UnitLayer", name=LAYER_NAMES[key])
+    options = {"colors": colors} if colors is not None else {}
+    return page.layer(function, data, options, kind="UnitLayer", name=names[key])
+
+
+def _page_slots(m: PageMap, csrf_token: str) -> None:
+    """The places other scripts of the dispatcher's page fill: the CSRF token for browser
+    writes (in the head) and the queue panel beside the map."""
+    figure = m.get_root()
+    assert isinstance(figure, Figure)
+    token = html.escape(csrf_token, quote=True)
+    figure.header.add_child(Element(f'<meta name="csrf-token" content="{token}">'), "csrf")
+    figure.html.add_child(Element('<div id="queue" class="wg-queue"></div>'), "queue")
 
 
 def _unit_payload(
@@ -324,99 +460,6 @@ def _unit_payload(
 def _counts_per_unit(codes: NDArray[np.object_], case_unit: pd.Series) -> NDArray[np.int64]:
     tally = case_unit.dropna().astype(str).value_counts()
     return np.asarray(tally.reindex(pd.Index(codes), fill_value=0).to_numpy(), dtype=np.int64)
-
-
-# -- heat -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HeatCells:
-    """Binned case locations: one weighted point per non-empty cell (see :func:`heat_cells`).
-
-    Attributes
-    ----------
-    lat, lon : ndarray of float
-        Mean position of the points in each cell.
-    weight : ndarray of int
-        Number of points in each cell.
-    """
-
-    lat: NDArray[np.float64]
-    lon: NDArray[np.float64]
-    weight: NDArray[np.int64]
-
-    @property
-    def size(self) -> int:
-        """Number of cells."""
-        return int(self.weight.size)
-
-    def rows(self) -> list[list[float]]:
-        """``[lat, lon, weight]`` rows for folium's HeatMap, coordinates to 5 decimals (~1 m).
-
-        Example
-        -------
-        >>> HeatCells(np.array([39.1]), np.array([117.2000001]), np.array([3])).rows()
-        [[39.1, 117.2, 3.0]]
-        """
-        stacked = np.column_stack([np.round(self.lat, 5), np.round(self.lon, 5), self.weight])
-        return stacked.tolist()
-
-
-@lru_cache(maxsize=16)
-def _to_metric(crs: pyproj.CRS) -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs(4326, crs, always_xy=True)
-
-
-def heat_cells(
-    lon: NDArray[np.float64],
-    lat: NDArray[np.float64],
-    *,
-    cell_m: float,
-    metric_crs: pyproj.CRS,
-) -> HeatCells:
-    """Bin points on a square grid of ``cell_m`` metres in ``metric_crs``.
-
-    Each non-empty cell becomes one point at the mean position of its points (so a single
-    case stays where it is), weighted by how many there are. NaN coordinates are skipped.
-
-    Parameters
-    ----------
-    lon, lat : ndarray of float
-        WGS84 coordinates.
-    cell_m : float
-        Cell side in metres.
-    metric_crs : pyproj.CRS
-        A projected CRS in metres for the area (e.g. ``geo.crs.local_metric_crs``).
-
-    Returns
-    -------
-    HeatCells
-
-    Example
-    -------
-    >>> crs = local_metric_crs((117.19, 39.05, 117.28, 39.12))
-    >>> cells = heat_cells(np.array([117.2, 117.2001, 117.25]), np.array([39.1, 39.1, 39.1]),
-    ...                    cell_m=75, metric_crs=crs)
-    >>> sorted(cells.weight.tolist())
-    [1, 2]
-    """
-    if cell_m <= 0:
-        raise MapInputError(f"heat cell size {cell_m} m; allowed a positive number of metres")
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    lon, lat = lon[ok], lat[ok]
-    if lon.size == 0:
-        empty = np.empty(0)
-        return HeatCells(empty, empty, np.empty(0, dtype=np.int64))
-    x, y = _to_metric(metric_crs).transform(lon, lat)
-    ix = np.floor(np.asarray(x) / cell_m).astype(np.int64)
-    iy = np.floor(np.asarray(y) / cell_m).astype(np.int64)
-    ix -= ix.min()
-    iy -= iy.min()
-    key = ix * (int(iy.max()) + 1) + iy
-    _, inverse, weight = np.unique(key, return_inverse=True, return_counts=True)
-    mean_lon = np.bincount(inverse, weights=lon) / weight
-    mean_lat = np.bincount(inverse, weights=lat) / weight
-    return HeatCells(mean_lat, mean_lon, weight.astype(np.int64))
 
 
 # -- open cases -----------------------------------------------------------------------------
@@ -476,6 +519,7 @@ def open_case_markers(
     statuses: StatusVocabulary,
     categories: Mapping[str, str],
     tz: str | None = None,
+    totals: tuple[dict[str, int], int] | None = None,
 ) -> OpenCases:
     """Up to ``max_markers`` open cases with a location, as compact rows for the page.
 
@@ -501,6 +545,9 @@ def open_case_markers(
         Label of each category code (a category not in it is shown as written).
     tz : str, optional
         IANA time zone to show aware times in.
+    totals : (mapping of str to int, int), optional
+        Open cases per status and open overdue cases when ``cases`` holds only some of them
+        (counted elsewhere, e.g. in the database); None counts them in ``cases``.
 
     Returns
     -------
@@ -540,10 +587,15 @@ def open_case_markers(
 
     # the statuses of open cases, sorted, each with its colour and count
     open_statuses = sorted({status_text[c] for c in np.unique(status_codes[is_open & known])})
+    per_status = np.bincount(status_codes[is_open & known], minlength=len(status_text))
+    counted = {s: int(per_status[status_text.index(s)]) for s in open_statuses}
+    if totals is not None:
+        counted = {s: int(n) for s, n in totals[0].items() if statuses.is_open(s) and n > 0}
+        open_statuses = sorted(set(open_statuses) | set(counted))
+        open_total, overdue_total = sum(counted.values()), int(totals[1])
     status_index = {s: i for i, s in enumerate(open_statuses)}
     colors = statuses.colors(open_statuses)
-    per_status = np.bincount(status_codes[is_open & known], minlength=len(status_text))
-    status_counts = [int(per_status[status_text.index(s)]) for s in open_statuses]
+    status_counts = [counted.get(s, 0) for s in open_statuses]
 
     sub = cases.iloc[chosen]
     category = sub["category"].astype(object).where(sub["category"].notna(), "").astype(str)

@@ -27,6 +27,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from maps.assets import check_offline, localize
+from maps.i18n import DEFAULT_LANG, LOCALES, Lang, label, labels
 
 #: Where the application serves :func:`maps.assets.asset_files` unless told otherwise.
 DEFAULT_ASSET_BASE = "/static/maps"
@@ -69,9 +70,13 @@ class PageMap(folium.Map):
     1
     """
 
-    def __init__(self, *, asset_base: str = DEFAULT_ASSET_BASE, **options: Any) -> None:
+    def __init__(
+        self, *, asset_base: str = DEFAULT_ASSET_BASE, lang: str = "zh-CN", **options: Any
+    ) -> None:
         super().__init__(**options)
         self.asset_base = asset_base
+        #: The page's language, in ``<html lang>``.
+        self.lang = lang
 
 
 def js_value(value: Any) -> str:
@@ -246,14 +251,15 @@ def base_map(
     asset_base: str = DEFAULT_ASSET_BASE,
     tiles: str | None = None,
     tiles_attribution: str | None = None,
+    lang: Lang = DEFAULT_LANG,
 ) -> PageMap:
     """A page's map, fitted to ``bounds``, on tiles or on a plain background.
 
     The map draws on a canvas (thousands of polygons draw far faster than as SVG) and has a
-    scale. Its view is fitted to ``bounds`` at once, before any layer is added: folium's
-    ``fit_bounds`` runs last and animates the zoom, and meanwhile Leaflet's canvas hit-tests
-    against the old view (the first clicks miss the units) and marker clusters split in an
-    animation.
+    metric scale bar (no feet and miles). Its view is fitted to ``bounds`` at once, before
+    any layer is added: folium's ``fit_bounds`` runs last and animates the zoom, and meanwhile
+    Leaflet's canvas hit-tests against the old view (the first clicks miss the units) and
+    marker clusters split in an animation.
 
     Parameters
     ----------
@@ -268,6 +274,8 @@ def base_map(
         on a plain background with no tile layer.
     tiles_attribution : str, optional
         Attribution of the tiles (HTML allowed, as in Leaflet); "Base map" if not given.
+    lang : {"zh", "en"}
+        The page's language (:mod:`maps.i18n`): ``<html lang>`` and the base layer's name.
 
     Returns
     -------
@@ -285,8 +293,9 @@ def base_map(
         zoom_start=13,
         tiles=None,
         prefer_canvas=True,
-        control_scale=True,
+        control_scale=False,
         asset_base=asset_base,
+        lang=LOCALES[lang],
     )
     # Leaflet.markercluster needs the map's own maxZoom when there is no tile layer to give
     # one; 18 is also the deepest zoom of folium's tile layers
@@ -295,12 +304,17 @@ def base_map(
     assert isinstance(figure, Figure)
     figure.title = html.escape(title)
     if tiles is not None:
+        base = label(lang, "layer.base")
         folium.TileLayer(
-            tiles=tiles, attr=tiles_attribution or "Base map", name="Base map", overlay=False
+            tiles=tiles, attr=tiles_attribution or base, name=base, overlay=False
         ).add_to(m)
     fit = [[miny, minx], [maxy, maxx]]
     ScriptCall(
         f"{m.get_name()}.fitBounds", fit, {"animate": False}, kind="FitBounds", assign=False
+    ).add_to(m)
+    # metric only: the people who read these maps walk in metres
+    ScriptCall(
+        "L.control.scale({metric: true, imperial: false}).addTo", m, kind="Scale", assign=False
     ).add_to(m)
     return m
 
@@ -343,6 +357,7 @@ class Page:
         asset_base: str = DEFAULT_ASSET_BASE,
         tiles: str | None = None,
         tiles_attribution: str | None = None,
+        lang: Lang = DEFAULT_LANG,
     ) -> None:
         self.map = base_map(
             bounds,
@@ -350,8 +365,16 @@ class Page:
             asset_base=asset_base,
             tiles=tiles,
             tiles_attribution=tiles_attribution,
+            lang=lang,
         )
         self.resources = resources
+        self.lang = lang
+        # the labels first: every later script may show some
+        self.call(
+            "wangge.setLanguage",
+            {"lang": lang, "locale": LOCALES[lang], "labels": labels(lang)},
+            kind="Language",
+        )
 
     def call(self, function: str, *arguments: Any, kind: str) -> ScriptCall:
         """A :class:`ScriptCall` of ``function``, added to the map.
@@ -452,5 +475,7 @@ def render_html(m: folium.Map, asset_base: str | None = None) -> str:
         asset_base = m.asset_base if isinstance(m, PageMap) else DEFAULT_ASSET_BASE
     localize(m, asset_base)
     page = m.get_root().render()
+    if isinstance(m, PageMap):
+        page = page.replace("<html>", f'<html lang="{html.escape(m.lang)}">', 1)
     check_offline(page, asset_base)
     return page

@@ -24,6 +24,27 @@ class Status(StrEnum):
     REOPENED = "reopened"  # the resident was not satisfied
 
 
+#: What people read for each status: (Chinese, English).
+STATUS_NAMES: dict[Status, tuple[str, str]] = {
+    Status.SUBMITTED: ("待派单", "submitted"),
+    Status.ASSIGNED: ("已派单", "assigned"),
+    Status.ACCEPTED: ("已接单", "accepted"),
+    Status.IN_PROGRESS: ("处理中", "in progress"),
+    Status.RESOLVED: ("已办结", "resolved"),
+    Status.CLOSED: ("已关闭", "closed"),
+    Status.ESCALATED: ("吹哨上报", "escalated"),
+    Status.REASSIGNED: ("已改派", "reassigned"),
+    Status.REJECTED: ("已退回", "rejected"),
+    Status.REOPENED: ("已重办", "reopened"),
+}
+
+
+def status_label(status: Status, lang: str) -> str:
+    """A status in words, in Chinese ("zh") or English."""
+    zh, en = STATUS_NAMES[status]
+    return zh if lang == "zh" else en
+
+
 #: Where each state may go next.
 TRANSITIONS: dict[Status, tuple[Status, ...]] = {
     Status.SUBMITTED: (Status.ASSIGNED, Status.REASSIGNED, Status.REJECTED),

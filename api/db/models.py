@@ -674,3 +674,9 @@ class WebhookOverdue(Base):
 
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), primary_key=True)
     emitted_at: Mapped[datetime] = mapped_column()
+
+
+# -- the dispatcher's screen (migration 0008): indexes the density map's aggregates read ----
+Index("ix_report_units_level_code", ReportUnit.level, ReportUnit.code)
+Index("ix_reports_status_created_at", Report.status, Report.created_at)
+Index("ix_reports_status_due_at", Report.status, Report.due_at)

@@ -12,6 +12,7 @@ import geopandas as gpd
 
 from api.planning import CoverageParams, Planning
 from maps import asset_files, build_coverage_map, render_html
+from maps.i18n import DEFAULT_LANG, Lang, label, level_name
 from maps.volunteers import add_volunteer_layer, volunteer_layer_data
 
 #: Where a written page finds its files, relative to it.
@@ -28,6 +29,8 @@ def coverage_page(
     tiles_attribution: str | None = None,
     display_tz: str | None = None,
     volunteer_reach: Callable[[str], dict[str, Any]] | None = None,
+    lang: Lang = DEFAULT_LANG,
+    tiles_crs: str = "wgs84",
 ) -> str:
     """The planners' coverage map: units shaded by uncovered 60+ residents, facilities and
     their service areas, the gaps, and ``sites`` suggested new sites (0 for none);
@@ -53,13 +56,24 @@ def coverage_page(
             crs=4326,
         )
     top = bset.units["name"].iloc[bset.level_positions(0)].tolist()
-    where = top[0] if len(top) == 1 else f"{len(top)} {bset.levels[0]}s"
+    where = (
+        top[0]
+        if len(top) == 1
+        else label(lang, "density.places", n=len(top), level=level_name(lang, bset.levels[0]))
+    )
     minutes = f"{params.minutes:g}"
     page = build_coverage_map(
         gpd.GeoDataFrame(units, geometry="geometry", crs=4326),
         entry.result,
         entry.facilities,
-        title=f"{where} · {minutes}分钟服务圈 {params.facility_type} coverage by {entry.level}",
+        title=label(
+            lang,
+            "coverage.title",
+            place=where,
+            minutes=minutes,
+            facility=params.facility_type,
+            level=level_name(lang, entry.level),
+        ),
         built_at=datetime.now(UTC),
         level=entry.level,
         facility_type=params.facility_type,
@@ -68,6 +82,8 @@ def coverage_page(
         tiles_attribution=tiles_attribution,
         asset_base=asset_base,
         display_tz=display_tz,
+        lang=lang,
+        tiles_crs=tiles_crs,
         parameters_text=f"population: {entry.summary.get('population_source', 'units')}",
     )
     if volunteer_reach is not None:

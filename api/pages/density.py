@@ -3,33 +3,34 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
-from api.access.policy import Principal, Role, sees_case_details, sees_leader_phones
-from api.cases.lifecycle import DONE, OPEN, Status
+from api.access.policy import (
+    SEES_ALL_CASES,
+    Principal,
+    Role,
+    sees_case_details,
+    sees_leader_phones,
+)
+from api.cases.lifecycle import OPEN, Status, status_label
 from api.cases.queries import CaseFilter, filtered
 from api.cases.service import Cases
 from api.cases.visibility import scoped
 from api.db.models import Report, ReportUnit
 from geo.units import BoundarySet
-from maps import CaseStatus, build_density_map, render_html
+from maps import CaseStatus, render_html
+from maps.density import CaseSummary, build_summary_map
+from maps.heat import HeatCells, degree_cell
+from maps.i18n import DEFAULT_LANG, Lang, label, level_name
 
-CASE_COLUMNS = [
-    "id",
-    "category",
-    "status",
-    "created_at",
-    "due_at",
-    "unit_code",
-    "leader_name",
-    "lon",
-    "lat",
-    "case_unit",
-]
+#: Side of the heat cells in metres.
+HEAT_CELL_M = 75.0
 
 
 def density_page(
@@ -45,6 +46,8 @@ def density_page(
     case_url: str = "/reports/{id}",
     show_phones: bool | None = None,
     display_tz: str | None = None,
+    lang: Lang = DEFAULT_LANG,
+    tiles_crs: str = "wgs84",
 ) -> str:
     """The HTML page of the density map as this caller may see it.
 
@@ -61,23 +64,41 @@ def density_page(
     if show_phones is None:
         show_phones = principal is not None and sees_leader_phones(principal)
     now = datetime.now(UTC)
-    frame = _cases(cases, session, level, where, principal, now)
-    page = build_density_map(
-        gpd.GeoDataFrame(units, geometry="geometry", crs=4326),
-        frame,
+    max_markers = 5000 if sees_case_details(principal) else 0
+    units = gpd.GeoDataFrame(units, geometry="geometry", crs=4326)
+    minx, miny, maxx, maxy = units.total_bounds if len(units) else bset.units.total_bounds
+    summary = _aggregates(
+        cases,
+        session,
+        level,
+        units["code"].astype(str).tolist(),
+        where,
+        principal,
+        now,
+        max_markers=max_markers,
+        lat0=(miny + maxy) / 2,
+    )
+    page = build_summary_map(
+        units,
+        summary,
         level=level,
-        title=_title(bset, level),
+        title=_title(bset, level, lang),
         built_at=now,
-        statuses=[CaseStatus(s.value, open=s in OPEN) for s in Status],
-        categories={code: f"{c.name_zh} {c.name_en}" for code, c in cases.categories.items()},
+        statuses=[CaseStatus(s.value, open=s in OPEN, label=status_label(s, lang)) for s in Status],
+        categories={
+            code: c.name_zh if lang == "zh" else c.name_en for code, c in cases.categories.items()
+        },
         filters=where.describe(),
         tiles=tiles,
         tiles_attribution=tiles_attribution,
         show_phones=show_phones,
         case_url=case_url,
         asset_base=asset_base,
-        max_markers=5000 if sees_case_details(principal) else 0,
+        heat_cell_m=HEAT_CELL_M,
+        max_markers=max_markers,
         display_tz=display_tz,
+        lang=lang,
+        tiles_crs=tiles_crs,
     )
     return render_html(page, asset_base)
 
@@ -91,47 +112,116 @@ def _level_for(bset: BoundarySet, level: str, principal: Principal | None) -> st
     return own if bset.depth_of(own) > depth else level
 
 
-def _title(bset: BoundarySet, level: str) -> str:
+def _title(bset: BoundarySet, level: str, lang: Lang) -> str:
     top = bset.units["name"].iloc[bset.level_positions(0)].tolist()
-    where = top[0] if len(top) == 1 else f"{len(top)} {bset.levels[0]}s"
-    return f"{where} · 案件密度 case density by {level}"
+    where = (
+        top[0]
+        if len(top) == 1
+        else label(lang, "density.places", n=len(top), level=level_name(lang, bset.levels[0]))
+    )
+    return label(lang, "density.title", place=where, level=level_name(lang, level))
 
 
-def _cases(
+def _aggregates(
     cases: Cases,
     session: Session,
     level: str,
+    codes: list[str],
     where: CaseFilter,
     principal: Principal | None,
     now: datetime,
-) -> gpd.GeoDataFrame:
-    """The filtered cases the caller may see, with the unit of the map's level for each."""
-    level_unit = (
-        select(ReportUnit.report_id, ReportUnit.code).where(ReportUnit.level == level).subquery()
+    *,
+    max_markers: int,
+    lat0: float,
+) -> CaseSummary:
+    """What the map needs, aggregated in the database: counts per unit (GROUP BY), heat cells
+    binned in SQL, open and overdue counts, and at most ``max_markers`` open cases (overdue
+    ones first, then the newest). No query returns a row per case, so a million stored cases
+    cost a few scans of indexes, not a million Python objects."""
+    dialect = cases.db.dialect
+    bset = cases.index.bset
+
+    def restricted(statement: Any) -> Any:  # any select of reports, with columns of its own
+        if principal is not None:
+            statement = scoped(statement, principal)
+        return filtered(statement, where, bset=bset, dialect=dialect)
+
+    unfiltered = where == CaseFilter() and (principal is None or principal.role in SEES_ALL_CASES)
+    per_unit = select(ReportUnit.code, func.count()).where(ReportUnit.level == level)
+    if not unfiltered:  # the join to reports only when a filter or a scope needs it
+        per_unit = restricted(per_unit.join(Report, Report.id == ReportUnit.report_id))
+    tally = {str(c): int(n) for c, n in session.execute(per_unit.group_by(ReportUnit.code))}
+    counts = np.array([int(tally.get(code, 0)) for code in codes], dtype=np.int64)
+    total = int(session.scalar(restricted(select(func.count()).select_from(Report))) or 0)
+
+    dlon, dlat = degree_cell(HEAT_CELL_M, lat0)
+    cell_x = _cell_index(Report.lon + 180.0, dlon, dialect).label("cx")
+    cell_y = _cell_index(Report.lat + 90.0, dlat, dialect).label("cy")
+    heat_rows = session.execute(
+        restricted(
+            select(func.avg(Report.lat), func.avg(Report.lon), func.count()).select_from(Report)
+        ).group_by(cell_x, cell_y)
+    ).all()
+    heat_array = np.array(heat_rows, dtype=float).reshape(-1, 3)
+    heat = HeatCells(heat_array[:, 0], heat_array[:, 1], heat_array[:, 2].astype(np.int64))
+
+    open_values = [s.value for s in OPEN]
+    is_open = Report.status.in_(open_values)
+    late = Report.due_at < now
+    by_status = restricted(
+        select(Report.status, func.count()).select_from(Report).where(is_open)
+    ).group_by(Report.status)
+    open_by_status = {str(s): int(n) for s, n in session.execute(by_status).all()}
+    overdue = int(
+        session.scalar(restricted(select(func.count()).select_from(Report).where(is_open, late)))
+        or 0
     )
-    statement = select(
-        Report.id,
-        Report.category,
-        Report.status,
-        Report.created_at,
-        Report.due_at,
-        Report.unit_code,
-        Report.leader_name,
-        Report.lon,
-        Report.lat,
-        level_unit.c.code.label("case_unit"),
-    ).outerjoin(level_unit, level_unit.c.report_id == Report.id)
-    if principal is not None:
-        statement = scoped(statement, principal)
-    statement = filtered(statement, where, bset=cases.index.bset, dialect=cases.db.dialect)
-    frame = pd.DataFrame(session.execute(statement).all(), columns=CASE_COLUMNS)
-    done = [s.value for s in DONE]
-    if len(frame):
-        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
-        frame["due_at"] = pd.to_datetime(frame["due_at"], utc=True)
-        frame["overdue"] = ~frame["status"].isin(done) & (frame["due_at"] < pd.Timestamp(now))
-    else:
-        frame["overdue"] = pd.Series(dtype=bool)
-    frame["case_unit"] = frame["case_unit"].astype(object).where(frame["case_unit"].notna(), None)
+    rows: list[Any] = []
+    if max_markers > 0:
+        for condition in (late, ~late):
+            wanted = max_markers - len(rows)
+            if wanted <= 0:
+                break
+            marker_query = restricted(select(*MARKER_COLUMNS).where(is_open, condition)).order_by(
+                Report.created_at.desc(), Report.id.desc()
+            )
+            rows += session.execute(marker_query.limit(wanted)).all()
+    return CaseSummary(
+        counts=counts,
+        total=total,
+        heat=heat,
+        markers=_marker_frame(rows, now),
+        open_by_status=open_by_status,
+        overdue_open=overdue,
+    )
+
+
+def _cell_index(value: ColumnElement[float], step: float, dialect: str) -> ColumnElement[int]:
+    """The heat cell a (non-negative) coordinate falls in: floor(value / step)."""
+    if dialect == "postgresql":
+        return func.floor(value / step)
+    return cast(value / step, Integer)  # SQLite: truncation is floor for values >= 0
+
+
+MARKER_COLUMNS = (
+    Report.id,
+    Report.category,
+    Report.status,
+    Report.created_at,
+    Report.due_at,
+    Report.unit_code,
+    Report.leader_name,
+    Report.lon,
+    Report.lat,
+)
+
+
+def _marker_frame(rows: list[Any], now: datetime) -> gpd.GeoDataFrame:
+    """The open cases that may become markers, as build_summary_map takes them."""
+    frame = pd.DataFrame(rows, columns=[c.key for c in MARKER_COLUMNS])
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    frame["due_at"] = pd.to_datetime(frame["due_at"], utc=True)
+    frame["overdue"] = (frame["due_at"] < pd.Timestamp(now)).astype(bool)
+    frame["case_unit"] = None
     geometry = gpd.points_from_xy(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
     return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=geometry, crs=4326)

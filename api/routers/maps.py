@@ -30,6 +30,7 @@ from api.schemas import Code, DateTime, StatusName
 from api.volunteers.coverage import service_reach
 from geo.coverage import DEFAULT_MINUTES
 from maps import asset_files
+from maps.i18n import Lang, negotiate
 from maps.live import with_live_panel
 
 router = APIRouter(tags=["maps"])
@@ -54,6 +55,20 @@ def page_allow(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
         return require_role(principal, roles)
 
     return dependency
+
+
+#: ?lang=: the page's language; without it the browser's Accept-Language, else Chinese.
+LangQuery = Annotated[
+    Literal["zh", "en"] | None,
+    Query(description="Language of the page (default: Accept-Language, else zh)"),
+]
+#: Pages differ by language and hold the caller's data: never cached.
+PAGE_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept-Language"}
+
+
+def page_lang(request: Request, asked: str | None) -> Lang:
+    """The language of a page: ?lang=, else the browser's Accept-Language, else Chinese."""
+    return negotiate(asked, request.headers.get("accept-language"))
 
 
 #: A page's answers: the page, a browser sent to sign in, and errors in JSON like the API's.
@@ -85,6 +100,7 @@ def read_density_map(
     status: Annotated[list[StatusName] | None, Query(description="Only these statuses")] = None,
     since: Annotated[DateTime | None, Query(description="Created at or after")] = None,
     until: Annotated[DateTime | None, Query(description="Created before")] = None,
+    lang: LangQuery = None,
 ) -> HTMLResponse:
     """The dispatcher's map (一张图): cases per unit, a heat layer, open cases with overdue ones
     marked, and who leads each unit. Works with no internet: every file comes from here.
@@ -106,13 +122,16 @@ def read_density_map(
         tiles=settings.tiles_url,
         tiles_attribution=settings.tiles_attribution,
         display_tz=settings.display_tz,
+        lang=page_lang(request, lang),
+        tiles_crs=settings.tiles_crs,
     )
     html = with_live_panel(html, csrf_token=csrf_for(request), cursor=cursor, asset_base=ASSET_BASE)
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(html, headers=PAGE_HEADERS)
 
 
 @router.get("/maps/coverage", response_class=HTMLResponse, responses=PAGE_ERRORS)
 def read_coverage_map(
+    request: Request,
     planning: PlanningDep,
     settings: SettingsDep,
     session: SessionDep,
@@ -136,6 +155,7 @@ def read_coverage_map(
         Code | None,
         Query(description="A volunteer service type: add its teams' reach and the units without"),
     ] = None,
+    lang: LangQuery = None,
 ) -> HTMLResponse:
     """The planners' map: units shaded by residents aged 60+ outside every service circle,
     the facilities and their circles (or isochrones), the gaps, and suggested new sites."""
@@ -156,8 +176,10 @@ def read_coverage_map(
         tiles_attribution=settings.tiles_attribution,
         display_tz=settings.display_tz,
         volunteer_reach=reach,
+        lang=page_lang(request, lang),
+        tiles_crs=settings.tiles_crs,
     )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(html, headers=PAGE_HEADERS)
 
 
 @lru_cache(maxsize=1)

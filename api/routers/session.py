@@ -9,7 +9,8 @@ refused when posted from another site.
 from __future__ import annotations
 
 import html
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.access.auth import same_site_form
 from api.access.keys import KeyStore
 from api.access.sessions import SESSION_COOKIE, BrowserSessions, cookie_is_secure
+from maps.i18n import LOCALES, Lang, label, negotiate
 
 router = APIRouter(tags=["session"], include_in_schema=False)
 
@@ -24,7 +26,7 @@ router = APIRouter(tags=["session"], include_in_schema=False)
 NEXT_LENGTH = 2000
 
 PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>Wangge · sign in</title>
+<html lang="{locale}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body {{ font: 16px/1.5 system-ui, sans-serif; background: #f4f5f7; margin: 0; }}
@@ -37,14 +39,33 @@ button {{ padding: .5rem 1.2rem; font: inherit; }}
 .error {{ color: #b00020; }}
 </style></head>
 <body><form method="post" action="/signin">
-<h1>网格化管理 · Wangge</h1>
+<h1>{heading}</h1>
 {message}
-<label for="key">API key</label>
+<label for="key">{key_label}</label>
 <input id="key" name="key" type="password" autocomplete="current-password" required autofocus>
 <input type="hidden" name="next" value="{next}">
-<button type="submit">Sign in</button>
+<button type="submit">{submit}</button>
+<p class="lang"><a href="{other_href}">{other}</a></p>
 </form></body></html>
 """
+
+
+def _page(request: Request, target: str, message: str = "") -> str:
+    """The form in the language of the request (?lang=, else Accept-Language, else Chinese)."""
+    lang = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+    other: Lang = "en" if lang == "zh" else "zh"
+    href = "/signin?" + urlencode({"next": target, "lang": other})
+    return PAGE.format(
+        locale=LOCALES[lang],
+        title=label(lang, "signin.title"),
+        heading=label(lang, "signin.heading"),
+        key_label=label(lang, "signin.key"),
+        submit=label(lang, "signin.submit"),
+        other=label(lang, "lang.other"),
+        other_href=html.escape(href),
+        message=f'<p class="error">{label(lang, "signin.wrong")}</p>' if message else "",
+        next=html.escape(target),
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -55,9 +76,13 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def read_signin(next: Annotated[str | None, Query(max_length=NEXT_LENGTH)] = None) -> HTMLResponse:
-    """The sign-in form."""
-    return HTMLResponse(PAGE.format(message="", next=html.escape(_safe_next(next))))
+def read_signin(
+    request: Request,
+    next: Annotated[str | None, Query(max_length=NEXT_LENGTH)] = None,
+    lang: Annotated[Literal["zh", "en"] | None, Query()] = None,
+) -> HTMLResponse:
+    """The sign-in form (Chinese unless ?lang=en or the browser prefers English)."""
+    return HTMLResponse(_page(request, _safe_next(next)), headers={"Vary": "Accept-Language"})
 
 
 @router.post("/signin", dependencies=[Depends(same_site_form)])
@@ -71,10 +96,7 @@ def create_session(
     principal = store.verify(key.strip())
     target = _safe_next(next)
     if principal is None:
-        page = PAGE.format(
-            message='<p class="error">Unknown or revoked key.</p>', next=html.escape(target)
-        )
-        return HTMLResponse(page, status_code=401)
+        return HTMLResponse(_page(request, target, "wrong"), status_code=401)
     sessions: BrowserSessions = request.app.state.sessions
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(

@@ -25,7 +25,9 @@ STATUSES = [CaseStatus(s.value, open=s in OPEN) for s in Status]
 #: Label of each category of the built-in catalogue, as the service passes them.
 CATEGORIES = {c.code: f"{c.name_zh} {c.name_en}" for c in DEFAULT_CATEGORIES}
 #: Both, as keyword arguments of ``build_density_map``.
-VOCABULARY = {"statuses": STATUSES, "categories": CATEGORIES}
+#: The lifecycle and catalogue the pages are given; these tests read the English labels (the
+#: Chinese pages, the default, have tests of their own in test_i18n.py).
+VOCABULARY = {"statuses": STATUSES, "categories": CATEGORIES, "lang": "en"}
 
 
 def payload(html: str, function: str) -> Any:

@@ -59,7 +59,7 @@ def test_demo_page(browser, hexi_microgrids, hexi_cases, tmp_path):
         assert counts["clusters"] > 0
         assert "河西区 案件密度" in visit.page.inner_text(".wg-title")
         legend_text = visit.page.inner_text(".wg-legend")
-        assert "Cases per microgrid" in legend_text and "Built: 2024-06-01 09:30" in legend_text
+        assert "Cases per micro-grid" in legend_text and "Built: 2024-06-01 09:30" in legend_text
         shot = visit.screenshot(tmp_path / "density.png")
 
         # the heat layer is off at first; switched on, it paints its canvas

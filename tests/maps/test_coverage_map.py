@@ -112,6 +112,7 @@ def tiny_page(bset: BoundarySet, facilities: gpd.GeoDataFrame, **kwargs: Any) ->
     coverage = tiny_coverage(bset, facilities, **kwargs.pop("coverage_options", {}))
     units = kwargs.pop("units", tiny_units(bset))
     options = {"title": "Tiny coverage", "built_at": BUILT, **kwargs}
+    options.setdefault("lang", "en")
     return render_html(build_coverage_map(units, coverage, facilities, **options))
 
 
@@ -421,6 +422,7 @@ def hexi_page(hexi: BoundarySet, planning, level: str) -> tuple[str, Any, Any]:
         built_at=BUILT,
         facility_type="居家养老服务中心",
         parameters_text="synthetic population, 45 synthetic centres",
+        lang="en",
     )
     return render_html(m), coverage, sites
 

@@ -43,6 +43,7 @@
   var section = dom.legendSection;
   var line = dom.legendLine;
   var control = dom.control;
+  var t = wangge.t;
 
   function swatch(className, color) {
     var s = el("span", "wg-swatch " + (className || ""));
@@ -51,7 +52,7 @@
   }
 
   function number(n) {
-    return n === null || n === undefined ? "—" : Math.round(Number(n)).toLocaleString("en-US");
+    return n === null || n === undefined ? "—" : Math.round(Number(n)).toLocaleString(wangge.locale || "zh-CN");
   }
 
   function percent(share) {
@@ -116,11 +117,11 @@
   function unitPopup(units, i) {
     var box = popupBox(unitName(units, i));
     var table = el("table");
-    row(table, "Code", units.code[i]);
-    row(table, "Residents 60+", number(units.pop60[i]));
-    row(table, "Covered 60+", number(units.cov60[i]));
-    row(table, "Uncovered 60+", number(units.unc60[i]));
-    row(table, "Share covered", percent(units.share[i]));
+    row(table, t("cov.code"), units.code[i]);
+    row(table, t("cov.pop60"), number(units.pop60[i]));
+    row(table, t("cov.cov60"), number(units.cov60[i]));
+    row(table, t("cov.unc60"), number(units.unc60[i]));
+    row(table, t("cov.share"), percent(units.share[i]));
     box.appendChild(table);
     return box;
   }
@@ -175,16 +176,16 @@
     group.bindPopup(function (layer) {
       var i = layer.options.index;
       var u = gaps.unit[i];
-      var box = popupBox("Gap in " + unitName(units, u), {
+      var box = popupBox(t("cov.gapIn", { unit: unitName(units, u) }), {
         className: "wg-badge wg-gap-badge",
-        text: "outside every service area",
+        text: t("cov.outside"),
       });
       var table = el("table");
-      row(table, "Unit", units.code[u]);
-      row(table, "Uncovered 60+", number(gaps.res60[i]));
-      row(table, "Uncovered, all ages", number(gaps.res[i]));
-      row(table, "Area", area(gaps.area[i]));
-      row(table, "Whole unit", gaps.whole[i] ? "yes" : "no, a part");
+      row(table, t("cov.unit"), units.code[u]);
+      row(table, t("cov.unc60"), number(gaps.res60[i]));
+      row(table, t("cov.uncAll"), number(gaps.res[i]));
+      row(table, t("cov.area"), area(gaps.area[i]));
+      row(table, t("cov.whole"), gaps.whole[i] ? t("cov.yes") : t("cov.part"));
       box.appendChild(table);
       return box;
     });
@@ -269,31 +270,37 @@
     return text;
   }
 
-  function totalsText(t) {
-    return number(t.covered60) + " of " + number(t.residents60) + " (" + percent(t.share60) + ")";
+  function totalsText(totals) {
+    return t("cov.of", {
+      part: number(totals.covered60),
+      whole: number(totals.residents60),
+      share: percent(totals.share60),
+    });
   }
 
   function buildLegend(config) {
     var box = el("div", "wg-legend");
-    var classes = section(box, "Residents 60+ outside every service area, per " + config.level +
-      " (" + config.scheme + ")");
+    var level = config.levelName || config.level;
+    var classes = section(box, t("cov.classes", { level: level, scheme: config.scheme }));
     for (var i = 0; i < config.classes.length; i++) {
       var c = config.classes[i];
-      line(classes, swatch(null, c.color), c.label + "  (" + number(c.units) + " units)");
+      line(classes, swatch(null, c.color), t("legend.units", { label: c.label, n: number(c.units) }));
     }
 
     var fac = section(box, config.layerNames.facilities + ": " + number(config.facilities.total) +
       (config.facilityType ? " " + config.facilityType : ""));
-    line(fac, el("span", "wg-swatch wg-facility-mark"), "facility");
-    line(fac, swatch("wg-area-mark"), "service area: " + serviceText(config));
+    line(fac, el("span", "wg-swatch wg-facility-mark"), t("cov.facility"));
+    line(fac, swatch("wg-area-mark"), t("cov.serviceArea", { text: serviceText(config) }));
     if (config.facilities.drawn < config.facilities.total) {
       line(fac, null, number(config.facilities.total - config.facilities.drawn) +
         " without a location, not drawn").className += " wg-note";
     }
 
-    var gaps = section(box, config.layerNames.gaps + ": " + number(config.gaps.total) + " pieces");
-    line(gaps, swatch("wg-gap-mark"), number(config.gaps.residents60) +
-      " residents 60+ outside every service area");
+    var gaps = section(
+      box,
+      t("cov.pieces", { name: config.layerNames.gaps, n: number(config.gaps.total) })
+    );
+    line(gaps, swatch("wg-gap-mark"), t("cov.gapResidents", { n: number(config.gaps.residents60) }));
 
     if (config.sites) {
       var sites = section(box, config.layerNames.sites + ": " + number(config.sites.total));
@@ -304,23 +311,27 @@
       line(sites, el("span", "wg-swatch wg-site-mark"), text);
     }
 
-    var t = config.totals;
-    var totals = section(box, "Totals");
-    line(totals, null, "60+ covered: " + totalsText(t));
-    line(totals, null, "60+ uncovered: " + number(t.uncovered60));
-    if (t.residents !== null && t.residents > 0) {
-      line(totals, null, "All ages covered: " + number(t.covered) + " of " + number(t.residents));
+    var sums = config.totals;
+    var totals = section(box, t("cov.totals"));
+    line(totals, null, t("cov.covered60", { text: totalsText(sums) }));
+    line(totals, null, t("cov.uncovered60", { n: number(sums.uncovered60) }));
+    if (sums.residents !== null && sums.residents > 0) {
+      line(
+        totals,
+        null,
+        t("cov.allAges", { covered: number(sums.covered), residents: number(sums.residents) })
+      );
     }
-    if (t.outside60) {
-      line(totals, null, number(t.outside60) + " residents 60+ in no " + config.level +
+    if (sums.outside60) {
+      line(totals, null, number(sums.outside60) + " residents 60+ in no " + config.level +
         " (not in these totals)").className += " wg-note";
     }
 
-    var about = section(box, "Data");
-    line(about, null, number(config.units.total) + " " + config.level + " units");
-    if (config.parameters) line(about, null, "Parameters: " + config.parameters);
-    line(about, null, "Built: " + config.builtAt);
-    if (config.timeZone) line(about, null, "Times in " + config.timeZone);
+    var about = section(box, t("legend.data"));
+    line(about, null, t("cov.units", { n: number(config.units.total), level: level }));
+    if (config.parameters) line(about, null, t("cov.parameters", { text: config.parameters }));
+    line(about, null, t("legend.built", { at: config.builtAt }));
+    if (config.timeZone) line(about, null, t("legend.tz", { tz: config.timeZone }));
     return box;
   }
 
@@ -330,9 +341,9 @@
     var parts = [];
     if (config.facilityType) parts.push(config.facilityType);
     parts.push(serviceText(config));
-    parts.push(config.level);
-    parts.push("60+ covered " + totalsText(config.totals));
-    parts.push("built " + config.builtAt);
+    parts.push(config.levelName || config.level);
+    parts.push(t("cov.titleCovered", { text: totalsText(config.totals) }));
+    parts.push(t("title.built", { at: config.builtAt }));
     box.appendChild(el("div", "wg-title-sub", parts.join(" · ")));
     return box;
   }

@@ -100,15 +100,66 @@
   }
 
   function number(n) {
-    return Number(n).toLocaleString("en-US");
+    return Number(n).toLocaleString(wangge.locale || "zh-CN");
   }
+
+  // -- language (see maps/i18n.py: the table of labels) --------------------------------------
+
+  /* The page's language: {lang: "zh"|"en", locale, labels}; sent before any layer. */
+  wangge.setLanguage = function (language) {
+    wangge.lang = language.lang;
+    wangge.locale = language.locale;
+    wangge.labels = language.labels;
+    return language;
+  };
+
+  /* A label of the page's language with its {name} places filled from `values`. */
+  wangge.t = function (key, values) {
+    var text = (wangge.labels && wangge.labels[key]) || key;
+    for (var name in values || {}) {
+      text = text.split("{" + name + "}").join(String(values[name]));
+    }
+    return text;
+  };
+  var t = wangge.t;
+
+  // -- base tiles in GCJ-02 (see geo/crs.py: the same formula) -------------------------------
+
+  var GCJ_A = 6378245.0;
+  var GCJ_EE = 0.00669342162296594323;
+
+  function outOfChina(lon, lat) {
+    return lon < 72.004 || lon > 137.8347 || lat < 0.8293 || lat > 55.8271;
+  }
+
+  /* WGS84 [lon, lat] to GCJ-02 [lon, lat] (unchanged outside China). */
+  wangge.wgs84ToGcj02 = function (lon, lat) {
+    if (outOfChina(lon, lat)) return [lon, lat];
+    var PI = Math.PI;
+    var x = lon - 105.0;
+    var y = lat - 35.0;
+    var sx = Math.sqrt(Math.abs(x));
+    var common = ((20.0 * Math.sin(6.0 * x * PI) + 20.0 * Math.sin(2.0 * x * PI)) * 2.0) / 3.0;
+    var dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sx + common;
+    dlat += ((20.0 * Math.sin(y * PI) + 40.0 * Math.sin((y / 3.0) * PI)) * 2.0) / 3.0;
+    dlat += ((160.0 * Math.sin((y / 12.0) * PI) + 320.0 * Math.sin((y * PI) / 30.0)) * 2.0) / 3.0;
+    var dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sx + common;
+    dlon += ((20.0 * Math.sin(x * PI) + 40.0 * Math.sin((x / 3.0) * PI)) * 2.0) / 3.0;
+    dlon += ((150.0 * Math.sin((x / 12.0) * PI) + 300.0 * Math.sin((x / 30.0) * PI)) * 2.0) / 3.0;
+    var radlat = (lat / 180.0) * PI;
+    var magic = 1.0 - GCJ_EE * Math.sin(radlat) * Math.sin(radlat);
+    var sqrtmagic = Math.sqrt(magic);
+    dlat = (dlat * 180.0) / (((GCJ_A * (1.0 - GCJ_EE)) / (magic * sqrtmagic)) * PI);
+    dlon = (dlon * 180.0) / ((GCJ_A / sqrtmagic) * Math.cos(radlat) * PI);
+    return [lon + dlon, lat + dlat];
+  };
 
   // -- unit layers ---------------------------------------------------------------------------
 
   function unitTooltip(units, i) {
     var box = el("div", "wg-tip");
     box.appendChild(el("b", null, units.name[i] || units.code[i]));
-    box.appendChild(el("div", null, number(units.count[i]) + " cases"));
+    box.appendChild(el("div", null, t("unit.cases", { n: number(units.count[i]) })));
     return box;
   }
 
@@ -116,10 +167,10 @@
     var box = el("div", "wg-popup");
     box.appendChild(el("div", "wg-popup-title", units.name[i] || units.code[i]));
     var table = el("table");
-    row(table, "Code", units.code[i]);
-    row(table, "Cases", number(units.count[i]));
-    row(table, "Leader", units.leader[i] || "—");
-    if (units.phone) row(table, "Phone", units.phone[i] || "—");
+    row(table, t("field.code"), units.code[i]);
+    row(table, t("field.cases"), number(units.count[i]));
+    row(table, t("field.leader"), units.leader[i] || "—");
+    if (units.phone) row(table, t("field.phone"), units.phone[i] || "—");
     box.appendChild(table);
     return box;
   }
@@ -170,17 +221,17 @@
   // row: [lat, lon, id, category index, created, status index, overdue, leader, due]
   function casePopup(payload, r) {
     var box = el("div", "wg-popup");
-    var head = el("div", "wg-popup-title", "Case " + r[2]);
-    if (r[6]) head.appendChild(el("span", "wg-badge", "overdue"));
+    var head = el("div", "wg-popup-title", t("case.title", { id: r[2] }));
+    if (r[6]) head.appendChild(el("span", "wg-badge", t("case.overdue")));
     box.appendChild(head);
     var table = el("table");
-    row(table, "Category", payload.categories[r[3]]);
-    row(table, "Status", payload.statuses[r[5]]);
-    row(table, "Reported", r[4] || "—");
-    row(table, "Due", r[8] || "—");
-    row(table, "Leader", r[7] || "—");
+    row(table, t("field.category"), payload.categories[r[3]]);
+    row(table, t("field.status"), payload.statuses[r[5]]);
+    row(table, t("field.reported"), r[4] || "—");
+    row(table, t("field.due"), r[8] || "—");
+    row(table, t("field.leader"), r[7] || "—");
     box.appendChild(table);
-    var link = el("a", "wg-case-link", "Open case");
+    var link = el("a", "wg-case-link", t("case.open"));
     link.href = payload.url.split("{id}").join(encodeURIComponent(String(r[2])));
     box.appendChild(link);
     return box;
@@ -273,36 +324,42 @@
 
   function buildLegend(config) {
     var box = el("div", "wg-legend");
-    var classes = legendSection(box, "Cases per " + config.level + " (" + config.scheme + ")");
+    var classes = legendSection(
+      box,
+      t("legend.classes", { level: config.levelName, scheme: config.scheme })
+    );
     for (var i = 0; i < config.classes.length; i++) {
       var c = config.classes[i];
-      legendLine(classes, swatch(c.color), c.label + "  (" + number(c.units) + " units)");
+      legendLine(classes, swatch(c.color), t("legend.units", { label: c.label, n: number(c.units) }));
     }
 
     var open = config.open;
-    var cases = legendSection(box, "Open cases: " + number(open.total));
+    var cases = legendSection(box, t("legend.open", { n: number(open.total) }));
     if (open.cap === 0) {
-      legendLine(cases, null, "overdue: " + number(open.overdue) + "; not drawn on this map");
+      legendLine(cases, null, t("legend.notDrawn", { n: number(open.overdue) }));
     } else {
       for (var s = 0; s < open.statuses.length; s++) {
         var st = open.statuses[s];
         legendLine(
           cases,
           swatch(st.color, "wg-swatch wg-round"),
-          st.name + "  (" + number(st.count) + ")"
+          t("legend.status", { name: st.name, n: number(st.count) })
         );
       }
       legendLine(
         cases,
         el("span", "wg-swatch wg-round wg-ring"),
-        "overdue: " + number(open.overdue)
+        t("legend.overdue", { n: number(open.overdue) })
       );
       if (open.total > open.shown) {
         legendLine(
           cases,
           null,
-          "Markers show " + number(open.shown) + " of " + number(open.total) +
-            " open cases (limit " + number(open.cap) + "): overdue first, then the newest"
+          t("legend.capped", {
+            shown: number(open.shown),
+            total: number(open.total),
+            cap: number(open.cap),
+          })
         ).className += " wg-note";
       }
     }
@@ -311,25 +368,35 @@
     legendLine(
       heat,
       null,
-      number(config.heat.drawn) + " located cases in " + number(config.heat.cells) + " cells of " +
-        config.heat.cellM + " m"
+      t("legend.heat", {
+        drawn: number(config.heat.drawn),
+        cells: number(config.heat.cells),
+        cell: number(config.heat.cellM),
+      })
     );
 
-    var about = legendSection(box, "Data");
-    legendLine(about, null, number(config.cases) + " cases; " + number(config.casesInUnits) +
-      " in these " + number(config.units) + " units");
-    legendLine(about, null, "Filters: " + (config.filters || "none"));
-    legendLine(about, null, "Built: " + config.builtAt);
-    if (config.timeZone) legendLine(about, null, "Times in " + config.timeZone);
+    var about = legendSection(box, t("legend.data"));
+    legendLine(
+      about,
+      null,
+      t("legend.totals", {
+        cases: number(config.cases),
+        inUnits: number(config.casesInUnits),
+        units: number(config.units),
+      })
+    );
+    legendLine(about, null, t("legend.filters", { filters: config.filters || t("legend.none") }));
+    legendLine(about, null, t("legend.built", { at: config.builtAt }));
+    if (config.timeZone) legendLine(about, null, t("legend.tz", { tz: config.timeZone }));
     return box;
   }
 
   function buildTitle(config) {
     var box = el("div", "wg-title");
     box.appendChild(el("div", "wg-title-main", config.title));
-    var parts = [config.level, number(config.cases) + " cases"];
+    var parts = [config.levelName, t("title.cases", { n: number(config.cases) })];
     if (config.filters) parts.push(config.filters);
-    parts.push("built " + config.builtAt);
+    parts.push(t("title.built", { at: config.builtAt }));
     box.appendChild(el("div", "wg-title-sub", parts.join(" · ")));
     return box;
   }
@@ -414,18 +481,27 @@
   /* Title, legend, and wangge.maps[<map id>] = {map, layers, config, settled}. */
   wangge.decorate = function (map, config, layers) {
     var container = map.getContainer();
-    // wangge page API: the map, the language, labels, and where a WGS84 [lon, lat] is
-    // drawn on the base tiles (for live.js and other scripts of the page)
-    if (!wangge.map) {
-      wangge.map = map;
-      wangge.lang = wangge.lang || (/[?&]lang=en(&|$)/.test(global.location.search) ? "en" : "zh");
-      wangge.t = wangge.t || function (key) { return key; };
-      wangge.toMap = wangge.toMap || function (p) { return [p[1], p[0]]; };
-    }
-    // end of the wangge page API
     if (config.plain) L.DomUtil.addClass(container, "wg-plain");
     container.appendChild(buildTitle(config));
     control("bottomright", buildLegend(config)).addTo(map);
+    wangge.pageApi(map, config.tilesCrs);
     return wangge.track({ map: map, layers: layers, config: config });
   };
+
+  // wangge page API: what other scripts of the dispatcher's page build on -------------------
+  //   wangge.map   the page's L.Map
+  //   wangge.lang  "zh" or "en"
+  //   wangge.t     (key, values) -> the label of the page's language (maps/i18n.py)
+  //   wangge.toMap ([lon, lat] in WGS84) -> [lat, lon] in the base tiles' system (GCJ-02
+  //                shifted when WANGGE_TILES_CRS=gcj02): where to draw a point held in WGS84
+  wangge.pageApi = function (map, tilesCrs) {
+    wangge.map = map;
+    wangge.tilesCrs = tilesCrs || "wgs84";
+    wangge.toMap = function (lonlat) {
+      var p = wangge.tilesCrs === "gcj02" ? wangge.wgs84ToGcj02(lonlat[0], lonlat[1]) : lonlat;
+      return [p[1], p[0]];
+    };
+    return wangge;
+  };
+  // end of the wangge page API
 })(window);

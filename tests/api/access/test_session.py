@@ -84,8 +84,26 @@ def test_wrong_key_stays_on_the_form(browser):
     client, _ = browser
     response = _sign_in(client, "wg_00000000_wrong")
     assert response.status_code == 401
-    assert "Unknown or revoked key" in response.text
+    assert "密钥无效或已吊销" in response.text  # Chinese unless the browser asks otherwise
     assert SESSION_COOKIE not in response.cookies
+
+
+@pytest.mark.parametrize(
+    "query, headers, words, lang",
+    [
+        ("", {}, ("登录", "API 密钥"), "zh-CN"),
+        ("?lang=en", {}, ("Sign in", "API key"), "en-GB"),
+        ("", {"Accept-Language": "en-US,en;q=0.8"}, ("Sign in",), "en-GB"),
+        ("?lang=zh", {"Accept-Language": "en"}, ("登录",), "zh-CN"),
+    ],
+)
+def test_signin_page_speaks_chinese_first(browser, query, headers, words, lang):
+    client, _ = browser
+    page = client.get("/signin" + query, headers=headers)
+    assert page.status_code == 200
+    assert f'<html lang="{lang}">' in page.text
+    for word in words:
+        assert word in page.text
 
 
 def test_key_becomes_a_cookie_for_reading(browser):

@@ -87,14 +87,16 @@ def _signed_in_map(
 
 def test_dispatcher_sees_density_overdue_cases_and_leaders(browser, service, tmp_path):
     base, keys, open_cases, gpkg = service
-    visit = _signed_in_map(browser, base, keys["dispatcher"], "level=community")
+    # the browser asks for English (Accept-Language); ?lang=zh asks for the Chinese page
+    visit = _signed_in_map(browser, base, keys["dispatcher"], "level=community&lang=zh")
     counts = visit.evaluate(COUNT_LAYERS)
     assert counts["choropleth"] == counts["units"] == 149  # Hexi's communities
     assert counts["cases"] == open_cases > 0  # every open case has its marker
     assert counts["heat"] > 50
     legend = visit.page.inner_text(".wg-legend")
-    assert "overdue" in legend and "Cases per community" in legend
-    assert "河西区" in visit.page.inner_text(".wg-title")
+    assert "超期" in legend and "各社区案件数" in legend
+    assert "河西区 · 案件密度（按社区）" in visit.page.inner_text(".wg-title")
+    assert "待办案件" in visit.page.inner_text(".leaflet-control-layers")
     shot = visit.screenshot(tmp_path / "density.png")
     # a click on a community: its name, code and leader, with the phone for a dispatcher
     community = gpd.read_file(gpkg, layer="community", rows=slice(10, 11))
@@ -144,7 +146,7 @@ def test_planner_sees_who_is_outside_the_15_minute_circle(browser, service, tmp_
         browser,
         base,
         keys["planner"],
-        "level=community&sites=3",
+        "level=community&sites=3&lang=zh",
         page_path="/maps/coverage",
     )
     counts = visit.evaluate(COUNT_COVERAGE)
@@ -157,7 +159,7 @@ def test_planner_sees_who_is_outside_the_15_minute_circle(browser, service, tmp_
     }
     legend = visit.page.inner_text(".wg-legend")
     covered = f"{round(answer['summary']['covered_60']):,}"
-    assert covered in legend
+    assert covered in legend and "合计" in legend
     visit.screenshot(tmp_path / "coverage.png")
     visit.assert_clean()
     assert all(url.startswith(base) for url in visit.requested)

@@ -14,11 +14,20 @@ branch_labels = None
 depends_on = None
 
 
+#: The indexes the density map's aggregates read (api/pages/density.py): counts per unit of a
+#: level from report_units alone, open cases by status newest first, open overdue cases.
+DENSITY_INDEXES = (
+    ("ix_report_units_level_code", "report_units", ["level", "code"]),
+    ("ix_reports_status_created_at", "reports", ["status", "created_at"]),
+    ("ix_reports_status_due_at", "reports", ["status", "due_at"]),
+)
+
+
 def upgrade() -> None:
-    # live feed: the queue panel reads open cases by status, oldest first
-    op.create_index("ix_reports_status_created_at", "reports", ["status", "created_at"])
+    for name, table, columns in DENSITY_INDEXES:
+        op.create_index(name, table, columns)
 
 
 def downgrade() -> None:
-    # live feed
-    op.drop_index("ix_reports_status_created_at", table_name="reports")
+    for name, table, _ in reversed(DENSITY_INDEXES):
+        op.drop_index(name, table_name=table)
