@@ -20,7 +20,6 @@ page as JSON and is put in with ``textContent``, never as HTML.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +31,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, Figure
 from folium.map import Layer
 from numpy.typing import NDArray
 
@@ -311,7 +309,6 @@ def build_summary_map(
     display_tz: str | None = None,
     lang: Lang = DEFAULT_LANG,
     tiles_crs: str = "wgs84",
-    csrf_token: str = "",
 ) -> PageMap:
     """The density map from aggregated cases (:class:`CaseSummary`); the parameters are those
     of :func:`build_density_map`. This is what keeps the page quick with a million cases: only
@@ -340,7 +337,6 @@ def build_summary_map(
         lang=lang,
     )
     layer_names = {key: label(lang, f"layer.{key}") for key in LAYER_NAMES}
-    _page_slots(page.map, csrf_token)
     unit_data = page.call(
         "wangge.decodeUnits",
         _unit_payload(units, codes, counts, classes.unit_class, show_phones),
@@ -423,16 +419,6 @@ def _unit_layer(
     function = "wangge.choroplethLayer" if key == "choropleth" else "wangge.boundariesLayer"
     options = {"colors": colors} if colors is not None else {}
     return page.layer(function, data, options, kind="UnitLayer", name=names[key])
-
-
-def _page_slots(m: PageMap, csrf_token: str) -> None:
-    """The places other scripts of the dispatcher's page fill: the CSRF token for browser
-    writes (in the head) and the queue panel beside the map."""
-    figure = m.get_root()
-    assert isinstance(figure, Figure)
-    token = html.escape(csrf_token, quote=True)
-    figure.header.add_child(Element(f'<meta name="csrf-token" content="{token}">'), "csrf")
-    figure.html.add_child(Element('<div id="queue" class="wg-queue"></div>'), "queue")
 
 
 def _unit_payload(
