@@ -408,17 +408,19 @@ class BoundaryIndex:
         mx, my = self._to_metric.transform(x[remaining], y[remaining])
         points = shapely.points(mx, my)
         todo = np.arange(remaining.size)
+        reach = self.snap_tolerance_m * (1 + 1e-9) + 1e-6
         for depth in range(len(trees) - 1, -1, -1):
             if todo.size == 0:
                 break
-            (i, j), dist = trees[depth].query_nearest(
-                points[todo],
-                max_distance=self.snap_tolerance_m,
-                return_distance=True,
-                all_matches=True,
-            )
+            # the units in reach (a prepared distance test, with a hair of slack), measured
+            # exactly; per point the nearest, and the smaller code at equal distances
+            tree = trees[depth]
+            i, j = tree.query(points[todo], predicate="dwithin", distance=reach)
+            dist = shapely.distance(points[todo][i], tree.geometries[j])
+            near = dist <= self.snap_tolerance_m
+            i, j, dist = i[near], j[near], dist[near]
             pos = self._level_pos[depth][j]
-            order = np.lexsort((self._code_rank[pos], i))
+            order = np.lexsort((self._code_rank[pos], dist, i))
             i, pos, dist = i[order], pos[order], dist[order]
             first = np.ones(i.size, dtype=bool)
             first[1:] = i[1:] != i[:-1]

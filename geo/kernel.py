@@ -43,20 +43,22 @@ def _cache_writable() -> bool:
 _CACHE = _cache_writable()
 #: Bound on the relative error of a double-precision 2x2 orientation (3.3e-16, rounded up).
 _ORIENT_ERR = 1e-15
+#: From this many points on, look them up in the order of the cells they fall in.
+_SORT_MIN = 20_000
 #: Kinds of answer for a point.
 FOUND, SNAP, OUT, AMBIGUOUS = 0, 1, 2, 3
 
 
 @njit(cache=_CACHE, nogil=True)
-def _pip(px, py, ids, start, end, ex1, ey1, ex2, ey2):
-    """Crossing number over edges ``ids[start:end]``: 1 covered, 0 not, -1 undecidable."""
+def _pip(px, py, ids, start, end, edges):
+    """Crossing number over the edges ``ids[start:end]``: 1 covered, 0 not, -1 undecidable."""
     inside = False
     for k in range(start, end):
         e = ids[k]
-        x1 = ex1[e]
-        y1 = ey1[e]
-        x2 = ex2[e]
-        y2 = ey2[e]
+        x1 = edges[e, 0]
+        y1 = edges[e, 1]
+        x2 = edges[e, 2]
+        y2 = edges[e, 3]
         if (x1 == px and y1 == py) or (x2 == px and y2 == py):
             return 1
         if (y1 > py) != (y2 > py):
@@ -75,11 +77,10 @@ def _pip(px, py, ids, start, end, ex1, ey1, ex2, ey2):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _query(
-    layer, px, py, grid_f, grid_i, cell_start, e_value, e_inside, e_start, e_end, ids,
-    ex1, ey1, ex2, ey2,
-):
-    """The value of the first polygon of a layer covering the point, -1 none, -2 undecidable."""
+def _query(layer, px, py, grid_f, grid_i, cell_start, entries, ids, edges):
+    """The value of the first polygon of a layer covering the point, -1 none, -2 undecidable.
+
+    ``entries`` rows are (value, first edge id, end of edge ids, interior)."""
     fx = (px - grid_f[layer, 0]) / grid_f[layer, 2]
     fy = (py - grid_f[layer, 1]) / grid_f[layer, 3]
     nx = grid_i[layer, 0]
@@ -87,38 +88,56 @@ def _query(
         return -1
     c = grid_i[layer, 2] + int(fy) * nx + int(fx)
     for k in range(cell_start[c], cell_start[c + 1]):
-        if e_inside[k]:
-            return e_value[k]
-        r = _pip(px, py, ids, e_start[k], e_end[k], ex1, ey1, ex2, ey2)
+        if entries[k, 3]:
+            return entries[k, 0]
+        r = _pip(px, py, ids, entries[k, 1], entries[k, 2], edges)
         if r == 1:
-            return e_value[k]
+            return entries[k, 0]
         if r == -1:
             return -2
     return -1
 
 
 @njit(cache=_CACHE, nogil=True)
-def _locate(
-    x, y, levels, grid_f, grid_i, cell_start, e_value, e_inside, e_start, e_end, ids,
-    ex1, ey1, ex2, ey2, unit, kind,
-):
+def _order(x, y, grid_f, grid_i, layer, side):
+    """The points in the order of the cells of a coarse grid over a layer (a counting sort):
+    neighbours are looked up together, so the layers' arrays stay in the CPU's caches."""
+    x0 = grid_f[layer, 0]
+    y0 = grid_f[layer, 1]
+    w = grid_f[layer, 2] * grid_i[layer, 0] / side
+    h = grid_f[layer, 3] * grid_i[layer, 1] / side
+    row = side + 2  # a bucket each side for points beyond the layer
+    bucket = np.empty(x.size, dtype=np.int64)
+    start = np.zeros(row * row + 1, dtype=np.int64)
+    for i in range(x.size):
+        bx = min(max(int((x[i] - x0) / w), -1), side) + 1
+        by = min(max(int((y[i] - y0) / h), -1), side) + 1
+        bucket[i] = by * row + bx
+        start[by * row + bx + 1] += 1
+    for b in range(1, start.size):
+        start[b] += start[b - 1]
+    order = np.empty(x.size, dtype=np.int64)
+    for i in range(x.size):
+        b = bucket[i]
+        order[start[b]] = i
+        start[b] += 1
+    return order
+
+
+@njit(cache=_CACHE, nogil=True)
+def _locate(x, y, order, levels, grid_f, grid_i, cell_start, entries, ids, edges, unit, kind):
     """Layer 0 is the extent, layer 1 the snap zone, ``levels`` the unit layers deepest
     first: each point gets its unit and its kind (FOUND, SNAP, OUT or AMBIGUOUS)."""
-    for i in range(x.size):
+    for o in range(x.size):
+        i = order[o]
         px = x[i]
         py = y[i]
         unit[i] = -1
-        found = _query(
-            0, px, py, grid_f, grid_i, cell_start, e_value, e_inside, e_start, e_end, ids,
-            ex1, ey1, ex2, ey2,
-        )
+        found = _query(0, px, py, grid_f, grid_i, cell_start, entries, ids, edges)
         if found >= 0:
             found = -1
             for layer in levels:
-                found = _query(
-                    layer, px, py, grid_f, grid_i, cell_start, e_value, e_inside, e_start,
-                    e_end, ids, ex1, ey1, ex2, ey2,
-                )
+                found = _query(layer, px, py, grid_f, grid_i, cell_start, entries, ids, edges)
                 if found != -1:
                     break
             if found >= 0:
@@ -128,20 +147,21 @@ def _locate(
         if found == -2:
             kind[i] = 3
             continue
-        zone = _query(
-            1, px, py, grid_f, grid_i, cell_start, e_value, e_inside, e_start, e_end, ids,
-            ex1, ey1, ex2, ey2,
-        )
+        zone = _query(1, px, py, grid_f, grid_i, cell_start, entries, ids, edges)
         kind[i] = 3 if zone == -2 else (1 if zone >= 0 else 2)
 
 
 @njit(cache=_CACHE, nogil=True)
 def _scan(
-    fill, minx, miny, cw, ch, nx, ny, margin, poly_start, ex1, ey1, ex2, ey2,
+    fill, minx, miny, cw, ch, nx, ny, margin, poly_start, edges,
     c_cell, c_poly, c_inside, c_start, c_end, ids,
 ):
     """Walk every polygon's cells: count (``fill`` False) or write (True) the cell entries and
     the edge lists of boundary entries. Returns (entries, edge ids)."""
+    ex1 = edges[:, 0]
+    ey1 = edges[:, 1]
+    ex2 = edges[:, 2]
+    ey2 = edges[:, 3]
     n_entries = 0
     n_ids = 0
     touched = np.zeros(nx + 2, dtype=np.int64)
@@ -185,7 +205,7 @@ def _scan(
                 if not boundary and run_inside == -1:
                     cx = minx + (i + 0.5) * cw
                     cy = miny + (j + 0.5) * ch
-                    run_inside = _pip(cx, cy, band, 0, nb, ex1, ey1, ex2, ey2)
+                    run_inside = _pip(cx, cy, band, 0, nb, edges)
                     if run_inside == -1:
                         run_inside = 2  # undecidable centre: keep the cell as a boundary
                 if boundary:
@@ -265,10 +285,9 @@ def _build_layer(
     margin = 1e-9 * max(w / nx, h / ny) + 1e-13 * (1.0 + max(abs(v) for v in bounds))
     minx, miny = bounds[0] - margin, bounds[1] - margin
     cw, ch = (w + 2 * margin) / nx * (1 + 1e-9), (h + 2 * margin) / ny * (1 + 1e-9)
-    x1, y1, x2, y2 = (np.ascontiguousarray(edges[:, k]) for k in range(4))
     empty_i = np.zeros(0, dtype=np.int64)
     n_entries, n_ids = _scan(
-        False, minx, miny, cw, ch, nx, ny, margin, start, x1, y1, x2, y2,
+        False, minx, miny, cw, ch, nx, ny, margin, start, edges,
         empty_i, empty_i, np.zeros(0, dtype=np.bool_), empty_i, empty_i, empty_i,
     )
     cell = np.empty(n_entries, dtype=np.int64)
@@ -278,7 +297,7 @@ def _build_layer(
     e_end = np.empty(n_entries, dtype=np.int64)
     ids = np.empty(n_ids, dtype=np.int64)
     _scan(
-        True, minx, miny, cw, ch, nx, ny, margin, start, x1, y1, x2, y2,
+        True, minx, miny, cw, ch, nx, ny, margin, start, edges,
         cell, poly, inside, e_start, e_end, ids,
     )
     return _Layer(
@@ -360,23 +379,23 @@ class PointKernel:
         self._grid_f = np.array(grid_f, dtype=np.float64)
         self._grid_i = np.array(grid_i, dtype=np.int64)
         self._cell_start = np.searchsorted(cell[order], np.arange(cell0 + 1)).astype(np.int64)
-        self._value = np.concatenate(values)[order]
-        self._inside = np.concatenate(inside)[order]
-        self._start = np.concatenate(starts)[order]
-        self._end = np.concatenate(ends)[order]
-        self._ids = np.concatenate(ids)
-        edges = np.concatenate(edge_parts)
-        self._ex1, self._ey1, self._ex2, self._ey2 = (
-            np.ascontiguousarray(edges[:, k]) for k in range(4)
-        )
+        self._entries = np.column_stack(
+            [
+                np.concatenate(values)[order],
+                np.concatenate(starts)[order],
+                np.concatenate(ends)[order],
+                np.concatenate(inside)[order],
+            ]
+        ).astype(np.int32)
+        self._ids = np.concatenate(ids).astype(np.int32)
+        self._edges = np.ascontiguousarray(np.concatenate(edge_parts))
         self.locate(np.zeros(1), np.zeros(1))  # compiled (or loaded from the cache) now
 
     @property
     def nbytes(self) -> int:
         """Memory held by the kernel's arrays."""
         arrays = (
-            self._grid_f, self._grid_i, self._cell_start, self._value, self._inside,
-            self._start, self._end, self._ids, self._ex1, self._ey1, self._ex2, self._ey2,
+            self._grid_f, self._grid_i, self._cell_start, self._entries, self._ids, self._edges
         )
         return int(sum(a.nbytes for a in arrays))
 
@@ -390,9 +409,12 @@ class PointKernel:
         y = np.ascontiguousarray(y, dtype=np.float64)
         unit = np.empty(x.size, dtype=np.int64)
         kind = np.empty(x.size, dtype=np.int8)
+        if x.size >= _SORT_MIN:
+            order = _order(x, y, self._grid_f, self._grid_i, self._levels[0], 256)
+        else:
+            order = np.arange(x.size)
         _locate(
-            x, y, self._levels, self._grid_f, self._grid_i, self._cell_start, self._value,
-            self._inside, self._start, self._end, self._ids, self._ex1, self._ey1, self._ex2,
-            self._ey2, unit, kind,
+            x, y, order, self._levels, self._grid_f, self._grid_i, self._cell_start, self._entries,
+            self._ids, self._edges, unit, kind,
         )
         return unit, kind
