@@ -261,6 +261,12 @@ class BoundaryIndex:
         self._metric()
         return self
 
+    @property
+    def prepared(self) -> dict[str, bool]:
+        """What answers need, and whether it is built: the compiled kernel (always, at
+        construction) and the metric trees (:meth:`prepare_snapping`)."""
+        return {"kernel": self._kernel is not None, "metric_trees": bool(self._metric_cache)}
+
     def distance_to_set(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.float64]:
         """Metres from WGS84 points to the nearest unit (0 inside; NaN beyond 100 km).
 
