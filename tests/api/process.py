@@ -23,13 +23,13 @@ def free_port() -> int:
 
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """`wangge serve` on 127.0.0.1:port, returned once /health answers (60 s at most)."""
+    """`wangge serve` on 127.0.0.1:port, returned once /health answers (120 s at most)."""
     # the log goes to a file: a pipe nobody reads would fill up and stall the server
     log = tempfile.NamedTemporaryFile(prefix="wangge-serve-", suffix=".log", delete=False)
     proc = subprocess.Popen(
         [*WANGGE, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {Path(log.name).read_text()[-2000:]}")
@@ -39,7 +39,7 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("server did not start within 60 s")
+    raise RuntimeError("server did not start within 120 s")
 
 
 @contextmanager
