@@ -45,6 +45,39 @@ def city_set(microgrids: int, seed: int) -> Path:
     return path
 
 
+def run_dask(index: BoundaryIndex, lon: np.ndarray, lat: np.ndarray, args) -> None:
+    """The points assigned on Dask (geo.cluster) beside the in-process path."""
+    from functools import partial
+
+    from api.cli.boundaries import index_for_workers
+    from geo.batch import assign_table
+    from geo.cluster import DaskAssigner
+
+    table = pd.DataFrame({"lon": lon, "lat": lat})
+    path = str(city_set(args.microgrids, args.seed).resolve())
+    loader = partial(index_for_workers, (path,), None, index.snap_tolerance_m)
+    started = time.perf_counter()
+    ours = assign_table(index, table)
+    ours_s = time.perf_counter() - started
+    rows = args.partitions or 500_000
+    with DaskAssigner(loader, scheduler=args.scheduler, partition_rows=rows) as dask:
+        started = time.perf_counter()
+        dask.assign_table(table.iloc[:1000])  # every worker has built its index
+        warm_s = time.perf_counter() - started
+        started = time.perf_counter()
+        theirs = dask.assign_table(table)
+        dask_s = time.perf_counter() - started
+    agree = ours.equals(theirs)
+    print(f"assign_table in process  {ours_s:8.2f} s  {len(table) / ours_s:12,.0f} rows/s")
+    print(
+        f"assign_table on dask     {dask_s:8.2f} s  {len(table) / dask_s:12,.0f} rows/s"
+        f"  (first partitions with the workers' index builds {warm_s:.1f} s)"
+    )
+    print(f"ratio (in process / dask) {ours_s / dask_s:.2f}x; answers agree: {agree}")
+    if not agree:
+        raise SystemExit("answers differ")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)

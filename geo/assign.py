@@ -134,7 +134,10 @@ class BoundaryIndex:
         self._kernel = PointKernel(
             self._extent,
             self._snap_zone,
-            [(g, pos, self._code_rank[pos]) for g, pos in zip(self._level_geoms, self._level_pos)],
+            [
+                (g, pos, self._code_rank[pos])
+                for g, pos in zip(self._level_geoms, self._level_pos, strict=True)
+            ],
         )
         # plain lists of the text columns: describe() runs once per request
         self._text = {
