@@ -183,6 +183,11 @@ class Health(BaseModel):
     status: Literal["ok"]
     version: str
     boundaries: BoundaryInfo
+    ready: bool = Field(
+        description="Whether everything an answer needs (the compiled index, the metric trees "
+        "of snapping and distances) is built: no request pays a one-time build"
+    )
+    building: list[str] = Field(description="What is still being built (empty when ready)")
 
 
 class UnitProperties(BaseModel):

@@ -36,6 +36,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from geo.crs import CoordSystem, points_to_wgs84
+from geo.kernel import AMBIGUOUS, FOUND, SNAP, PointKernel
 from geo.units import LEADER_COLUMNS, BoundarySet
 
 ASSIGNED = "assigned"
@@ -84,9 +85,12 @@ class Assignment:
 
 
 class BoundaryIndex:
-    """Spatial index over a boundary set, one STRtree per level, answering point assignments.
+    """Spatial index over a boundary set answering point assignments.
 
-    The trees are immutable: to change the set, build a new index and swap it in.
+    Points are located by a compiled grid index (:class:`geo.kernel.PointKernel`, built and
+    compiled here); the few too close to an edge to decide in double precision, and the
+    nearest-unit searches of snapping, use shapely (one STRtree per level). Everything is
+    immutable: to change the set, build a new index and swap it in.
 
     Parameters
     ----------
@@ -127,6 +131,14 @@ class BoundaryIndex:
         codes = bset.units["code"].to_numpy(dtype=str)
         self._code_rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")
         self._has_children = bset.children_count > 0
+        self._kernel = PointKernel(
+            self._extent,
+            self._snap_zone,
+            [
+                (g, pos, self._code_rank[pos])
+                for g, pos in zip(self._level_geoms, self._level_pos, strict=True)
+            ],
+        )
         # plain lists of the text columns: describe() runs once per request
         self._text = {
             column: bset.units[column].tolist()
@@ -252,6 +264,12 @@ class BoundaryIndex:
         self._metric()
         return self
 
+    @property
+    def prepared(self) -> dict[str, bool]:
+        """What answers need, and whether it is built: the compiled kernel (always, at
+        construction) and the metric trees (:meth:`prepare_snapping`)."""
+        return {"kernel": self._kernel is not None, "metric_trees": bool(self._metric_cache)}
+
     def distance_to_set(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.float64]:
         """Metres from WGS84 points to the nearest unit (0 inside; NaN beyond 100 km).
 
@@ -284,28 +302,19 @@ class BoundaryIndex:
     def _assign_wgs84(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> Assignment:
         n = x.size
         depths = len(self.bset.levels)
-        unit = np.full(n, -1, dtype=np.intp)
+        found, kind = self._kernel.locate(x, y)
+        unit = found.astype(np.intp, copy=False)
         status = np.full(n, UNASSIGNED, dtype=f"<U{max(map(len, STATUSES))}")
         distance = np.full(n, np.nan)
-        # The set's extent (the union of the top level, prepared) screens out points outside
-        # everything in one vectorised call; inside it, the deepest level is tried first, then
-        # each level above for the points still unplaced (gaps).
-        remaining = np.flatnonzero(shapely.intersects_xy(self._extent, x, y))
-        points = shapely.points(x[remaining], y[remaining])
-        for depth in range(depths - 1, -1, -1):
-            if remaining.size == 0:
-                break
-            found_i, found_pos = self._covering(depth, points, x[remaining], y[remaining])
-            unit[remaining[found_i]] = found_pos
-            keep = np.ones(remaining.size, dtype=bool)
-            keep[found_i] = False
-            remaining, points = remaining[keep], points[keep]
-        placed = unit >= 0
+        placed = kind == FOUND
         distance[placed] = 0.0
         status[placed] = np.where(self._has_children[unit[placed]], GAP, ASSIGNED)
-        remaining = np.flatnonzero(~placed)
-        if remaining.size:
-            self._snap(remaining, x, y, unit, status, distance)
+        near = np.flatnonzero(kind == SNAP)
+        if near.size:
+            self._snap(near, x, y, unit, status, distance, screened=True)
+        undecided = np.flatnonzero(kind == AMBIGUOUS)
+        if undecided.size:
+            self._place_exactly(undecided, x, y, unit, status, distance)
         chain = np.full((n, depths), -1, dtype=np.intp)
         ok = unit >= 0
         chain[ok] = self.bset.chains[unit[ok]]
@@ -320,6 +329,36 @@ class BoundaryIndex:
             lon=x,
             lat=y,
         )
+
+    def _place_exactly(
+        self,
+        todo: NDArray[np.intp],
+        x: NDArray[np.float64],
+        y: NDArray[np.float64],
+        unit: NDArray[np.intp],
+        status: NDArray[np.str_],
+        distance: NDArray[np.float64],
+    ) -> None:
+        """The same rules with shapely's robust predicates, for the points ``todo`` that lie
+        too close to an edge for the kernel to decide."""
+        # The set's extent screens out points outside everything; inside it, the deepest
+        # level is tried first, then each level above for the points still unplaced (gaps).
+        remaining = todo[shapely.intersects_xy(self._extent, x[todo], y[todo])]
+        points = shapely.points(x[remaining], y[remaining])
+        for depth in range(len(self.bset.levels) - 1, -1, -1):
+            if remaining.size == 0:
+                break
+            found_i, found_pos = self._covering(depth, points, x[remaining], y[remaining])
+            unit[remaining[found_i]] = found_pos
+            keep = np.ones(remaining.size, dtype=bool)
+            keep[found_i] = False
+            remaining, points = remaining[keep], points[keep]
+        placed = todo[unit[todo] >= 0]
+        distance[placed] = 0.0
+        status[placed] = np.where(self._has_children[unit[placed]], GAP, ASSIGNED)
+        rest = todo[unit[todo] < 0]
+        if rest.size:
+            self._snap(rest, x, y, unit, status, distance)
 
     def _covering(
         self, depth: int, points: NDArray[np.object_], x: NDArray, y: NDArray
@@ -364,26 +403,33 @@ class BoundaryIndex:
         unit: NDArray[np.intp],
         status: NDArray[np.str_],
         distance: NDArray[np.float64],
+        *,
+        screened: bool = False,
     ) -> None:
-        """Snap points outside every unit to the nearest unit within the tolerance."""
-        remaining = remaining[shapely.intersects_xy(self._snap_zone, x[remaining], y[remaining])]
+        """Snap points outside every unit to the nearest unit within the tolerance
+        (``screened``: the points are known to lie in the snap zone)."""
+        if not screened:
+            zone = self._snap_zone
+            remaining = remaining[shapely.intersects_xy(zone, x[remaining], y[remaining])]
         if remaining.size == 0:
             return
         trees, _ = self._metric()
         mx, my = self._to_metric.transform(x[remaining], y[remaining])
         points = shapely.points(mx, my)
         todo = np.arange(remaining.size)
+        reach = self.snap_tolerance_m * (1 + 1e-9) + 1e-6
         for depth in range(len(trees) - 1, -1, -1):
             if todo.size == 0:
                 break
-            (i, j), dist = trees[depth].query_nearest(
-                points[todo],
-                max_distance=self.snap_tolerance_m,
-                return_distance=True,
-                all_matches=True,
-            )
+            # the units in reach (a prepared distance test, with a hair of slack), measured
+            # exactly; per point the nearest, and the smaller code at equal distances
+            tree = trees[depth]
+            i, j = tree.query(points[todo], predicate="dwithin", distance=reach)
+            dist = shapely.distance(points[todo][i], tree.geometries[j])
+            near = dist <= self.snap_tolerance_m
+            i, j, dist = i[near], j[near], dist[near]
             pos = self._level_pos[depth][j]
-            order = np.lexsort((self._code_rank[pos], i))
+            order = np.lexsort((self._code_rank[pos], dist, i))
             i, pos, dist = i[order], pos[order], dist[order]
             first = np.ones(i.size, dtype=bool)
             first[1:] = i[1:] != i[:-1]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -111,6 +113,13 @@ def _print_report(name: str, units: int, report: Any) -> None:
     )
 
 
+class Engine(StrEnum):
+    """Where ``wangge assign`` runs."""
+
+    process = "process"
+    dask = "dask"
+
+
 def lookup(
     lon: Annotated[float, typer.Argument(help="Longitude (or x); negative values as they are")],
     lat: Annotated[float, typer.Argument(help="Latitude (or y)")],
@@ -164,6 +173,13 @@ def assign(
         typer.Option(help="Encoding of the CSV (default: UTF-8 with or without BOM, or GB 18030)"),
     ] = None,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows per batch")] = 200_000,
+    engine: Annotated[
+        Engine, typer.Option(help="process: in this process; dask: on a Dask cluster")
+    ] = Engine.process,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://host:8786); default a local cluster"),
+    ] = None,
 ) -> None:
     """Assign every row of a CSV: one code column per level, the leader and the status.
 
@@ -184,11 +200,29 @@ def assign(
         try:
             _check_columns(table, lon_column, lat_column)
             settings = Settings()
-            index = BoundaryIndex(
-                read_boundaries(boundaries, boundaries_crs),
-                snap_tolerance_m=settings.snap_tolerance_m,
-            )
-            counts = _assign_rows(index, table, output_csv, crs, lon_column, lat_column, chunk_size)
+            if engine is Engine.dask:
+                from geo.cluster import DaskAssigner
+
+                files = tuple(str(p.resolve()) for p in (boundaries or settings.boundary_paths))
+                loader = partial(
+                    index_for_workers,
+                    files,
+                    boundaries_crs or settings.boundaries_crs,
+                    settings.snap_tolerance_m,
+                )
+                with DaskAssigner(loader, scheduler=scheduler) as dask:
+                    index = dask.loader_index()
+                    counts = _assign_rows(
+                        index, table, output_csv, crs, lon_column, lat_column, chunk_size, dask
+                    )
+            else:
+                index = BoundaryIndex(
+                    read_boundaries(boundaries, boundaries_crs),
+                    snap_tolerance_m=settings.snap_tolerance_m,
+                )
+                counts = _assign_rows(
+                    index, table, output_csv, crs, lon_column, lat_column, chunk_size
+                )
         except WanggeError as exc:
             raise fail(exc) from None
     rows = sum(counts.values())
@@ -198,6 +232,15 @@ def assign(
     for value, count in sorted(counts.items()):
         summary.add_row(value, f"{count:,}")
     console.print(summary)
+
+
+def index_for_workers(files: tuple[str, ...], crs: str | None, snap_tolerance_m: float) -> Any:
+    """The boundary index a Dask worker builds (once) from the boundary files."""
+    from boundaries.loader import load_boundary_set
+    from geo.assign import BoundaryIndex
+
+    bset, _ = load_boundary_set(list(files), crs=crs)
+    return BoundaryIndex(bset, snap_tolerance_m=snap_tolerance_m)
 
 
 def _check_columns(table: CsvTable, lon_column: str, lat_column: str) -> None:
@@ -225,8 +268,10 @@ def _assign_rows(
     lon_column: str,
     lat_column: str,
     chunk_size: int,
+    dask: Any = None,
 ) -> dict[str, int]:
-    """Assign the table chunk by chunk into a temporary file, moved into place at the end."""
+    """Assign the table chunk by chunk into a temporary file, moved into place at the end
+    (each chunk on the cluster of ``dask``, a :class:`geo.cluster.DaskAssigner`, if given)."""
     import pandas as pd
 
     from geo.batch import assign_table
@@ -251,15 +296,15 @@ def _assign_rows(
             for chunk in table.chunks(chunk_size):
                 frame = pd.DataFrame(chunk.rows, columns=columns, dtype=object)
                 frame.columns = pd.Index(table.header, dtype=object)
-                out = assign_table(
-                    index,
-                    frame,
-                    lon_column=lon_column,
-                    lat_column=lat_column,
-                    crs=crs,
-                    lines=chunk.lines,
-                    refused=chunk.problems,
-                )
+                options = {"lon_column": lon_column, "lat_column": lat_column, "crs": crs}
+                if dask is not None:
+                    out = dask.assign_table(
+                        frame, lines=list(chunk.lines), refused=list(chunk.problems), **options
+                    )
+                else:
+                    out = assign_table(
+                        index, frame, lines=chunk.lines, refused=chunk.problems, **options
+                    )
                 out.to_csv(sink, header=first, index=False)
                 first = False
                 for value, count in out["status"].value_counts().items():

@@ -17,9 +17,12 @@ def read_health(boundaries: BoundariesDep) -> Health:
     """Whether the service is up, and which boundary version it answers with."""
     snapshot = boundaries.current
     bset = snapshot.index.bset
+    building = [part for part, built in snapshot.index.prepared.items() if not built]
     return Health(
         status="ok",
         version=VERSION,
+        ready=not building,
+        building=building,
         boundaries=BoundaryInfo(
             name=bset.name,
             version_id=snapshot.version_id,

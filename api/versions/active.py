@@ -178,6 +178,7 @@ class ActiveBoundaries:
                 index = self.view(version_id)
             else:
                 self._keep_view((version_id, roster.key()), index)
+            index.prepare_snapping()  # built before any request is answered from it
             self._snapshot = Snapshot(version_id, index)
             self._seen = dict(seen)
         if previous is not None and previous.version_id != version_id:

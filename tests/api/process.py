@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen[bytes]:
-    """`wangge serve` on 127.0.0.1:port, returned once /health answers (60 s at most).
+    """`wangge serve` on 127.0.0.1:port, returned once /health answers (120 s at most).
 
     The server is the leader of its own process group (with its workers): ``kill_server``.
     """
@@ -38,7 +38,7 @@ def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {Path(log.name).read_text()[-2000:]}")
@@ -48,7 +48,7 @@ def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("server did not start within 60 s")
+    raise RuntimeError("server did not start within 120 s")
 
 
 def kill_server(proc: subprocess.Popen[bytes]) -> None:

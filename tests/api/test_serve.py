@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import httpx
 import pytest
+import shapely
 
 from api.schemas import Health, LookupResult, UnitFeature
 from geo.crs import wgs84_to_gcj02
@@ -59,6 +60,21 @@ def test_health_lists_the_five_levels(server):
         ("grid", 1441),
         ("microgrid", 13989),
     ]
+
+
+def test_everything_an_answer_needs_is_built_before_health_answers(server, hexi_gpkg, headers):
+    health = httpx.get(f"{server}/health").json()
+    assert health["ready"] is True and health["building"] == []
+    # a point 20 m north of the district's northernmost vertex snaps; one far away does not
+    district = gpd.read_file(hexi_gpkg, layer="district").geometry.iloc[0]
+    coords = shapely.get_coordinates(district)
+    top = coords[coords[:, 1].argmax()]
+    for (lon, lat), status in (
+        ((top[0], top[1] + 20 / 110_990), "snapped"),
+        ((top[0] + 0.5, top[1]), "unassigned"),
+    ):
+        got = httpx.get(f"{server}/lookup", params={"lon": lon, "lat": lat}, headers=headers)
+        assert got.status_code == 200 and got.json()["status"] == status, got.text
 
 
 def test_lookup_without_a_key_is_refused(server):

@@ -300,3 +300,16 @@ def test_assign_says_what_is_wrong_in_one_line(tiny_gpkg, tmp_path, make, out, o
     assert message in result.stderr.splitlines()[0]
     assert "Traceback" not in result.output
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_assign_on_dask_writes_what_the_process_writes(tiny_gpkg, tmp_path):
+    src = _write_input(tmp_path / "in.csv", f"lon,lat\n{GOOD}\noops,1\n117.3,39.3\n{GOOD}\n")
+    outs = {}
+    for engine in ("process", "dask"):
+        out = tmp_path / f"{engine}.csv"
+        args = ["assign", "--boundaries", str(tiny_gpkg), str(src), str(out), "--engine", engine]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        outs[engine] = out.read_bytes()
+    assert outs["dask"] == outs["process"]
+    assert b"invalid" in outs["dask"] and b"assigned" in outs["dask"]

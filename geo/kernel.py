@@ -1,0 +1,420 @@
+"""A compiled point-in-polygon index: a uniform grid of cells over a layer of polygons.
+
+Each cell lists the polygons touching it, smallest code first. A cell that no edge of a
+polygon comes near and whose centre that polygon covers is *interior*: any point in it is
+covered without a test. In a *boundary* cell the point is tested with the crossing number
+against the polygon's edges that can matter there (those spanning the cell's row, not wholly to
+its left), with exact detection of points on a vertex or an edge (``covers`` semantics).
+
+The sign of each orientation is trusted only beyond its floating-point error bound (Shewchuk's
+``orient2d`` filter); a point too close to an edge to decide in double precision is reported
+*ambiguous*, and the caller answers it with shapely (GEOS's robust predicates). The answers are
+therefore exactly shapely's ``intersects`` (a point on the boundary counts), and the smallest
+code wins where polygons share an edge or a vertex.
+
+The compiled functions are cached on disk (numba ``cache=True``) when the package folder, or
+``NUMBA_CACHE_DIR``, is writable; otherwise they are compiled once per process.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+from numba import njit
+from numpy.typing import NDArray
+
+
+def _cache_writable() -> bool:
+    """Whether numba can keep its compiled functions on disk here."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return True
+    folder = Path(__file__).parent / "__pycache__"
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
+_CACHE = _cache_writable()
+#: Bound on the relative error of a double-precision 2x2 orientation (3.3e-16, rounded up).
+_ORIENT_ERR = 1e-15
+#: From this many points on, look them up in the order of the cells they fall in.
+_SORT_MIN = 20_000
+#: Kinds of answer for a point.
+FOUND, SNAP, OUT, AMBIGUOUS = 0, 1, 2, 3
+
+
+@njit(cache=_CACHE, nogil=True)
+def _pip(px, py, ids, start, end, edges):
+    """Crossing number over the edges ``ids[start:end]``: 1 covered, 0 not, -1 undecidable."""
+    inside = False
+    for k in range(start, end):
+        e = ids[k]
+        x1 = edges[e, 0]
+        y1 = edges[e, 1]
+        x2 = edges[e, 2]
+        y2 = edges[e, 3]
+        if (x1 == px and y1 == py) or (x2 == px and y2 == py):
+            return 1
+        if (y1 > py) != (y2 > py):
+            left = (x2 - x1) * (py - y1)
+            right = (px - x1) * (y2 - y1)
+            if left == 0.0 and right == 0.0:
+                return 1  # exactly on the edge
+            det = left - right
+            if abs(det) <= _ORIENT_ERR * (abs(left) + abs(right)):
+                return -1
+            if (det > 0.0) == (y2 > y1):
+                inside = not inside
+        elif y1 == py and y2 == py and min(x1, x2) <= px <= max(x1, x2):
+            return 1
+    return 1 if inside else 0
+
+
+@njit(cache=_CACHE, nogil=True)
+def _query(layer, px, py, grid_f, grid_i, cell_start, entries, ids, edges):
+    """The value of the first polygon of a layer covering the point, -1 none, -2 undecidable.
+
+    ``entries`` rows are (value, first edge id, end of edge ids, interior)."""
+    fx = (px - grid_f[layer, 0]) / grid_f[layer, 2]
+    fy = (py - grid_f[layer, 1]) / grid_f[layer, 3]
+    nx = grid_i[layer, 0]
+    if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < grid_i[layer, 1]):
+        return -1
+    c = grid_i[layer, 2] + int(fy) * nx + int(fx)
+    for k in range(cell_start[c], cell_start[c + 1]):
+        if entries[k, 3]:
+            return entries[k, 0]
+        r = _pip(px, py, ids, entries[k, 1], entries[k, 2], edges)
+        if r == 1:
+            return entries[k, 0]
+        if r == -1:
+            return -2
+    return -1
+
+
+@njit(cache=_CACHE, nogil=True)
+def _order(x, y, grid_f, grid_i, layer, side):
+    """The points in the order of the cells of a coarse grid over a layer (a counting sort):
+    neighbours are looked up together, so the layers' arrays stay in the CPU's caches."""
+    x0 = grid_f[layer, 0]
+    y0 = grid_f[layer, 1]
+    w = grid_f[layer, 2] * grid_i[layer, 0] / side
+    h = grid_f[layer, 3] * grid_i[layer, 1] / side
+    row = side + 2  # a bucket each side for points beyond the layer
+    bucket = np.empty(x.size, dtype=np.int64)
+    start = np.zeros(row * row + 1, dtype=np.int64)
+    for i in range(x.size):
+        bx = min(max(int((x[i] - x0) / w), -1), side) + 1
+        by = min(max(int((y[i] - y0) / h), -1), side) + 1
+        bucket[i] = by * row + bx
+        start[by * row + bx + 1] += 1
+    for b in range(1, start.size):
+        start[b] += start[b - 1]
+    order = np.empty(x.size, dtype=np.int64)
+    for i in range(x.size):
+        b = bucket[i]
+        order[start[b]] = i
+        start[b] += 1
+    return order
+
+
+@njit(cache=_CACHE, nogil=True)
+def _locate(x, y, order, levels, grid_f, grid_i, cell_start, entries, ids, edges, unit, kind):
+    """Layer 0 is the extent, layer 1 the snap zone, ``levels`` the unit layers deepest
+    first: each point gets its unit and its kind (FOUND, SNAP, OUT or AMBIGUOUS)."""
+    for o in range(x.size):
+        i = order[o]
+        px = x[i]
+        py = y[i]
+        unit[i] = -1
+        found = _query(0, px, py, grid_f, grid_i, cell_start, entries, ids, edges)
+        if found >= 0:
+            found = -1
+            for layer in levels:
+                found = _query(layer, px, py, grid_f, grid_i, cell_start, entries, ids, edges)
+                if found != -1:
+                    break
+            if found >= 0:
+                unit[i] = found
+                kind[i] = 0
+                continue
+        if found == -2:
+            kind[i] = 3
+            continue
+        zone = _query(1, px, py, grid_f, grid_i, cell_start, entries, ids, edges)
+        kind[i] = 3 if zone == -2 else (1 if zone >= 0 else 2)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _scan(
+    fill, minx, miny, cw, ch, nx, ny, margin, poly_start, edges,
+    c_cell, c_poly, c_inside, c_start, c_end, ids,
+):
+    """Walk every polygon's cells: count (``fill`` False) or write (True) the cell entries and
+    the edge lists of boundary entries. Returns (entries, edge ids)."""
+    ex1 = edges[:, 0]
+    ey1 = edges[:, 1]
+    ex2 = edges[:, 2]
+    ey2 = edges[:, 3]
+    n_entries = 0
+    n_ids = 0
+    touched = np.zeros(nx + 2, dtype=np.int64)
+    band = np.empty(ex1.size, dtype=np.int64)
+    for p in range(poly_start.size - 1):
+        s = poly_start[p]
+        t = poly_start[p + 1]
+        if s == t:
+            continue
+        bx0 = min(ex1[s:t].min(), ex2[s:t].min())
+        bx1 = max(ex1[s:t].max(), ex2[s:t].max())
+        by0 = min(ey1[s:t].min(), ey2[s:t].min())
+        by1 = max(ey1[s:t].max(), ey2[s:t].max())
+        i0 = max(int((bx0 - margin - minx) / cw), 0)
+        i1 = min(int((bx1 + margin - minx) / cw), nx - 1)
+        j0 = max(int((by0 - margin - miny) / ch), 0)
+        j1 = min(int((by1 + margin - miny) / ch), ny - 1)
+        for j in range(j0, j1 + 1):
+            y0 = miny + j * ch - margin
+            y1 = miny + (j + 1) * ch + margin
+            nb = 0
+            for e in range(s, t):
+                if min(ey1[e], ey2[e]) <= y1 and max(ey1[e], ey2[e]) >= y0:
+                    band[nb] = e
+                    nb += 1
+            if nb == 0:
+                continue
+            # cells of the row that an edge's box reaches (a difference array)
+            touched[i0 : i1 + 2] = 0
+            for b in range(nb):
+                e = band[b]
+                a = int((min(ex1[e], ex2[e]) - margin - minx) / cw)
+                z = int((max(ex1[e], ex2[e]) + margin - minx) / cw)
+                touched[max(a, i0)] += 1
+                touched[min(z, i1) + 1] -= 1
+            depth = 0
+            run_inside = -1  # status of the current run of untouched cells, -1 unknown
+            for i in range(i0, i1 + 1):
+                depth += touched[i]
+                boundary = depth > 0
+                if not boundary and run_inside == -1:
+                    cx = minx + (i + 0.5) * cw
+                    cy = miny + (j + 0.5) * ch
+                    run_inside = _pip(cx, cy, band, 0, nb, edges)
+                    if run_inside == -1:
+                        run_inside = 2  # undecidable centre: keep the cell as a boundary
+                if boundary:
+                    run_inside = -1
+                elif run_inside == 0:
+                    continue
+                cell = j * nx + i
+                interior = not boundary and run_inside == 1
+                if fill:
+                    c_cell[n_entries] = cell
+                    c_poly[n_entries] = p
+                    c_inside[n_entries] = interior
+                    c_start[n_entries] = n_ids
+                if not interior:
+                    x0 = minx + i * cw - margin
+                    for b in range(nb):
+                        e = band[b]
+                        if max(ex1[e], ex2[e]) >= x0:
+                            if fill:
+                                ids[n_ids] = e
+                            n_ids += 1
+                if fill:
+                    c_end[n_entries] = n_ids
+                n_entries += 1
+    return n_entries, n_ids
+
+
+@dataclass
+class _Layer:
+    """One layer's grid, with entries in the layer's own numbering."""
+
+    grid_f: tuple[float, float, float, float]
+    grid_i: tuple[int, int]
+    cell: NDArray[np.int64]
+    value: NDArray[np.int64]
+    rank: NDArray[np.int64]
+    inside: NDArray[np.bool_]
+    start: NDArray[np.int64]
+    end: NDArray[np.int64]
+    ids: NDArray[np.int64]
+    edges: NDArray[np.float64]  # (n, 4): x1, y1, x2, y2
+
+
+def _edges(polygons: NDArray[np.object_]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Every ring edge of the polygons as (x1, y1, x2, y2), grouped by polygon, and the
+    start of each polygon's edges."""
+    parts, part_of = shapely.get_parts(polygons, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    same = coord_of[1:] == coord_of[:-1]
+    edges = np.column_stack([coords[:-1][same], coords[1:][same]])
+    owner = part_of[ring_of[coord_of[:-1][same]]]
+    order = np.argsort(owner, kind="stable")
+    edges, owner = edges[order], owner[order]
+    start = np.searchsorted(owner, np.arange(len(polygons) + 1)).astype(np.int64)
+    return np.ascontiguousarray(edges, dtype=np.float64), start
+
+
+def _build_layer(
+    polygons: NDArray[np.object_], values: NDArray[np.int64], ranks: NDArray[np.int64]
+) -> _Layer:
+    edges, start = _edges(polygons)
+    if edges.size == 0:
+        edges = np.zeros((0, 4))
+    bounds = (
+        (edges[:, [0, 2]].min(), edges[:, [1, 3]].min(), edges[:, [0, 2]].max(),
+         edges[:, [1, 3]].max())
+        if len(edges) else (0.0, 0.0, 1.0, 1.0)
+    )
+    w = max(bounds[2] - bounds[0], 1e-9)
+    h = max(bounds[3] - bounds[1], 1e-9)
+    # about four cells per polygon, and one per edge for a few large polygons
+    cells = int(np.clip(max(4 * len(polygons), len(edges)), 256, 1 << 22))
+    nx = max(int(np.ceil(np.sqrt(cells * w / h))), 1)
+    ny = max(int(np.ceil(cells / nx)), 1)
+    # a margin well above the rounding of a coordinate, well below any real distance
+    margin = 1e-9 * max(w / nx, h / ny) + 1e-13 * (1.0 + max(abs(v) for v in bounds))
+    minx, miny = bounds[0] - margin, bounds[1] - margin
+    cw, ch = (w + 2 * margin) / nx * (1 + 1e-9), (h + 2 * margin) / ny * (1 + 1e-9)
+    empty_i = np.zeros(0, dtype=np.int64)
+    n_entries, n_ids = _scan(
+        False, minx, miny, cw, ch, nx, ny, margin, start, edges,
+        empty_i, empty_i, np.zeros(0, dtype=np.bool_), empty_i, empty_i, empty_i,
+    )
+    cell = np.empty(n_entries, dtype=np.int64)
+    poly = np.empty(n_entries, dtype=np.int64)
+    inside = np.empty(n_entries, dtype=np.bool_)
+    e_start = np.empty(n_entries, dtype=np.int64)
+    e_end = np.empty(n_entries, dtype=np.int64)
+    ids = np.empty(n_ids, dtype=np.int64)
+    _scan(
+        True, minx, miny, cw, ch, nx, ny, margin, start, edges,
+        cell, poly, inside, e_start, e_end, ids,
+    )
+    return _Layer(
+        grid_f=(minx, miny, cw, ch),
+        grid_i=(nx, ny),
+        cell=cell,
+        value=values[poly],
+        rank=ranks[poly],
+        inside=inside,
+        start=e_start,
+        end=e_end,
+        ids=ids,
+        edges=edges,
+    )
+
+
+class PointKernel:
+    """The compiled locator of a boundary index: the extent, the snap zone, and the units of
+    every level, each as a grid layer.
+
+    Parameters
+    ----------
+    extent, snap_zone : shapely geometry
+        The set's extent (points outside it are in no unit) and the zone within which points
+        outside every unit can snap.
+    levels : list of (polygons, positions, ranks)
+        Per level, top first: the polygons, their positions in the set and the rank of their
+        codes (the smaller rank wins a shared edge or vertex).
+
+    Example
+    -------
+    >>> import shapely
+    >>> a, b = shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)
+    >>> k = PointKernel(shapely.box(0, 0, 2, 1), shapely.box(-1, -1, 3, 2),
+    ...                 [(np.array([a, b]), np.array([0, 1]), np.array([1, 0]))])
+    >>> unit, kind = k.locate(np.array([0.5, 1.0, 2.5, 9.0]), np.array([0.5, 0.5, 0.5, 9.0]))
+    >>> unit.tolist(), kind.tolist()
+    ([0, 1, -1, -1], [0, 0, 1, 2])
+    """
+
+    def __init__(
+        self,
+        extent: shapely.Geometry,
+        snap_zone: shapely.Geometry,
+        levels: list[tuple[NDArray[np.object_], NDArray[np.intp], NDArray[np.intp]]],
+    ) -> None:
+        zero = np.zeros(1, dtype=np.int64)
+        layers = [
+            _build_layer(np.array([extent], dtype=object), zero, zero),
+            _build_layer(np.array([snap_zone], dtype=object), zero, zero),
+        ]
+        for polygons, positions, ranks in levels:
+            layers.append(
+                _build_layer(
+                    polygons, np.asarray(positions, np.int64), np.asarray(ranks, np.int64)
+                )
+            )
+        self._levels = np.arange(len(layers) - 1, 1, -1, dtype=np.int64)  # deepest first
+        grid_f, grid_i, cells, values, ranks_, inside, starts, ends, ids = ([] for _ in range(9))
+        edge_parts = []
+        cell0 = edge0 = id0 = 0
+        for layer in layers:
+            nx, ny = layer.grid_i
+            grid_f.append(layer.grid_f)
+            grid_i.append((nx, ny, cell0))
+            cells.append(layer.cell + cell0)
+            values.append(layer.value)
+            ranks_.append(layer.rank)
+            inside.append(layer.inside)
+            starts.append(layer.start + id0)
+            ends.append(layer.end + id0)
+            ids.append(layer.ids + edge0)
+            edge_parts.append(layer.edges)
+            cell0 += nx * ny
+            edge0 += len(layer.edges)
+            id0 += len(layer.ids)
+        cell = np.concatenate(cells)
+        order = np.lexsort((np.concatenate(ranks_), cell))
+        self._grid_f = np.array(grid_f, dtype=np.float64)
+        self._grid_i = np.array(grid_i, dtype=np.int64)
+        self._cell_start = np.searchsorted(cell[order], np.arange(cell0 + 1)).astype(np.int64)
+        self._entries = np.column_stack(
+            [
+                np.concatenate(values)[order],
+                np.concatenate(starts)[order],
+                np.concatenate(ends)[order],
+                np.concatenate(inside)[order],
+            ]
+        ).astype(np.int32)
+        self._ids = np.concatenate(ids).astype(np.int32)
+        self._edges = np.ascontiguousarray(np.concatenate(edge_parts))
+        self.locate(np.zeros(1), np.zeros(1))  # compiled (or loaded from the cache) now
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the kernel's arrays."""
+        arrays = (
+            self._grid_f, self._grid_i, self._cell_start, self._entries, self._ids, self._edges
+        )
+        return int(sum(a.nbytes for a in arrays))
+
+    def locate(
+        self, x: NDArray[np.float64], y: NDArray[np.float64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
+        """Per WGS84 point: the position of its unit (-1 none) and its kind: FOUND (in a unit
+        of some level), SNAP (in no unit, inside the snap zone), OUT (beyond it) or AMBIGUOUS
+        (too close to an edge to decide in double precision: ask shapely)."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        unit = np.empty(x.size, dtype=np.int64)
+        kind = np.empty(x.size, dtype=np.int8)
+        if x.size >= _SORT_MIN:
+            order = _order(x, y, self._grid_f, self._grid_i, self._levels[0], 256)
+        else:
+            order = np.arange(x.size)
+        _locate(
+            x, y, order, self._levels, self._grid_f, self._grid_i, self._cell_start, self._entries,
+            self._ids, self._edges, unit, kind,
+        )
+        return unit, kind
