@@ -27,7 +27,32 @@ _INDEXES: dict[bytes, BoundaryIndex] = {}
 _LINE, _REFUSED = "__wangge_line", "__wangge_refused"
 
 
+def tiny_index() -> BoundaryIndex:
+    """One unit, 0.01 degrees square (an example loader: module-level, so picklable)."""
+    import geopandas as gpd
+    import shapely
+
+    from geo.units import BoundarySet
+
+    top = gpd.GeoDataFrame(
+        {"code": ["A"], "name": ["Area"], "parent": [""]},
+        geometry=[shapely.box(117.2, 39.1, 117.21, 39.11)],
+        crs=4326,
+    )
+    return BoundaryIndex(BoundarySet.from_levels([("area", top)]))
+
+
 def _index(loader: Callable[[], BoundaryIndex]) -> BoundaryIndex:
+    """The loader's index, built on the first call in this process and kept.
+
+    Example
+    -------
+    >>> _index(tiny_index) is _index(tiny_index)
+    True
+    >>> _assign_partition(pd.DataFrame({"lon": [117.205], "lat": [39.105]}), tiny_index,
+    ...                   {})["status"].tolist()
+    ['assigned']
+    """
     key = pickle.dumps(loader)
     index = _INDEXES.get(key)
     if index is None:
