@@ -12,11 +12,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api import VERSION
 from api.access.errors import ACCESS_STATUS_CODES
 from api.access.limits import BodySizeLimit, RateLimiter
+from api.analytics import ANALYTICS_STATUS_CODES, Analytics
 from api.cases.errors import CASES_STATUS_CODES
 from api.deps import reject_unknown_query_params
 from api.errors import install_error_handlers
 from api.planning import PLANNING_STATUS_CODES
 from api.routers import (
+    analytics,
     bench,
     categories,
     coverage,
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.cases, state.planning = services.cases, services.planning
         state.versions = services.versions
         state.sessions = services.sessions
+        state.analytics = Analytics(services.boundaries)
         state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         try:
             yield
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         PLANNING_STATUS_CODES,
         STANDARDS_STATUS_CODES,
         VERSIONS_STATUS_CODES,
+        ANALYTICS_STATUS_CODES,
     )
     app.add_middleware(
         BodySizeLimit,
@@ -113,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tiles,
         versions,
         leaders,
+        analytics,
     ]
     if settings.bench_noop:
         routers.append(bench)
