@@ -80,7 +80,7 @@ def weekly_z(counts: NDArray[np.float64], weights: LevelWeights) -> NDArray[np.f
             g = G_Local(
                 row.astype(np.float64),
                 weights.w,
-                transform="R",
+                transform="B",
                 star=True,
                 permutations=0,
                 keep_simulations=False,

@@ -2,11 +2,23 @@
 p-values, classed after a false-discovery-rate correction over all units (esda ``fdr``,
 Benjamini-Hochberg).
 
-A unit is hot at 99% when its p-value is at or below the FDR threshold for alpha 0.01 and its
-z-score is positive (cold when negative); else at 95%, then 90%; else not significant. The
-smallest permutation p-value is 1 / (permutations + 1), so over n units a class at alpha needs
-enough units that significant together: more permutations make rarer hot spots findable.
+Weights are binary with the unit itself included (the classic Gi*, as ArcGIS computes it), so
+``z`` is the Getis-Ord z-score. A unit is hot at 99% when its z-score is positive and both
+
+- the two-sided normal p-value of ``z`` passes the FDR correction over all units at alpha 0.01
+  (ArcGIS's Hot Spot Analysis with FDR), and
+- its permutation p-value ``p`` (esda's conditional permutations: the unit's own count held,
+  its neighbours drawn from the rest) is at most 0.01,
+
+cold when negative; else the same at 95% (0.05), then 90% (0.10); else not significant. The
+FDR runs on the normal p-values because the permutation ones cannot go below
+1 / (permutations + 1), which over a thousand units no correction lets through; the
+permutation test guards against a z-score that rests on a skewed count distribution alone.
 Islands (units without neighbours) are never classed.
+
+Counts tie a lot (many units have none or one case); ties are broken by a jitter far below one
+case (seeded), as the rank p-value would otherwise put every unit of a quiet area at its
+smallest value.
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from esda import G_Local, fdr
 from numpy.typing import NDArray
+from scipy.stats import norm
 
 from api.analytics.weights import LevelWeights
 
@@ -25,6 +38,8 @@ CLASSES = ("hot_99", "hot_95", "hot_90", "cold_99", "cold_95", "cold_90", "not_s
 #: Confidence (percent) and the FDR alpha that goes with it.
 CONFIDENCES = ((99, 0.01), (95, 0.05), (90, 0.10))
 PERMUTATIONS_RANGE = (99, 9999)
+#: Ties between counts are broken by a jitter below this (a case is 1).
+TIE_BREAK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -51,18 +66,19 @@ def gi_star(
     >>> w = libpysal.weights.lat2W(5, 5)
     >>> lw = LevelWeights("cell", np.arange(25), np.arange(25).astype(object),
     ...                   np.arange(25).astype(object), w, np.zeros(25, bool))
-    >>> counts = np.ones(25); counts[[0, 1, 5, 6]] = 20
+    >>> counts = np.ones(25); counts[[0, 1, 2, 5, 6, 7, 10, 11, 12]] = 20
     >>> result = gi_star(counts, lw, permutations=999)
     >>> str(result.classes[0]).startswith("hot")
     True
     """
     y = np.asarray(counts, dtype=np.float64)
+    jitter = np.random.default_rng(seed).uniform(0.0, TIE_BREAK, len(y))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # esda warns about inferring the star weights
         g = G_Local(
-            y,
+            y + jitter,
             weights.w,
-            transform="R",
+            transform="B",
             star=True,
             permutations=permutations,
             keep_simulations=False,
@@ -80,17 +96,20 @@ def gi_star(
 def classify(
     z: NDArray[np.float64], p: NDArray[np.float64]
 ) -> tuple[NDArray[np.object_], dict[int, float]]:
-    """The class of each unit after the FDR correction over the units with a p-value."""
+    """The class of each unit: FDR over the normal p-values of ``z``, confirmed by the
+    permutation p-values ``p``; also the FDR threshold of each confidence."""
     classes = np.full(len(z), "not_significant", dtype=object)
-    usable = np.isfinite(p)
+    usable = np.isfinite(p) & np.isfinite(z)
     thresholds: dict[int, float] = {}
     if not usable.any():
         return classes, thresholds
+    p_norm = np.where(usable, 2 * norm.sf(np.abs(np.nan_to_num(z))), 1.0)
+    p_perm = np.nan_to_num(p, nan=1.0)
     # weakest first, so that a stronger class overwrites a weaker one
     for confidence, alpha in reversed(CONFIDENCES):
-        threshold = float(fdr(p[usable], alpha))
+        threshold = float(fdr(p_norm[usable], alpha))
         thresholds[confidence] = threshold
-        significant = usable & (np.nan_to_num(p, nan=1.0) <= threshold)
+        significant = usable & (p_norm <= threshold) & (p_perm <= alpha)
         classes[significant & (z > 0)] = f"hot_{confidence}"
         classes[significant & (z < 0)] = f"cold_{confidence}"
     return classes, thresholds
