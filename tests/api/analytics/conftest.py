@@ -41,6 +41,7 @@ class Planted:
     hot_grids: list[str] = field(default_factory=list)
     hot_communities: list[str] = field(default_factory=list)
     rising_grid: str = ""
+    rising_community: str = ""
     places: list[tuple[str, int, float, float]] = field(default_factory=list)
 
 
@@ -90,13 +91,6 @@ def planted(hexi_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         x, y = _jitter(rng, float(mx[i]), float(my[i]), metres, 1)
         subs.append(Submission(lon=float(x[0]), lat=float(y[0]), category=category, reported_at=at))
 
-    # the uniform background: every grid the same rate, any category
-    n_background = rng.poisson(BACKGROUND_RATE * BACKGROUND_WEEKS, len(grids))
-    for g, n in zip(grids, n_background, strict=True):
-        for _ in range(int(n)):
-            i = int(rng.choice(micro_of_grid[int(g)]))
-            at = NOW - timedelta(hours=float(rng.uniform(1, BACKGROUND_WEEKS * 7 * 24)))
-            add(i, str(rng.choice(CATEGORIES)), at)
     # hot grids, in distinct communities far apart from each other
     order = rng.permutation(len(grids))
     chosen: list[int] = []
@@ -111,6 +105,16 @@ def planted(hexi_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         if len(chosen) == HOT_GRIDS + 1 + len(PLACES):
             break
     hot, rising, place_grids = chosen[:HOT_GRIDS], chosen[HOT_GRIDS], chosen[HOT_GRIDS + 1 :]
+    # the uniform background: every grid the same rate, any category (not in the micro-grid
+    # of a planted place, so that a place's count is the planted one)
+    place_micro = {micro_of_grid[g][0] for g in place_grids}
+    n_background = rng.poisson(BACKGROUND_RATE * BACKGROUND_WEEKS, len(grids))
+    for g, n in zip(grids, n_background, strict=True):
+        choices = [i for i in micro_of_grid[int(g)] if i not in place_micro]
+        for _ in range(int(n)):
+            i = int(rng.choice(choices))
+            at = NOW - timedelta(hours=float(rng.uniform(1, BACKGROUND_WEEKS * 7 * 24)))
+            add(i, str(rng.choice(CATEGORIES)), at)
     grid_row = {int(g): k for k, g in enumerate(grids)}
     weights = state.analytics.weights.get(state.boundaries.version_id, bset, "grid")
     for g in hot:
@@ -128,6 +132,7 @@ def planted(hexi_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             i = int(rng.choice(micro_of_grid[rising]))
             add(i, "rubbish", start + timedelta(hours=float(rng.uniform(1, 166))))
     out.rising_grid = str(units["code"].iat[rising])
+    out.rising_community = str(units["code"].iat[int(parent[rising])])
     # recurring places: reports within 20 m of one point over 60 days
     place_first: list[int] = []
     for (category, n), g in zip(PLACES, place_grids, strict=True):

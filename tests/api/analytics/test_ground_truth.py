@@ -85,10 +85,15 @@ def test_targets_this_month_are_the_planted_ones(planted: Planted) -> None:
     assert answer.status_code == 200, answer.text
     body = TargetsOut.model_validate(answer.json())
     assert len(body.items) == 10
-    pairs = {(i.unit, i.category) for i in body.items[:8]}
-    # the planted areas' communities lead with parking (an area may reach into a neighbour)
-    assert {(c, "parking") for c in planted.hot_communities} <= pairs
-    assert all(i.category == "parking" for i in body.items[:4])
+    pairs = [(i.unit, i.category) for i in body.items]
+    # the rising rubbish leads (84 reports in its last four weeks), then the planted areas'
+    # communities with parking (an area may reach into a neighbouring community)
+    assert pairs[0] == (planted.rising_community, "rubbish")
+    assert {(c, "parking") for c in planted.hot_communities} <= set(pairs[:8])
+    assert all(i.category == "parking" for i in body.items[1:5])
+    second = body.items[1]
+    assert second.ratio is not None and second.ratio > 3
+    assert "倍" in second.reason.zh and "times its 90-day rate" in second.reason.en
     first = body.items[0]
     assert first.score >= body.items[-1].score
     assert f"{first.count}" in first.reason.zh and "件" in first.reason.zh
