@@ -31,11 +31,14 @@ SORT_FIELDS = (
 )
 
 
-def _of_level(statement: Any, level: str, since: datetime, until: datetime) -> Any:
-    return (
-        statement.join(ReportUnit, ReportUnit.report_id == Report.id)
-        .where(ReportUnit.level == level)
-        .where(Report.created_at >= since, Report.created_at < until)
+def _of_level(
+    statement: Any, level: str, since: datetime, until: datetime, *, events: bool = False
+) -> Any:
+    statement = statement.select_from(Report).join(ReportUnit, ReportUnit.report_id == Report.id)
+    if events:
+        statement = statement.join(ReportEvent, ReportEvent.report_id == Report.id)
+    return statement.where(ReportUnit.level == level).where(
+        Report.created_at >= since, Report.created_at < until
     )
 
 
@@ -88,10 +91,11 @@ def unit_figures(
             ReportEvent.to_status,
             sa_func.count(sa_func.distinct(ReportEvent.report_id)),
             sa_func.count(),
-        ).join(ReportEvent, ReportEvent.report_id == Report.id),
+        ),
         level,
         since,
         until,
+        events=True,
     ).where(ReportEvent.to_status.in_([Status.REOPENED.value, Status.ESCALATED.value]))
     events = events.group_by(ReportUnit.code, ReportEvent.to_status)
     for code, status, cases, times in session.execute(_scope(events, principal)).all():
@@ -103,12 +107,11 @@ def unit_figures(
         else:
             row["escalations"] = int(times)
     accepted = _of_level(
-        select(ReportUnit.code, Report.created_at, sa_func.min(ReportEvent.at)).join(
-            ReportEvent, ReportEvent.report_id == Report.id
-        ),
+        select(ReportUnit.code, Report.created_at, sa_func.min(ReportEvent.at)),
         level,
         since,
         until,
+        events=True,
     ).where(ReportEvent.to_status == Status.ACCEPTED.value)
     accepted = accepted.group_by(ReportUnit.code, Report.id, Report.created_at)
     _medians(figures, session.execute(_scope(accepted, principal)).all(), "median_hours_to_accept")

@@ -141,7 +141,9 @@ def planted(hexi_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         place_first.append(len(subs))
         for j in range(n):
             at = NOW - timedelta(days=60 - 7 * j)
-            subs.append(Submission(lon=float(x[j]), lat=float(y[j]), category=category, reported_at=at))
+            subs.append(
+                Submission(lon=float(x[j]), lat=float(y[j]), category=category, reported_at=at)
+            )
         out.places.append((category, n, float(mx[i]), float(my[i])))
 
     with cases.db.session() as session:

@@ -44,7 +44,8 @@ def test_uniform_cases_give_no_hot_unit(planted: Planted) -> None:
 
 def test_planted_places_are_found_with_their_counts(planted: Planted) -> None:
     answer = planted.client.get(
-        "/analytics/recurring", params={"days": 90, "radius_m": 50, "min_reports": 5, "until": UNTIL}
+        "/analytics/recurring",
+        params={"days": 90, "radius_m": 50, "min_reports": 5, "until": UNTIL},
     )
     assert answer.status_code == 200, answer.text
     body = RecurringOut.model_validate(answer.json())
