@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.cli import boundaries, demo, service
+from api.cli.analytics import analytics_app
 from api.cli.keys import keys_app
 from api.cli.leaders import leaders_app
 from api.cli.maps import map_app
@@ -27,6 +28,7 @@ app.add_typer(service.db_app, name="db")
 app.add_typer(versions_app, name="boundaries")
 app.add_typer(leaders_app, name="leaders")
 register_planning(app)
+app.add_typer(analytics_app, name="analytics")
 
 
 def main() -> None:

@@ -90,3 +90,26 @@ def test_emerging_refuses_an_empty_window_and_bad_weeks(stored) -> None:
     assert client.get("/analytics/emerging", params={"weeks": 1}).status_code == 422
     assert client.get("/analytics/performance", params={"sort": "name"}).status_code == 422
     assert client.get("/analytics/hotspots", headers=auth(stored[1]["reporter"])).status_code == 403
+
+
+def test_cli_prints_tables_and_writes_csv(stored, wangge, tmp_path) -> None:
+    client, keys = stored
+    _report(client, keys, "M2", "parking")
+    out = tmp_path / "performance.csv"
+    result = wangge("analytics", "performance", "--level", "grid", "--csv", out)
+    assert result.exit_code == 0, result.output
+    assert "G1" in result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("code,name,received") and len(lines) == 3
+    hot = wangge("analytics", "hotspots", "--level", "microgrid", "--permutations", 99)
+    assert hot.exit_code == 0, hot.output
+    assert "M1" in hot.output
+    listed = tmp_path / "targets.csv"
+    targets = wangge(
+        "analytics", "targets", "--level", "microgrid", "--lang", "en", "--csv", listed
+    )
+    assert targets.exit_code == 0, targets.output
+    assert "reports in 28 days" in listed.read_text(encoding="utf-8")
+    bad = wangge("analytics", "hotspots", "--level", "block")
+    assert bad.exit_code == 2
+    assert "unknown level" in bad.output
