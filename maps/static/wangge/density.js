@@ -417,6 +417,9 @@
     if (config.plain) L.DomUtil.addClass(container, "wg-plain");
     container.appendChild(buildTitle(config));
     control("bottomright", buildLegend(config)).addTo(map);
+    // wangge page API: the map and the page's language, for other scripts (analytics.js)
+    wangge.map = map;
+    wangge.lang = (new URLSearchParams(global.location.search).get("lang") || "zh").indexOf("en") === 0 ? "en" : "zh";
     return wangge.track({ map: map, layers: layers, config: config });
   };
 })(window);
