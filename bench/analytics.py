@@ -47,8 +47,13 @@ def write_cases(db: Database, codes: np.ndarray, lon: np.ndarray, lat: np.ndarra
     with db.session() as session:
         if session.get(Category, "parking") is None:
             session.add(
-                Category(code="parking", name_zh="车辆乱停", name_en="Parking", sla_hours=24,
-                         department="城管")
+                Category(
+                    code="parking",
+                    name_zh="车辆乱停",
+                    name_en="Parking",
+                    sla_hours=24,
+                    department="城管",
+                )
             )
             session.commit()
     with db.engine.begin() as conn:
@@ -78,8 +83,13 @@ def write_cases(db: Database, codes: np.ndarray, lon: np.ndarray, lat: np.ndarra
             conn.execute(
                 insert(ReportUnit),
                 [
-                    {"report_id": i + 1, "depth": 4, "level": "microgrid",
-                     "code": str(codes[i]), "name": ""}
+                    {
+                        "report_id": i + 1,
+                        "depth": 4,
+                        "level": "microgrid",
+                        "code": str(codes[i]),
+                        "name": "",
+                    }
                     for i in range(start, stop)
                 ],
             )

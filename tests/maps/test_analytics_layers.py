@@ -17,9 +17,7 @@ from api.settings import Settings
 from tests.api.process import WANGGE, new_key, running_server
 from tests.maps.browser import MAP_READY
 
-ANALYTICS_READY = (
-    "document.querySelector('.leaflet-container[data-analytics=\"ready\"]') !== null"
-)
+ANALYTICS_READY = "document.querySelector('.leaflet-container[data-analytics=\"ready\"]') !== null"
 
 
 @pytest.fixture(scope="module")
