@@ -22,7 +22,7 @@ ANALYTICS_READY = "document.querySelector('.leaflet-container[data-analytics=\"r
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """The Hexi demo with 1,500 clustered cases, served as its own process."""
+    """The Hexi demo with 1,000 clustered cases, served as its own process."""
     data = tmp_path_factory.mktemp("analytics-demo")
     gpkg = data / "hexi.gpkg"
     subprocess.run(
@@ -31,7 +31,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     env = {**os.environ, "WANGGE_BOUNDARIES": str(gpkg), "WANGGE_DATA_DIR": str(data)}
     services = open_services(Settings(boundaries=str(gpkg), data_dir=data))
     try:
-        seed_reports(services.cases, count=1500, days=20, seed=9)
+        seed_reports(services.cases, count=1000, days=20, seed=9)
     finally:
         services.close()
     key = new_key(env, "dispatcher")
@@ -61,10 +61,11 @@ def test_hot_grids_and_recurring_places_are_drawn(browser, service, tmp_path: Pa
         """() => ({hot: wangge.analytics.hot, cold: wangge.analytics.cold,
                    units: wangge.analytics.units.getLayers().length,
                    places: wangge.analytics.recurring.getLayers().length,
-                   markers: document.querySelectorAll('path.wg-analytics-marker').length})"""
+                   onMap: wangge.analytics.recurring.getLayers()
+                       .filter(l => wangge.map.hasLayer(l)).length})"""
     )
     assert drawn["units"] == coloured and drawn["hot"] > 0
-    assert drawn["places"] == drawn["markers"] == len(places["places"])
+    assert drawn["places"] == drawn["onMap"] == len(places["places"])
     legend = page.inner_text(".wg-analytics-legend")
     assert "热点（95%置信）" in legend and "反复投诉点" in legend
     visit.screenshot(tmp_path / "analytics.png")
