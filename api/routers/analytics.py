@@ -3,7 +3,6 @@ handling performance of the units of the active boundary version."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,6 +24,7 @@ from api.analytics.targets import DAYS_RANGE as TARGET_DAYS_RANGE
 from api.analytics.targets import TOP_RANGE
 from api.deps import SessionDep
 from api.errors import KEYED, error_responses
+from api.schemas import DateTime
 
 router = APIRouter(
     prefix="/analytics",
@@ -57,9 +57,9 @@ CategoryQuery = Annotated[
     str | None, Query(min_length=1, max_length=64, description="A code from GET /categories")
 ]
 SinceQuery = Annotated[
-    datetime | None, Query(description="Start of the window (default: 28 days before until)")
+    DateTime | None, Query(description="Start of the window (default: 28 days before until)")
 ]
-UntilQuery = Annotated[datetime | None, Query(description="End of the window (default: now)")]
+UntilQuery = Annotated[DateTime | None, Query(description="End of the window (default: now)")]
 
 
 @router.get("/hotspots", response_model=HotSpotsOut, response_model_by_alias=True)
