@@ -12,11 +12,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api import VERSION
 from api.access.errors import ACCESS_STATUS_CODES
 from api.access.limits import BodySizeLimit, rate_limiter_for
+from api.analytics import ANALYTICS_STATUS_CODES, Analytics
 from api.cases.errors import CASES_STATUS_CODES
 from api.deps import reject_unknown_query_params
 from api.errors import install_error_handlers
 from api.planning import PLANNING_STATUS_CODES
 from api.routers import (
+    analytics,
     bench,
     categories,
     coverage,
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.cases, state.planning = services.cases, services.planning
         state.versions = services.versions
         state.sessions = services.sessions
+        state.analytics = Analytics(services.boundaries)
         state.rate_limiter = rate_limiter_for(
             services.db, settings.rate_limit_per_minute, shared=settings.rate_limit_shared
         )
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         VERSIONS_STATUS_CODES,
         VOLUNTEERS_STATUS_CODES,
         WEBHOOKS_STATUS_CODES,
+        ANALYTICS_STATUS_CODES,
     )
     app.add_middleware(
         BodySizeLimit,
@@ -130,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exchange_routes,
         live,
         webhooks,
+        analytics,
     ]
     if settings.bench_noop:
         routers.append(bench)

@@ -59,6 +59,9 @@ FOLIUM_ASSETS: dict[str, str] = {
     # our own page code (maps.density)
     "wangge_density_js": "wangge/density.js",
     "wangge_density_css": "wangge/density.css",
+    # analytics layers on the density page (maps/static/wangge/analytics.js)
+    "wangge_analytics_js": "wangge/analytics.js",
+    "wangge_analytics_css": "wangge/analytics.css",
     # maps.coverage
     "wangge_coverage_js": "wangge/coverage.js",
     "wangge_coverage_css": "wangge/coverage.css",

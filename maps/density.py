@@ -76,8 +76,14 @@ LAYER_NAMES = {
 
 #: density.js and density.css: the decoder, the layers, the title and the legend.
 DENSITY_RESOURCES = Resources(
-    js=(("wangge_density_js", "wangge/density.js"),),
-    css=(("wangge_density_css", "wangge/density.css"),),
+    js=(
+        ("wangge_density_js", "wangge/density.js"),
+        ("wangge_analytics_js", "wangge/analytics.js"),
+    ),
+    css=(
+        ("wangge_density_css", "wangge/density.css"),
+        ("wangge_analytics_css", "wangge/analytics.css"),
+    ),
 )
 #: What the open-case layer needs besides: Leaflet.markercluster, by the plugin's own
 #: resource names, so that localize() treats them like folium's.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.cli import boundaries, demo, service
+from api.cli.analytics import analytics_app
 from api.cli.keys import keys_app
 from api.cli.leaders import leaders_app
 from api.cli.maps import map_app
@@ -32,6 +33,7 @@ app.add_typer(volunteers_app, name="volunteers")
 app.add_typer(points_app, name="points")
 app.add_typer(webhooks_app, name="webhooks")
 register_planning(app)
+app.add_typer(analytics_app, name="analytics")
 
 
 def main() -> None:

@@ -62,6 +62,11 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("DELETE", "/facilities/{facility_id}"): {"admin"},
     ("GET", "/coverage"): PLANNING,
     ("POST", "/coverage/suggest"): PLANNING,
+    ("GET", "/analytics/hotspots"): {"grid_worker", "dispatcher", "planner", "admin"},
+    ("GET", "/analytics/emerging"): {"grid_worker", "dispatcher", "planner", "admin"},
+    ("GET", "/analytics/recurring"): {"grid_worker", "dispatcher", "planner", "admin"},
+    ("GET", "/analytics/targets"): {"grid_worker", "dispatcher", "planner", "admin"},
+    ("GET", "/analytics/performance"): {"grid_worker", "dispatcher", "planner", "admin"},
     # Open311 (WANGGE_OPEN311_PUBLIC_READ off, as here: every GET needs a key)
     ("GET", "/open311/v2/discovery.{fmt}"): EVERYONE,
     ("GET", "/open311/v2/services.{fmt}"): EVERYONE,

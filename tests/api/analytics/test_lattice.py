@@ -1,0 +1,70 @@
+"""Gi* itself on a tiny hand-made lattice: the z-scores are esda's own and the textbook's."""
+
+from __future__ import annotations
+
+import warnings
+
+import libpysal
+import numpy as np
+import pytest
+from esda import G_Local
+
+from api.analytics.hotspots import classify, gi_star
+from api.analytics.weights import LevelWeights
+
+
+def lattice(rows: int, cols: int) -> LevelWeights:
+    w = libpysal.weights.lat2W(rows, cols, rook=False)
+    n = rows * cols
+    codes = np.array([f"C{i}" for i in range(n)], dtype=object)
+    return LevelWeights("cell", np.arange(n), codes, codes, w, np.zeros(n, dtype=bool))
+
+
+def textbook_gi_star(y: np.ndarray, w: libpysal.weights.W) -> np.ndarray:
+    """Getis and Ord (1992) Gi* with binary weights, the unit included."""
+    n = len(y)
+    full = w.full()[0] + np.eye(n)
+    mean, s = y.mean(), np.sqrt((y**2).mean() - y.mean() ** 2)
+    wsum = full.sum(axis=1)
+    num = full @ y - mean * wsum
+    den = s * np.sqrt((n * (full**2).sum(axis=1) - wsum**2) / (n - 1))
+    return num / den
+
+
+def test_z_scores_equal_esda_and_the_formula() -> None:
+    weights = lattice(4, 4)
+    y = np.array([9, 8, 1, 0, 7, 6, 1, 1, 1, 0, 2, 1, 0, 1, 1, 2], dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = G_Local(y, weights.w, transform="B", star=True, permutations=0).Zs
+    ours = gi_star(y, weights, permutations=99)
+    assert np.allclose(ours.z, expected, atol=1e-4)
+    assert np.allclose(ours.z, textbook_gi_star(y, weights.w), atol=1e-4)
+    assert ours.z[0] > 2 and ours.z[15] < 0
+    assert np.all((ours.p > 0) & (ours.p <= 1))
+
+
+def test_a_hot_corner_is_hot_and_a_flat_field_is_not() -> None:
+    weights = lattice(10, 10)
+    rng = np.random.default_rng(5)
+    flat = rng.poisson(2.0, 100).astype(float)
+    assert not any(str(c).startswith("hot") for c in gi_star(flat, weights).classes)
+    corner = flat.copy()
+    corner[[0, 1, 2, 10, 11, 12, 20, 21, 22]] += 12
+    result = gi_star(corner, weights, permutations=999)
+    assert str(result.classes[11]) in {"hot_99", "hot_95"}
+
+
+@pytest.mark.parametrize(
+    ("z", "p", "expected"),
+    [
+        (5.0, 0.001, "hot_99"),  # far out and confirmed by the permutations
+        (-5.0, 0.001, "cold_99"),  # the mirror
+        (5.0, 0.2, "not_significant"),  # the permutations do not confirm it
+        (0.1, 0.001, "not_significant"),  # z near zero
+    ],
+)
+def test_classes(z: float, p: float, expected: str) -> None:
+    zs = np.concatenate([[z], np.zeros(9)])
+    ps = np.concatenate([[p], np.full(9, 0.5)])
+    assert classify(zs, ps)[0][0] == expected

@@ -1,0 +1,73 @@
+"""The analytics layers on the density page of the running service (`wangge serve`), in
+Debian's headless Chromium, offline: hot and cold grids, recurring places, a Chinese legend."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.demo.cases import seed_reports
+from api.services import open_services
+from api.settings import Settings
+from tests.api.process import WANGGE, new_key, running_server
+from tests.maps.browser import MAP_READY
+
+ANALYTICS_READY = "document.querySelector('.leaflet-container[data-analytics=\"ready\"]') !== null"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The Hexi demo with 1,000 clustered cases, served as its own process."""
+    data = tmp_path_factory.mktemp("analytics-demo")
+    gpkg = data / "hexi.gpkg"
+    subprocess.run(
+        [*WANGGE, "demo", "--out", str(gpkg), "--reports", "0"], check=True, capture_output=True
+    )
+    env = {**os.environ, "WANGGE_BOUNDARIES": str(gpkg), "WANGGE_DATA_DIR": str(data)}
+    services = open_services(Settings(boundaries=str(gpkg), data_dir=data))
+    try:
+        seed_reports(services.cases, count=1000, days=20, seed=9)
+    finally:
+        services.close()
+    key = new_key(env, "dispatcher")
+    with running_server(env) as base:
+        yield base, key
+
+
+def test_hot_grids_and_recurring_places_are_drawn(browser, service, tmp_path: Path) -> None:
+    base, key = service
+    headers = {"Authorization": f"Bearer {key}"}
+    hot = httpx.get(
+        f"{base}/analytics/hotspots",
+        params={"level": "grid", "permutations": 199},
+        headers=headers,
+        timeout=120,
+    ).json()
+    coloured = sum(1 for u in hot["units"] if u["class"] != "not_significant")
+    places = httpx.get(f"{base}/analytics/recurring", headers=headers, timeout=60).json()
+    assert coloured > 0 and places["places"]
+    visit = browser.open(f"{base}/maps/density?level=grid")
+    page = visit.page
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    visit.wait_until(MAP_READY)
+    visit.wait_until(ANALYTICS_READY, timeout_s=120)
+    drawn = visit.evaluate(
+        """() => ({hot: wangge.analytics.hot, cold: wangge.analytics.cold,
+                   units: wangge.analytics.units.getLayers().length,
+                   places: wangge.analytics.recurring.getLayers().length,
+                   onMap: wangge.analytics.recurring.getLayers()
+                       .filter(l => wangge.map.hasLayer(l)).length})"""
+    )
+    assert drawn["units"] == coloured and drawn["hot"] > 0
+    assert drawn["places"] == drawn["onMap"] == len(places["places"])
+    legend = page.inner_text(".wg-analytics-legend")
+    assert "热点（95%置信）" in legend and "反复投诉点" in legend
+    visit.screenshot(tmp_path / "analytics.png")
+    visit.assert_clean()
+    assert all(url.startswith(base) for url in visit.requested)
