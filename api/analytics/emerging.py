@@ -32,10 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pymannkendall as mk
-from esda import G_Local, fdr
 from numpy.typing import NDArray
 from scipy.stats import norm
 
+from api.analytics.compiled import G_Local, fdr
 from api.analytics.weights import LevelWeights
 
 PATTERNS = (

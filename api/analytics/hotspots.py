@@ -27,10 +27,10 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from esda import G_Local, fdr
 from numpy.typing import NDArray
 from scipy.stats import norm
 
+from api.analytics.compiled import G_Local, fdr
 from api.analytics.weights import LevelWeights
 
 #: The classes, strongest first; each hot class has its cold mirror.

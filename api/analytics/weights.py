@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-from libpysal.weights import Queen, W
 from numpy.typing import NDArray
 
+from api.analytics.compiled import Queen, W
 from api.analytics.errors import TooFewUnits
 from geo.units import BoundarySet
 
