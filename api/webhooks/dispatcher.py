@@ -62,6 +62,8 @@ log = logging.getLogger("wangge")
 #: case's events get their deliveries in order).
 FAN_OUT_LOCK = 7_210_005
 FAN_OUT_BATCH = 500
+#: How often settled events older than the retention are removed (api.webhooks.retention).
+PURGE_EVERY_S = 3600.0
 
 
 def _table(model: Any) -> Table:
@@ -610,6 +612,7 @@ class Dispatcher:
 def start_dispatcher(db: Database, settings: Settings) -> Dispatcher:
     """The dispatcher of a running service, with the report.overdue check, started."""
     from api.webhooks.cases import record_overdue
+    from api.webhooks.retention import purge_old
 
     def check_overdue() -> None:
         with db.session() as session:
@@ -618,8 +621,18 @@ def start_dispatcher(db: Database, settings: Settings) -> Dispatcher:
             except IntegrityError:  # another process recorded them first
                 session.rollback()
 
+    def purge() -> None:
+        with db.session() as session:
+            try:
+                purge_old(session, utc_now(), settings.webhook_retention_days)
+                session.commit()
+            except IntegrityError:  # replayed meanwhile: kept, tried again later
+                session.rollback()
+
     dispatcher = Dispatcher(
-        db, settings, periodic=[(settings.webhook_overdue_check_s, check_overdue)]
+        db,
+        settings,
+        periodic=[(settings.webhook_overdue_check_s, check_overdue), (PURGE_EVERY_S, purge)],
     )
     dispatcher.start()
     return dispatcher
