@@ -99,6 +99,7 @@ class Claimed:
 @dataclass(frozen=True)
 class _Room:
     local: Counter[int]
+    posting: int
     full: set[int]
     allowance: dict[int, int]
 
@@ -212,7 +213,9 @@ class Dispatcher:
         room = self._room()
         with self._inflight_lock:
             stale, self._stale = self._stale, []
-        free = min(self.claim_batch, self.local_capacity - sum(room.local.values()))
+        # Only the threads in flight bound the claim (each backlog is bounded by itself), so
+        # slow receivers' backlogs do not keep the others' deliveries from being claimed.
+        free = self.claim_batch if room.posting < self.settings.webhook_workers * 2 else 0
         try:
             with self.db.session() as session:
                 if answers:
@@ -239,11 +242,6 @@ class Dispatcher:
         return s.webhook_per_subscription + s.webhook_backlog_per_subscription
 
     @property
-    def local_capacity(self) -> int:
-        """How many deliveries this worker holds at most (posting or waiting for a thread)."""
-        return self.settings.webhook_workers * 2 + self.settings.webhook_backlog_per_subscription
-
-    @property
     def claim_batch(self) -> int:
         return max(32, self.per_subscription)
 
@@ -251,12 +249,13 @@ class Dispatcher:
         """What each subscription holds here; which are full; what the others may take."""
         with self._inflight_lock:
             local = Counter(self._inflight)
+            posting = sum(local.values())
             for sub, waiting in self._backlog.items():
                 local[sub] += len(waiting)
         cap = self.per_subscription
         full = {sub for sub, n in local.items() if n >= cap}
         allowance = {sub: cap - n for sub, n in local.items() if 0 < n < cap}
-        return _Room(local, full, allowance)
+        return _Room(local, posting, full, allowance)
 
     def _run_periodic(self) -> None:
         now = time.monotonic()

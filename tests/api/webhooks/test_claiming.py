@@ -208,6 +208,33 @@ def test_claimed_work_waits_in_the_backlog_and_is_not_handed_back(db, settings, 
     assert sorted(tried)[-1] >= 1 and sum(tried) < 6  # the first timed out; the rest waited
 
 
+def test_slow_receivers_backlogs_do_not_hold_up_another(db, settings, receiver_factory):
+    hanging = [receiver_factory("--hang", "100") for _ in range(2)]
+    fast = receiver_factory()
+    with db.session() as session:
+        for receiver in [*hanging, fast]:
+            spec = SubscriptionSpec(url=receiver.url, events=["report.created"])
+            made = create_subscription(session, spec, allowed_hosts=["127.0.0.1"], now=NOW)
+            receiver.use_secret(made.secret)
+        session.commit()
+    small = settings.model_copy(
+        update={
+            "webhook_workers": 4,
+            "webhook_per_subscription": 1,
+            "webhook_backlog_per_subscription": 8,
+            "webhook_read_timeout_s": 5.0,
+            "webhook_connect_timeout_s": 1.0,
+        }
+    )
+    worker = Dispatcher(db, small)
+    worker.start()
+    try:
+        record(db, [f"report:{n}" for n in range(10)])
+        fast.wait_for(lambda got: len(got) >= 10, timeout=4.0)
+    finally:
+        worker.close()
+
+
 @pytest.mark.parametrize(
     ("attempts", "low", "high"),
     [
