@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     #: Deliveries made at once by one process, and at once to one subscription.
     webhook_workers: int = Field(16, ge=1, le=64)
     webhook_per_subscription: int = Field(4, ge=1, le=64)
+    #: Deliveries of one subscription claimed beyond its threads, kept in order until one is free.
+    webhook_backlog_per_subscription: int = Field(32, ge=0, le=1000)
+    #: Days a settled webhook event and its deliveries are kept (then removed, hourly).
+    webhook_retention_days: float = Field(30.0, gt=0, le=3650)
     #: How often open cases past their due time are looked for (report.overdue).
     webhook_overdue_check_s: float = Field(30.0, gt=0)
     #: Run the dispatcher in this process (off: events are recorded, others deliver them).

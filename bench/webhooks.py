@@ -19,6 +19,7 @@ import hmac
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,14 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from intake import CATEGORIES, DEMO, WANGGE, free_port, pct, points_in_hexi  # noqa: E402
+from intake import CATEGORIES, DEMO, WANGGE, free_port, points_in_hexi  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile of ``values`` (seconds) in milliseconds."""
+    if len(values) < 2:
+        return float("nan")
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
 
 
 class Receiver:

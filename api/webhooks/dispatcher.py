@@ -24,7 +24,7 @@ import random
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,7 +32,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Table, and_, exists, false, insert, or_, select, text, update
+from sqlalchemy import (
+    Table,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -50,6 +62,8 @@ log = logging.getLogger("wangge")
 #: case's events get their deliveries in order).
 FAN_OUT_LOCK = 7_210_005
 FAN_OUT_BATCH = 500
+#: How often settled events older than the retention are removed (api.webhooks.retention).
+PURGE_EVERY_S = 3600.0
 
 
 def _table(model: Any) -> Table:
@@ -83,6 +97,14 @@ class Claimed:
 
 
 @dataclass(frozen=True)
+class _Room:
+    local: Counter[int]
+    posting: int
+    full: set[int]
+    allowance: dict[int, int]
+
+
+@dataclass(frozen=True)
 class Answer:
     """What one attempt got: a status (None: no answer), the time, the answer's first bytes."""
 
@@ -113,6 +135,13 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._inflight: Counter[int] = Counter()
+        #: Claimed deliveries beyond a subscription's share of threads, kept (leased to this
+        #: worker) and posted as soon as one of its threads is free, each with the monotonic
+        #: time its lease ends: claimed work is not handed back.
+        self._backlog: dict[int, deque[tuple[float, Claimed]]] = {}
+        #: Backlogged deliveries whose lease ran short before a thread got to them: released
+        #: in the next round so that any worker may take them.
+        self._stale: list[int] = []
         self._inflight_lock = threading.Lock()
         #: Answers waiting to be recorded: the loop records them together, one commit.
         self._answers: queue.Queue[tuple[Claimed, Answer]] = queue.Queue()
@@ -150,8 +179,13 @@ class Dispatcher:
             self._thread.join(timeout=30)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._inflight_lock:
+            left = self._stale + [c.delivery_id for q in self._backlog.values() for _, c in q]
+            self._stale, self._backlog = [], {}
         try:
             self.record_answers()
+            if left:  # not posted: any worker may take them at once
+                self._release(left)
         except Exception:  # the database may be gone: the leases run out, others deliver
             log.exception("webhook answers not recorded at shutdown")
         if self._client is not None:
@@ -176,24 +210,52 @@ class Dispatcher:
         """Record the answers got, fan out new events, claim due deliveries: one transaction
         (one disk sync), then post what was claimed. Whether there was anything to do."""
         answers = self._take_answers()
-        quota = self.settings.webhook_per_subscription
+        room = self._room()
         with self._inflight_lock:
-            total = sum(self._inflight.values())
-            full = {sub for sub, n in self._inflight.items() if n >= quota}
-        free = self.settings.webhook_workers * 2 - total
+            stale, self._stale = self._stale, []
+        # Only the threads in flight bound the claim (each backlog is bounded by itself), so
+        # slow receivers' backlogs do not keep the others' deliveries from being claimed.
+        free = self.claim_batch if room.posting < self.settings.webhook_workers * 2 else 0
         try:
             with self.db.session() as session:
                 if answers:
                     self._settle(session, answers)
+                if stale:
+                    self._unlease(session, stale)
                 fanned = self._fan_out(session)
-                claimed = self._claim(session, free, full) if free > 0 else []
+                claimed = self._claim(session, free, room.full, room.allowance) if free > 0 else []
                 session.commit()
         except Exception:
             for answer in answers:  # recorded in the next round
                 self._answers.put(answer)
+            with self._inflight_lock:
+                self._stale += stale
             raise
         posted = self._post(claimed)
         return posted or bool(answers) or fanned > 0
+
+    @property
+    def per_subscription(self) -> int:
+        """How many deliveries of one subscription this worker holds at most: its threads
+        plus its backlog."""
+        s = self.settings
+        return s.webhook_per_subscription + s.webhook_backlog_per_subscription
+
+    @property
+    def claim_batch(self) -> int:
+        return max(32, self.per_subscription)
+
+    def _room(self) -> _Room:
+        """What each subscription holds here; which are full; what the others may take."""
+        with self._inflight_lock:
+            local = Counter(self._inflight)
+            posting = sum(local.values())
+            for sub, waiting in self._backlog.items():
+                local[sub] += len(waiting)
+        cap = self.per_subscription
+        full = {sub for sub, n in local.items() if n >= cap}
+        allowance = {sub: cap - n for sub, n in local.items() if 0 < n < cap}
+        return _Room(local, posting, full, allowance)
 
     def _run_periodic(self) -> None:
         now = time.monotonic()
@@ -260,19 +322,33 @@ class Dispatcher:
             session.execute(insert(DELIVERIES), deliveries)
         return len(rows)
 
-    def claim(self, limit: int, exclude: set[int] | None = None) -> list[Claimed]:
-        """Lease up to ``limit`` due deliveries to this worker (committed)."""
+    def claim(
+        self,
+        limit: int,
+        exclude: set[int] | None = None,
+        allowance: dict[int, int] | None = None,
+    ) -> list[Claimed]:
+        """Lease up to ``limit`` due deliveries to this worker (committed), at most
+        :attr:`per_subscription` of one subscription (``allowance`` of those named there)."""
         with self.db.session() as session:
-            claimed = self._claim(session, limit, exclude)
+            claimed = self._claim(session, limit, exclude, allowance)
             session.commit()
         return claimed
 
-    def _claim(self, session: Session, limit: int, exclude: set[int] | None) -> list[Claimed]:
+    def _claim(
+        self,
+        session: Session,
+        limit: int,
+        exclude: set[int] | None,
+        allowance: dict[int, int] | None = None,
+    ) -> list[Claimed]:
+        """The claim: the due deliveries (on PostgreSQL row-locked, skipping those another
+        worker holds), ranked within their subscription, at most each one's allowance."""
         now = utc_now()
         d = DELIVERIES
         earlier = aliased(DELIVERIES)
-        pick = (
-            select(d.c.id)
+        due = (
+            select(d.c.id, d.c.subscription_id, d.c.next_at)
             .join(SUBSCRIPTIONS, SUBSCRIPTIONS.c.id == d.c.subscription_id)
             .where(
                 d.c.state == "pending",
@@ -288,13 +364,38 @@ class Dispatcher:
                     )
                 ),
             )
-            .order_by(d.c.next_at, d.c.id)
-            .limit(limit)
         )
         if exclude:
-            pick = pick.where(d.c.subscription_id.not_in(sorted(exclude)))
+            due = due.where(d.c.subscription_id.not_in(sorted(exclude)))
         if self.db.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True, of=d)
+            # FOR UPDATE does not go with a window function: lock a bounded set first.
+            due = (
+                due.order_by(d.c.next_at, d.c.id)
+                .limit(limit * 4)
+                .with_for_update(skip_locked=True, of=d)
+            )
+        cand = due.subquery("due")
+        rank = (
+            func.row_number()
+            .over(partition_by=cand.c.subscription_id, order_by=(cand.c.next_at, cand.c.id))
+            .label("rank")
+        )
+        ranked = select(cand.c.id, cand.c.subscription_id, cand.c.next_at, rank).subquery("ranked")
+        cap = self.per_subscription
+        share = (
+            case(
+                *((ranked.c.subscription_id == sub, n) for sub, n in sorted(allowance.items())),
+                else_=cap,
+            )
+            if allowance
+            else cap
+        )
+        pick = (
+            select(ranked.c.id)
+            .where(ranked.c.rank <= share)
+            .order_by(ranked.c.next_at, ranked.c.id)
+            .limit(limit)
+        )
         lease = now + timedelta(seconds=self.settings.webhook_lease_s)
         rows = session.execute(
             update(d)
@@ -302,50 +403,91 @@ class Dispatcher:
             .values(lease_until=lease, leased_by=self.worker)
             .returning(d.c.id, d.c.subscription_id, d.c.event_pk, d.c.attempts)
         ).all()
-        return [Claimed(r.id, r.subscription_id, r.event_pk, r.attempts) for r in rows]
+        return [
+            Claimed(r.id, r.subscription_id, r.event_pk, r.attempts)
+            for r in sorted(rows, key=lambda r: r.id)
+        ]
 
     def _post(self, claimed: list[Claimed]) -> bool:
-        """Hand claimed deliveries to the pool, each subscription within its share (the rest
-        go back for the next round); whether any was handed over."""
+        """Hand claimed deliveries to the pool, each subscription within its share of threads;
+        the rest wait in its backlog for a free thread of it (beyond the backlog, if the claim
+        ever got more, they go back). Whether any was handed over or kept."""
         assert self._pool is not None
         quota = self.settings.webhook_per_subscription
+        backlog_cap = self.settings.webhook_backlog_per_subscription
+        lease_ends = time.monotonic() + self.settings.webhook_lease_s
         keep: list[Claimed] = []
         extra: list[int] = []
         with self._inflight_lock:
             for c in claimed:
-                if self._inflight[c.subscription_id] >= quota:
-                    extra.append(c.delivery_id)
-                else:
-                    self._inflight[c.subscription_id] += 1
+                sub = c.subscription_id
+                waiting = self._backlog.setdefault(sub, deque())
+                if self._inflight[sub] < quota and not waiting:
+                    self._inflight[sub] += 1
                     keep.append(c)
+                elif len(waiting) < backlog_cap:
+                    waiting.append((lease_ends, c))
+                else:
+                    extra.append(c.delivery_id)
+                if not waiting:
+                    del self._backlog[sub]
         if extra:
             self._release(extra)
         for c in keep:
             self._pool.submit(self._post_one, c)
-        return bool(keep) and not extra
+        return len(claimed) > len(extra)
 
     def _release(self, ids: list[int]) -> None:
         with self.db.session() as session:
-            session.execute(
-                update(DELIVERIES)
-                .where(DELIVERIES.c.id.in_(ids), DELIVERIES.c.leased_by == self.worker)
-                .values(lease_until=None, leased_by=None)
-            )
+            self._unlease(session, ids)
             session.commit()
+
+    def _unlease(self, session: Session, ids: list[int]) -> None:
+        session.execute(
+            update(DELIVERIES)
+            .where(
+                DELIVERIES.c.id.in_(ids),
+                DELIVERIES.c.leased_by == self.worker,
+                DELIVERIES.c.state == "pending",
+            )
+            .values(lease_until=None, leased_by=None)
+        )
+
+    def _next_waiting(self, sub: int) -> Claimed | None:
+        """The next backlogged delivery of ``sub`` whose lease still covers an attempt (the
+        thread keeps its share); None frees the share. Called with the lock held."""
+        s = self.settings
+        margin = s.webhook_connect_timeout_s + s.webhook_read_timeout_s + 5.0
+        waiting = self._backlog.get(sub)
+        now = time.monotonic()
+        while waiting and not self._stop.is_set():
+            lease_ends, claimed = waiting.popleft()
+            if lease_ends - now > margin:
+                return claimed
+            self._stale.append(claimed.delivery_id)
+        if waiting is not None and not waiting:
+            del self._backlog[sub]
+        return None
 
     # -- one delivery -------------------------------------------------------------------------
 
     def _post_one(self, claimed: Claimed) -> None:
-        try:
-            self.deliver(claimed)
-        except Exception:
-            log.exception("webhook delivery %d failed", claimed.delivery_id)
-        finally:
+        """Post one delivery, then the subscription's backlogged ones while there are any
+        (the thread keeps the subscription's share meanwhile)."""
+        sub = claimed.subscription_id
+        current: Claimed | None = claimed
+        while current is not None:
+            try:
+                self.deliver(current)
+            except Exception:
+                log.exception("webhook delivery %d failed", current.delivery_id)
             with self._inflight_lock:
-                self._inflight[claimed.subscription_id] -= 1
-                if self._inflight[claimed.subscription_id] <= 0:
-                    del self._inflight[claimed.subscription_id]
-            self.wake()  # the entity's next event may be due now, and a thread is free
+                current = self._next_waiting(sub)
+                if current is None:
+                    self._inflight[sub] -= 1
+                    if self._inflight[sub] <= 0:
+                        del self._inflight[sub]
+            self.wake()  # the answer is to be recorded; the entity's next event may be due
 
     def deliver(self, claimed: Claimed) -> Answer | None:
         """Post one claimed delivery and record what it got."""
@@ -469,6 +611,7 @@ class Dispatcher:
 def start_dispatcher(db: Database, settings: Settings) -> Dispatcher:
     """The dispatcher of a running service, with the report.overdue check, started."""
     from api.webhooks.cases import record_overdue
+    from api.webhooks.retention import purge_old
 
     def check_overdue() -> None:
         with db.session() as session:
@@ -477,8 +620,18 @@ def start_dispatcher(db: Database, settings: Settings) -> Dispatcher:
             except IntegrityError:  # another process recorded them first
                 session.rollback()
 
+    def purge() -> None:
+        with db.session() as session:
+            try:
+                purge_old(session, utc_now(), settings.webhook_retention_days)
+                session.commit()
+            except IntegrityError:  # replayed meanwhile: kept, tried again later
+                session.rollback()
+
     dispatcher = Dispatcher(
-        db, settings, periodic=[(settings.webhook_overdue_check_s, check_overdue)]
+        db,
+        settings,
+        periodic=[(settings.webhook_overdue_check_s, check_overdue), (PURGE_EVERY_S, purge)],
     )
     dispatcher.start()
     return dispatcher

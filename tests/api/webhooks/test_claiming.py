@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -156,6 +157,84 @@ def test_a_paused_subscription_is_not_claimed(db, settings):
     assert worker.claim(10) == []
 
 
+def test_a_claim_takes_at_most_a_subscriptions_share(db, settings):
+    """One busy subscription does not fill the claim: each gets its threads plus its backlog
+    (less what this worker holds of it already), the others theirs."""
+    busy, other = subscribe(db), subscribe(db)
+    record(db, [f"report:{n}" for n in range(12)])
+    small = settings.model_copy(
+        update={"webhook_per_subscription": 2, "webhook_backlog_per_subscription": 3}
+    )
+    worker = Dispatcher(db, small)
+    worker.fan_out()
+    got = Counter(c.subscription_id for c in worker.claim(100, allowance={busy: 1}))
+    assert got == {busy: 1, other: 5}
+    got = Counter(c.subscription_id for c in worker.claim(100, exclude={other}))
+    assert got == {busy: 5}
+
+
+def test_claimed_work_waits_in_the_backlog_and_is_not_handed_back(db, settings, receiver_factory):
+    """With one thread for a receiver that does not answer, the round's other claimed
+    deliveries stay leased to the worker; at shutdown it hands the unposted ones back."""
+    receiver = receiver_factory("--hang", "100")
+    with db.session() as session:
+        spec = SubscriptionSpec(url=receiver.url, events=["report.created"])
+        sub = create_subscription(session, spec, allowed_hosts=["127.0.0.1"], now=NOW).id
+        session.commit()
+    record(db, [f"report:{n}" for n in range(6)])
+    one = settings.model_copy(
+        update={
+            "webhook_per_subscription": 1,
+            "webhook_backlog_per_subscription": 8,
+            "webhook_read_timeout_s": 1.0,
+            "webhook_connect_timeout_s": 1.0,
+        }
+    )
+    worker = Dispatcher(db, one)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while _leased(db) != {worker.worker: 6}:
+            assert time.monotonic() < deadline, _leased(db)
+            time.sleep(0.05)
+        receiver.wait_for(lambda got: len(got) >= 1)
+    finally:
+        worker.close()
+    assert _leased(db) == {None: 6}  # handed back at shutdown: any worker may take them
+    with db.session() as session:
+        tried = session.scalars(
+            select(WebhookDelivery.attempts).where(WebhookDelivery.subscription_id == sub)
+        ).all()
+    assert sorted(tried)[-1] >= 1 and sum(tried) < 6  # the first timed out; the rest waited
+
+
+def test_slow_receivers_backlogs_do_not_hold_up_another(db, settings, receiver_factory):
+    hanging = [receiver_factory("--hang", "100") for _ in range(2)]
+    fast = receiver_factory()
+    with db.session() as session:
+        for receiver in [*hanging, fast]:
+            spec = SubscriptionSpec(url=receiver.url, events=["report.created"])
+            made = create_subscription(session, spec, allowed_hosts=["127.0.0.1"], now=NOW)
+            receiver.use_secret(made.secret)
+        session.commit()
+    small = settings.model_copy(
+        update={
+            "webhook_workers": 4,
+            "webhook_per_subscription": 1,
+            "webhook_backlog_per_subscription": 8,
+            "webhook_read_timeout_s": 5.0,
+            "webhook_connect_timeout_s": 1.0,
+        }
+    )
+    worker = Dispatcher(db, small)
+    worker.start()
+    try:
+        record(db, [f"report:{n}" for n in range(10)])
+        fast.wait_for(lambda got: len(got) >= 10, timeout=4.0)
+    finally:
+        worker.close()
+
+
 @pytest.mark.parametrize(
     ("attempts", "low", "high"),
     [
@@ -168,6 +247,11 @@ def test_backoff_doubles_with_jitter_up_to_a_day(attempts, low, high):
     waits = [backoff_s(attempts, 5.0, 86_400.0) for _ in range(200)]
     assert all(low <= w <= high for w in waits)
     assert len(set(waits)) > 1  # jittered
+
+
+def _leased(db: Database) -> Counter[str | None]:
+    with db.session() as session:
+        return Counter(session.scalars(select(WebhookDelivery.leased_by)))
 
 
 def _pks(db: Database) -> list[int]:
