@@ -3,7 +3,8 @@
 For a city-scale set (about 150,000 micro-grids) the page cannot carry every unit's
 geometry: it would weigh about 20 MB. With tiles the page carries none; it draws each level
 from ``/tiles/{level}/{z}/{x}/{y}.mvt`` and switches level with the zoom (district, street,
-community, grid, micro-grid: each from its tiles' ``minzoom`` until the next level's), and
+community, grid, micro-grid: each from its tiles' ``minzoom`` plus :data:`SWITCH_AFTER` until
+the next level's), and
 colours each unit by the ``cases`` count its tile carries, in the classes of that level's
 counts (:func:`maps.classes.classify_counts`). ``maps/static/wangge/tiles.js`` draws them.
 
@@ -21,6 +22,7 @@ import numpy as np
 from folium.map import Layer
 from numpy.typing import NDArray
 
+from geo.tiles import MAX_ZOOM
 from maps.classes import classify_counts
 from maps.i18n import Lang, level_name
 from maps.page import Page, Resources
@@ -32,6 +34,11 @@ TILE_RESOURCES = Resources(
         ("wangge_tiles_js", "wangge/tiles.js"),
     )
 )
+
+
+#: A finer level takes over this many zooms after its tiles' minzoom: there its typical unit
+#: spans about 16 pixels rather than 4 (specks, and many of them per tile).
+SWITCH_AFTER = 2
 
 
 @dataclass(frozen=True)
@@ -71,14 +78,14 @@ def tile_levels_config(
     >>> one = TileLevel("district", "/tiles/district/{z}/{x}/{y}.mvt", 8, np.array([0, 3, 9]))
     >>> two = TileLevel("street", "/tiles/street/{z}/{x}/{y}.mvt", 11, np.array([1, 2]))
     >>> [(lv["name"], lv["minZoom"], lv["maxZoom"]) for lv in tile_levels_config([one, two], "en")["levels"]]
-    [('district', 0, 10), ('street', 11, 22)]
+    [('district', 0, 12), ('street', 13, 22)]
     """  # noqa: E501
     ordered = sorted(levels, key=lambda lv: lv.minzoom)
+    starts = [0] + [min(lv.minzoom + SWITCH_AFTER, MAX_ZOOM) for lv in ordered[1:]]
     shown: list[dict[str, Any]] = []
     for i, level in enumerate(ordered):
-        last = i + 1 == len(ordered)
-        until = 22 if last else ordered[i + 1].minzoom - 1
-        if until < level.minzoom:
+        until = MAX_ZOOM if i + 1 == len(ordered) else starts[i + 1] - 1
+        if until < starts[i]:
             continue  # the next level starts at the same zoom: this one is never shown
         classes = classify_counts(np.asarray(level.counts, dtype=np.int64), scheme=scheme, k=k)
         shown.append(
@@ -87,7 +94,7 @@ def tile_levels_config(
                 "label": level_name(lang, level.name),
                 "url": level.url,
                 "nativeZoom": level.minzoom,
-                "minZoom": 0 if not shown else level.minzoom,
+                "minZoom": starts[i],
                 "maxZoom": until,
                 "upper": [int(n) for n in classes.highest],
                 "colors": list(classes.colors),
