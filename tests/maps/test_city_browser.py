@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +94,20 @@ class Wire:
         return sum(n for rid, n in self.sizes.items() if part in self.urls.get(rid, ""))
 
 
-def open_city(browser: Browser, base: str, key: str) -> tuple[PageVisit, Wire]:
-    """The density page from tiles, signed in, bytes counted from the sign-in on."""
+@contextmanager
+def open_city(browser: Browser, base: str, key: str) -> Iterator[tuple[PageVisit, Wire]]:
+    """The density page from tiles, signed in, bytes counted from the sign-in on; closed
+    afterwards (its live stream too, so that the server stops at once)."""
     visit = browser.open(f"{base}/signin?next=/maps/density%3Funits%3Dtiles%26level%3Dgrid")
-    wire = Wire(visit)
-    visit.page.fill("#key", key)
-    visit.page.click("button[type=submit]")
-    visit.wait_until(TILES_DRAWN)
-    visit.wait_until(MAP_SETTLED)
-    return visit, wire
+    try:
+        wire = Wire(visit)
+        visit.page.fill("#key", key)
+        visit.page.click("button[type=submit]")
+        visit.wait_until(TILES_DRAWN)
+        visit.wait_until(MAP_SETTLED)
+        yield visit, wire
+    finally:
+        visit.close()
 
 
 def draw_after(visit: PageVisit, move: str) -> float:
@@ -117,34 +123,34 @@ def draw_after(visit: PageVisit, move: str) -> float:
 
 
 def test_the_first_load_is_small_and_holds_no_unit_geometry(browser, base, key):
-    visit, wire = open_city(browser, base, key)
-    html = visit.page.content()
-    assert "wangge.tileUnits" in html
-    assert "wangge.decodeUnits" not in html  # no unit geometry in the page
-    tiles = wire.of("/tiles/")
-    print(f"first load: {wire.total:,} bytes on the wire, {tiles:,} of them tiles")
-    assert tiles > 0
-    assert wire.total < FIRST_LOAD_MAX
-    visit.assert_clean()
+    with open_city(browser, base, key) as (visit, wire):
+        html = visit.page.content()
+        assert "wangge.tileUnits" in html
+        assert "wangge.decodeUnits" not in html  # no unit geometry in the page
+        tiles = wire.of("/tiles/")
+        print(f"first load: {wire.total:,} bytes on the wire, {tiles:,} of them tiles")
+        assert tiles > 0
+        assert wire.total < FIRST_LOAD_MAX
+        visit.assert_clean()
 
 
 def test_zoom_and_pan_switch_levels_and_finish_drawing(browser, base, key):
-    visit, _ = open_city(browser, base, key)
-    group = "wangge.last.layers.choropleth"
-    first = visit.evaluate(f"{group}.wgLevelAt(wangge.map.getZoom())")
-    zoom_s = draw_after(visit, "wangge.map.setView([39.10, 117.21], 15, {animate: false})")
-    deeper = visit.evaluate(f"{group}.wgLevelAt(wangge.map.getZoom())")
-    pan_s = draw_after(visit, "wangge.map.panBy([400, 200], {animate: false})")
-    print(f"levels {first} -> {deeper}; zoom drawn in {zoom_s:.2f} s, pan in {pan_s:.2f} s")
-    levels = visit.evaluate(f"{group}.wgConfig.levels.map(l => l.name)")
-    assert levels.index(deeper) > levels.index(first)  # the zoom switched to a finer level
-    visit.assert_clean()
+    with open_city(browser, base, key) as (visit, _):
+        group = "wangge.last.layers.choropleth"
+        first = visit.evaluate(f"{group}.wgLevelAt(wangge.map.getZoom())")
+        zoom_s = draw_after(visit, "wangge.map.setView([39.10, 117.21], 15, {animate: false})")
+        deeper = visit.evaluate(f"{group}.wgLevelAt(wangge.map.getZoom())")
+        pan_s = draw_after(visit, "wangge.map.panBy([400, 200], {animate: false})")
+        print(f"levels {first} -> {deeper}; zoom drawn in {zoom_s:.2f} s, pan in {pan_s:.2f} s")
+        levels = visit.evaluate(f"{group}.wgConfig.levels.map(l => l.name)")
+        assert levels.index(deeper) > levels.index(first)  # the zoom switched to a finer level
+        visit.assert_clean()
 
 
 def test_a_unit_popup_names_it_and_counts_its_cases(browser, base, key):
-    visit, _ = open_city(browser, base, key)
-    draw_after(visit, "wangge.map.setView([39.12, 117.20], 16, {animate: false})")
-    visit.click_map(39.12, 117.20)
-    text = visit.popup_text("案件数")
-    assert "编码" in text and "网格长" in text
-    visit.assert_clean()
+    with open_city(browser, base, key) as (visit, _):
+        draw_after(visit, "wangge.map.setView([39.12, 117.20], 16, {animate: false})")
+        visit.click_map(39.12, 117.20)
+        text = visit.popup_text("案件数")
+        assert "编码" in text and "网格长" in text
+        visit.assert_clean()

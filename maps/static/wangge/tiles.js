@@ -66,7 +66,8 @@
     };
     var options = {
       vectorTileLayerStyles: styles,
-      rendererFactory: L.canvas.tile,
+      // SVG: each unit is a path that takes its own clicks and hovers
+      rendererFactory: L.svg.tile,
       interactive: true,
       minZoom: level.minZoom,
       maxZoom: level.maxZoom,
