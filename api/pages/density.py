@@ -251,7 +251,7 @@ def _unit_tiles(
     bset = cases.index.bset
     if units_from == "inline" or (units_from == "auto" and len(bset.units) <= TILES_ABOVE):
         return None
-    per_unit = select(ReportUnit.level, ReportUnit.code, func.count())
+    per_unit: Any = select(ReportUnit.level, ReportUnit.code, func.count())
     if principal is not None and principal.role not in SEES_ALL_CASES:
         per_unit = scoped(per_unit.join(Report, Report.id == ReportUnit.report_id), principal)
     tally = {
