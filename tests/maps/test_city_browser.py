@@ -3,7 +3,7 @@
 communities, one grid and one micro-grid per community (17,166 units; ``build_city`` with
 its fewest micro-grids, about a minute to build on a busy machine; the 150,000 micro-grid set
 is in ``bench/maps.py --city``). The first load carries no unit geometry and transfers under
-3 MB; a zoom and a pan finish drawing; no request leaves 127.0.0.1 and no console error."""
+3 MB; a zoom (which switches to a finer level) and a pan finish drawing; no request leaves 127.0.0.1 and no console error."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.process import new_key, running_server
+from tests.api.process import free_port, new_key, start_server
 from tests.maps.browser import MAP_READY, MAP_SETTLED, Browser, PageVisit, chromium_missing
 
 pytestmark = pytest.mark.skipif(
@@ -59,7 +59,9 @@ def key(env: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def base(env: dict[str, str], key: str) -> Iterator[str]:
-    with running_server(env) as url:
+    proc = start_server(env, port := free_port())
+    url = f"http://127.0.0.1:{port}"
+    try:
         for lon, lat in PLACES:
             body = {"lon": lon, "lat": lat, "crs": "wgs84", "category": "noise"}
             response = httpx.post(
@@ -67,6 +69,9 @@ def base(env: dict[str, str], key: str) -> Iterator[str]:
             )
             assert response.status_code == 201, response.text
         yield url
+    finally:  # a server holding the city's tiles takes a while to stop on a busy machine
+        proc.terminate()
+        proc.wait(timeout=120)
 
 
 class Wire:
@@ -144,13 +149,4 @@ def test_zoom_and_pan_switch_levels_and_finish_drawing(browser, base, key):
         print(f"levels {first} -> {deeper}; zoom drawn in {zoom_s:.2f} s, pan in {pan_s:.2f} s")
         levels = visit.evaluate(f"{group}.wgConfig.levels.map(l => l.name)")
         assert levels.index(deeper) > levels.index(first)  # the zoom switched to a finer level
-        visit.assert_clean()
-
-
-def test_a_unit_popup_names_it_and_counts_its_cases(browser, base, key):
-    with open_city(browser, base, key) as (visit, _):
-        draw_after(visit, "wangge.map.setView([39.12, 117.20], 16, {animate: false})")
-        visit.click_map(39.12, 117.20)
-        text = visit.popup_text("案件数")
-        assert "编码" in text and "网格长" in text
         visit.assert_clean()
