@@ -38,6 +38,7 @@ _BUNDLES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "leaflet.awesome-markers": ("vendor/leaflet.awesome-markers", ("*.js", "*.css", "images/*")),
     "leaflet.heat": ("vendor/leaflet.heat", ("leaflet-heat.js",)),
+    "leaflet.vectorgrid": ("vendor/leaflet.vectorgrid", ("*.min.js", "LICENSE")),
     "wangge": ("wangge", ("*.js", "*.css")),
 }
 
@@ -65,6 +66,9 @@ FOLIUM_ASSETS: dict[str, str] = {
     # maps.coverage
     "wangge_coverage_js": "wangge/coverage.js",
     "wangge_coverage_css": "wangge/coverage.css",
+    # the units from vector tiles on the city-scale density page (maps.tiles)
+    "leaflet_vectorgrid_js": "leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+    "wangge_tiles_js": "wangge/tiles.js",
     # maps.volunteers
     "wangge_volunteers_js": "wangge/volunteers.js",
 }

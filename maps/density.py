@@ -50,6 +50,7 @@ from maps.inputs import (
 )
 from maps.page import DEFAULT_ASSET_BASE, Page, PageMap, Resources, ScriptCall
 from maps.statuses import CaseStatus, StatusVocabulary
+from maps.tiles import TileLevel, tile_unit_layer
 from maps.times import format_instant, format_times, instants_ns
 
 #: Columns ``units`` must have.
@@ -315,10 +316,13 @@ def build_summary_map(
     display_tz: str | None = None,
     lang: Lang = DEFAULT_LANG,
     tiles_crs: str = "wgs84",
+    unit_tiles: Sequence[TileLevel] | None = None,
 ) -> PageMap:
     """The density map from aggregated cases (:class:`CaseSummary`); the parameters are those
     of :func:`build_density_map`. This is what keeps the page quick with a million cases: only
-    the counts, the heat cells and a bounded set of markers reach it."""
+    the counts, the heat cells and a bounded set of markers reach it. With ``unit_tiles`` the
+    units are drawn from vector tiles, level by zoom (:mod:`maps.tiles`), and the page holds
+    no unit geometry; ``units`` then only set the view and the legend."""
     shifted = check_tiles_crs(tiles_crs)
     units = _units_of_level(units, level)
     if shifted:
@@ -343,12 +347,18 @@ def build_summary_map(
         lang=lang,
     )
     layer_names = {key: label(lang, f"layer.{key}") for key in LAYER_NAMES}
-    unit_data = page.call(
-        "wangge.decodeUnits",
-        _unit_payload(units, codes, counts, classes.unit_class, show_phones),
-        kind="UnitData",
-    )
-    choropleth = _unit_layer(page, layer_names, "choropleth", unit_data, classes.colors)
+    unit_data = None
+    if unit_tiles is not None:
+        choropleth: Layer = tile_unit_layer(
+            page, layer_names["choropleth"], unit_tiles, lang, scheme=scheme, k=k
+        )
+    else:
+        unit_data = page.call(
+            "wangge.decodeUnits",
+            _unit_payload(units, codes, counts, classes.unit_class, show_phones),
+            kind="UnitData",
+        )
+        choropleth = _unit_layer(page, layer_names, "choropleth", unit_data, classes.colors)
 
     lon, lat = _case_xy(cases)
     heat = summary.heat
@@ -395,7 +405,8 @@ def build_summary_map(
             name=layer_names["cases"],
             needs=_CLUSTER_RESOURCES,
         )
-    layers["units"] = _unit_layer(page, layer_names, "units", unit_data, None)
+    if unit_data is not None:
+        layers["units"] = _unit_layer(page, layer_names, "units", unit_data, None)
 
     legend = {
         "title": title,
@@ -413,6 +424,7 @@ def build_summary_map(
         "heat": {"cellM": heat_cell_m, "cells": heat.size, "drawn": int(heat.weight.sum())},
         "open": open_cases.summary(),
         "plain": tiles is None,
+        "unitTiles": unit_tiles is not None,
         "layerNames": layer_names,
     }
     return page.finish("wangge.decorate", legend, layers)

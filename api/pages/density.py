@@ -23,14 +23,19 @@ from api.cases.queries import CaseFilter, filtered
 from api.cases.service import Cases
 from api.cases.visibility import scoped
 from api.db.models import Report, ReportUnit
+from api.standards.levels import levels_of
+from api.standards.tiles import tile_set
 from geo.units import BoundarySet
 from maps import CaseStatus, render_html
 from maps.density import CaseSummary, build_summary_map
 from maps.heat import HeatCells, degree_cell
 from maps.i18n import DEFAULT_LANG, Lang, label, level_name
+from maps.tiles import TileLevel
 
 #: Side of the heat cells in metres.
 HEAT_CELL_M = 75.0
+#: More units than this in the set and the page draws them from vector tiles (``units="auto"``).
+TILES_ABOVE = 20_000
 
 
 def density_page(
@@ -48,11 +53,16 @@ def density_page(
     display_tz: str | None = None,
     lang: Lang = DEFAULT_LANG,
     tiles_crs: str = "wgs84",
+    units_from: str = "auto",
+    tile_cache_bytes: int = 64 * 1024 * 1024,
 ) -> str:
     """The HTML page of the density map as this caller may see it.
 
     ``principal`` None is the operator at the command line (everything, phones only if asked).
     A grid worker sees its own area: asked for a level above its unit, the map shows its unit.
+    ``units_from`` "tiles" draws the units from the vector tiles, level by zoom (no unit
+    geometry in the page), "inline" puts them in the page, "auto" chooses tiles when the set
+    has more than :data:`TILES_ABOVE` units.
     """
     bset = cases.index.bset
     level = _level_for(bset, level, principal)
@@ -99,6 +109,7 @@ def density_page(
         display_tz=display_tz,
         lang=lang,
         tiles_crs=tiles_crs,
+        unit_tiles=_unit_tiles(cases, session, principal, units_from, tile_cache_bytes, tiles_crs),
     )
     return render_html(page, asset_base)
 
@@ -225,3 +236,41 @@ def _marker_frame(rows: list[Any], now: datetime) -> gpd.GeoDataFrame:
     frame["case_unit"] = None
     geometry = gpd.points_from_xy(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
     return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=geometry, crs=4326)
+
+
+def _unit_tiles(
+    cases: Cases,
+    session: Session,
+    principal: Principal | None,
+    units_from: str,
+    cache_bytes: int,
+    tiles_crs: str,
+) -> list[TileLevel] | None:
+    """The levels drawn from tiles, with every unit's count (as the tiles count: the cases the
+    caller may see, without the page's filters), or None to put the units in the page."""
+    bset = cases.index.bset
+    if units_from == "inline" or (units_from == "auto" and len(bset.units) <= TILES_ABOVE):
+        return None
+    per_unit: Any = select(ReportUnit.level, ReportUnit.code, func.count())
+    if principal is not None and principal.role not in SEES_ALL_CASES:
+        per_unit = scoped(per_unit.join(Report, Report.id == ReportUnit.report_id), principal)
+    tally = {
+        (str(lv), str(c)): int(n)
+        for lv, c, n in session.execute(per_unit.group_by(ReportUnit.level, ReportUnit.code))
+    }
+    tiles = tile_set(levels_of(cases.index), cache_bytes)
+    query = "?crs=gcj02" if tiles_crs == "gcj02" else ""
+    found = []
+    for name in bset.levels:
+        level = tiles.level(name)
+        codes = level.codes
+        found.append(
+            TileLevel(
+                name=name,
+                url=f"/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt{query}",
+                minzoom=level.minzoom,
+                counts=np.array([tally.get((name, c), 0) for c in codes], dtype=np.int64),
+                bounds=tuple(float(b) for b in level.level.bounds),  # type: ignore[arg-type]
+            )
+        )
+    return found

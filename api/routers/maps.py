@@ -101,6 +101,10 @@ def read_density_map(
     since: Annotated[DateTime | None, Query(description="Created at or after")] = None,
     until: Annotated[DateTime | None, Query(description="Created before")] = None,
     lang: LangQuery = None,
+    units: Annotated[
+        Literal["auto", "tiles", "inline"],
+        Query(description="Units from vector tiles, in the page, or tiles for large sets"),
+    ] = "auto",
 ) -> HTMLResponse:
     """The dispatcher's map (一张图): cases per unit, a heat layer, open cases with overdue ones
     marked, and who leads each unit. Works with no internet: every file comes from here.
@@ -124,6 +128,8 @@ def read_density_map(
         display_tz=settings.display_tz,
         lang=page_lang(request, lang),
         tiles_crs=settings.tiles_crs,
+        units_from=units,
+        tile_cache_bytes=settings.tile_cache_bytes,
     )
     html = with_live_panel(html, csrf_token=csrf_for(request), cursor=cursor, asset_base=ASSET_BASE)
     return HTMLResponse(html, headers=PAGE_HEADERS)

@@ -3,9 +3,9 @@ and a TileJSON document per level for map clients."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.access.auth import allow
@@ -58,6 +58,10 @@ def read_tile(
     x: Annotated[int, Path(description="Column, from the west")],
     y: Annotated[int, Path(description="Row, from the north")],
     if_none_match: Annotated[str | None, Header(max_length=200, alias="If-None-Match")] = None,
+    crs: Annotated[
+        Literal["wgs84", "gcj02"],
+        Query(description="Coordinates the geometry is drawn in (gcj02: for GCJ-02 base maps)"),
+    ] = "wgs84",
 ) -> Response:
     """One Web Mercator tile of a level's units (code, name, parent, leader; case counts for
     the roles that see them), simplified for its zoom. ETag; 304 when unchanged."""
@@ -68,7 +72,7 @@ def read_tile(
         def counts(codes: list[str]) -> dict[str, tuple[int, int]]:
             return counts_by_unit(session, codes, principal)
 
-    tile = tiles.tile(collection, z, x, y, counts)
+    tile = tiles.tile(collection, z, x, y, counts, crs)
     headers = {"ETag": tile.etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
     if if_none_match == tile.etag:
         return Response(status_code=304, headers=headers)

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from api.standards.errors import TileOutOfRange
 from api.standards.levels import Level, Levels
+from geo.crs import wgs84_to_gcj02
 from geo.tiles import (
     MAX_ZOOM,
     check_tile,
@@ -73,10 +74,12 @@ class Drawn:
 
 
 class LevelTiles:
-    """One level's geometries in Web Mercator, its zoom range and unit properties."""
+    """One level's geometries in Web Mercator, its zoom range and unit properties; with
+    ``gcj02`` the geometries are shifted to GCJ-02 first (for base maps in GCJ-02)."""
 
-    def __init__(self, levels: Levels, level: Level) -> None:
+    def __init__(self, levels: Levels, level: Level, gcj02: bool = False) -> None:
         self.level = level
+        self.gcj02 = gcj02
         units = levels.bset.units.iloc[level.positions]
         self.codes: list[str] = units["code"].tolist()
         self.properties: list[dict[str, Any]] = [
@@ -92,7 +95,10 @@ class LevelTiles:
 
     @cached_property
     def mercator(self) -> NDArray[np.object_]:
-        return to_mercator(self.level.geometries)
+        geometries = self.level.geometries
+        if self.gcj02:
+            geometries = shapely.transform(geometries, _to_gcj02)
+        return to_mercator(geometries)
 
     @cached_property
     def minzoom(self) -> int:
@@ -111,6 +117,11 @@ class LevelTiles:
             )
         minlon, minlat, maxlon, maxlat = tile_lonlat_bounds(z, x, y)
         pad_x, pad_y = (maxlon - minlon) / 64, (maxlat - minlat) / 64  # the tile's buffer
+        if self.gcj02:  # the units drawn here lie that far off in WGS84 (the shift varies
+            # by less than a metre per kilometre: a bigger buffer covers it)
+            dx, dy = _gcj02_offset((minlon + maxlon) / 2, (minlat + maxlat) / 2)
+            minlon, maxlon, minlat, maxlat = minlon - dx, maxlon - dx, minlat - dy, maxlat - dy
+            pad_x, pad_y = pad_x + abs(dx) / 10 + 1e-5, pad_y + abs(dy) / 10 + 1e-5
         near = self.level.in_bbox((minlon - pad_x, minlat - pad_y, maxlon + pad_x, maxlat + pad_y))
         kept, geometries = tile_geometries(self.mercator[near], z, x, y)
         return Drawn(near[kept], geometries)
@@ -137,20 +148,32 @@ class TileSet:
         self._held = 0
         self._lock = threading.Lock()
 
-    def level(self, name: str) -> LevelTiles:
+    def level(self, name: str, crs: str = "wgs84") -> LevelTiles:
         level = self.levels.level(name)  # UnknownLevel names the levels
+        key = name if crs == "wgs84" else f"{name}@{crs}"
         with self._lock:
-            found = self._levels.get(name)
+            found = self._levels.get(key)
             if found is None:
-                found = self._levels[name] = LevelTiles(self.levels, level)
+                found = self._levels[key] = LevelTiles(self.levels, level, crs == "gcj02")
         return found
 
-    def tile(self, name: str, z: int, x: int, y: int, counts_for: CountsFor | None) -> Tile:
-        """The tile, with case counts when ``counts_for`` is given."""
-        tiles = self.level(name)
+    def tile(
+        self,
+        name: str,
+        z: int,
+        x: int,
+        y: int,
+        counts_for: CountsFor | None,
+        crs: str = "wgs84",
+    ) -> Tile:
+        """The tile, with case counts when ``counts_for`` is given; its geometry in GCJ-02
+        with ``crs="gcj02"`` (Web Mercator of the shifted coordinates)."""
+        tiles = self.level(name, crs)
         if counts_for is None:
-            return self._kept(("tile", name, z, x, y), lambda: self._plain(tiles, z, x, y))
-        drawn: Drawn = self._kept(("drawn", name, z, x, y), lambda: self._drawn(tiles, z, x, y))
+            return self._kept(("tile", crs, name, z, x, y), lambda: self._plain(tiles, z, x, y))
+        drawn: Drawn = self._kept(
+            ("drawn", crs, name, z, x, y), lambda: self._drawn(tiles, z, x, y)
+        )
         counts = counts_for([tiles.codes[i] for i in drawn.units])
         return Tile.of(tiles.encode(drawn, counts), self.levels.version)
 
@@ -204,6 +227,17 @@ class TileSet:
                     _, (old, _) = self._cache.popitem(last=False)
                     self._held -= old
         return value
+
+
+def _to_gcj02(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+    lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
+    return np.column_stack([lon, lat])
+
+
+def _gcj02_offset(lon: float, lat: float) -> tuple[float, float]:
+    """How far GCJ-02 moves a point here, in degrees (dlon, dlat)."""
+    glon, glat = wgs84_to_gcj02(np.array([lon]), np.array([lat]))
+    return float(glon[0]) - lon, float(glat[0]) - lat
 
 
 _LOCK = threading.Lock()
