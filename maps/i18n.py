@@ -124,6 +124,14 @@ LABELS: dict[str, tuple[str, str]] = {
     "signin.submit": ("登录", "Sign in"),
     "signin.wrong": ("密钥无效或已吊销。", "Unknown or revoked key."),
     "lang.other": ("English", "中文"),
+    # the caption of the density page's filter
+    "filter.all": ("全部案件", "all cases"),
+    "filter.category": ("类别：{names}", "category: {names}"),
+    "filter.status": ("状态：{names}", "status: {names}"),
+    "filter.since": ("自 {time} 起", "since {time}"),
+    "filter.until": ("至 {time}", "until {time}"),
+    "filter.join": ("；", "; "),
+    "filter.list": ("、", ", "),
     # error pages a browser sees on a page route (the API's clients keep the JSON body)
     "error.title": ("{status} · 网格化管理", "{status} · Wangge"),
     "error.401": ("需要登录", "Sign-in required"),

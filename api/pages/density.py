@@ -88,7 +88,7 @@ def density_page(
         categories={
             code: c.name_zh if lang == "zh" else c.name_en for code, c in cases.categories.items()
         },
-        filters=where.describe(),
+        filters=caption(where, cases, lang),
         tiles=tiles,
         tiles_attribution=tiles_attribution,
         show_phones=show_phones,
@@ -101,6 +101,28 @@ def density_page(
         tiles_crs=tiles_crs,
     )
     return render_html(page, asset_base)
+
+
+def caption(where: CaseFilter, cases: Cases, lang: Lang) -> str:
+    """The filter in words in the page's language (categories and statuses by their names)."""
+    names = label(lang, "filter.list")
+    parts = []
+    if where.categories:
+        known = cases.categories
+        shown = [
+            (known[c].name_zh if lang == "zh" else known[c].name_en) if c in known else c
+            for c in where.categories
+        ]
+        parts.append(label(lang, "filter.category", names=names.join(shown)))
+    if where.statuses:
+        statuses = {s.value: status_label(s, lang) for s in Status}
+        shown = [statuses.get(s, s) for s in where.statuses]
+        parts.append(label(lang, "filter.status", names=names.join(shown)))
+    if where.since:
+        parts.append(label(lang, "filter.since", time=f"{where.since:%Y-%m-%d %H:%M}"))
+    if where.until:
+        parts.append(label(lang, "filter.until", time=f"{where.until:%Y-%m-%d %H:%M}"))
+    return label(lang, "filter.join").join(parts) or label(lang, "filter.all")
 
 
 def _level_for(bset: BoundarySet, level: str, principal: Principal | None) -> str:
