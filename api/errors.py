@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -9,7 +10,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -26,6 +27,7 @@ from geo.errors import (
     UnknownLevel,
     WanggeError,
 )
+from maps.i18n import Lang, label, negotiate
 
 log = logging.getLogger("wangge")
 
@@ -129,37 +131,89 @@ def status_of(exc: WanggeError, status_codes: StatusCodes) -> int:
     return 400
 
 
+#: Where the pages are: a browser's failed GET there gets an error page, not the JSON body.
+PAGE_PREFIX = "/maps/"
+ErrorResponse = JSONResponse | HTMLResponse
+
+
+def wants_page(request: Request) -> bool:
+    """A browser reading a page route (GET with Accept: text/html under /maps/)."""
+    return (
+        request.method in ("GET", "HEAD")
+        and request.url.path.startswith(PAGE_PREFIX)
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _answer(
+    request: Request, body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> ErrorResponse:
+    """The error as JSON (the API's body), or as a page in the browser's language."""
+    if not wants_page(request):
+        return JSONResponse(body, status_code=status, headers=headers)
+    lang = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+    page_headers = {**(headers or {}), "Cache-Control": "no-store", "Vary": "Accept-Language"}
+    return HTMLResponse(error_page(lang, status, body), status_code=status, headers=page_headers)
+
+
+def error_page(lang: Lang, status: int, body: dict[str, Any]) -> str:
+    """A small error page: what happened in words, the technical body folded away."""
+    key = f"error.{status}" if status in (401, 403, 404, 422) else "error.other"
+    other: Lang = "en" if lang == "zh" else "zh"
+    signin = (
+        f'<p><a href="/signin?lang={lang}">{label(lang, "error.signin")}</a></p>'
+        if status == 401
+        else ""
+    )
+    technical = html.escape(f"{body.get('code')}: {body.get('message')}")
+    return f"""<!doctype html>
+<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(label(lang, "error.title", status=status))}</title>
+<style>body{{font-family:sans-serif;max-width:40em;margin:3em auto;padding:0 1em;color:#222}}
+details{{margin-top:2em;color:#555}}code{{white-space:pre-wrap}}</style></head>
+<body><h1>{html.escape(label(lang, key))}</h1>
+<p class="error-text">{html.escape(label(lang, key + ".text"))}</p>{signin}
+<p><a href="/maps/density?lang={lang}">{html.escape(label(lang, "error.back"))}</a>
+ · <a href="?lang={other}">{html.escape(label(lang, "lang.other"))}</a></p>
+<details><summary>{html.escape(label(lang, "error.details"))} ({status})</summary>
+<code>{technical}</code></details></body></html>
+"""
+
+
 def _domain_error_handler(status_codes: StatusCodes):  # type: ignore[no-untyped-def]
-    def handle(_: Request, exc: Exception) -> JSONResponse:
+    def handle(request: Request, exc: Exception) -> ErrorResponse:
         assert isinstance(exc, WanggeError)
-        return JSONResponse(
+        return _answer(
+            request,
             error_body(exc.code, exc.message, exc.allowed, exc.details),
-            status_code=status_of(exc, status_codes),
-            headers=exc.headers if isinstance(exc, ApiError) else None,
+            status_of(exc, status_codes),
+            exc.headers if isinstance(exc, ApiError) else None,
         )
 
     return handle
 
 
-def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+def _validation_error(request: Request, exc: Exception) -> ErrorResponse:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()))
         problems.append({"field": where, "problem": err.get("msg", ""), "type": err.get("type")})
     first = problems[0] if problems else {"field": "", "problem": "invalid request"}
-    return JSONResponse(
+    return _answer(
+        request,
         error_body(
             "invalid_request",
             f"{first['field']}: {first['problem']}" if first["field"] else first["problem"],
             "see the OpenAPI description at /docs for the fields and their ranges",
             problems,
         ),
-        status_code=422,
+        422,
     )
 
 
-def _http_error(request: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> ErrorResponse:
     assert isinstance(exc, StarletteHTTPException)
     codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
     allowed = None
@@ -179,10 +233,11 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     elif status == 405:
         # every method of the path, not only those of the one route that answered
         allowed = headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
-    return JSONResponse(
+    return _answer(
+        request,
         error_body(codes.get(status, "http_error"), str(exc.detail), allowed),
-        status_code=status,
-        headers=headers or None,
+        status,
+        headers or None,
     )
 
 

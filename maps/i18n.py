@@ -124,6 +124,38 @@ LABELS: dict[str, tuple[str, str]] = {
     "signin.submit": ("登录", "Sign in"),
     "signin.wrong": ("密钥无效或已吊销。", "Unknown or revoked key."),
     "lang.other": ("English", "中文"),
+    # the caption of the density page's filter
+    "filter.all": ("全部案件", "all cases"),
+    "filter.category": ("类别：{names}", "category: {names}"),
+    "filter.status": ("状态：{names}", "status: {names}"),
+    "filter.since": ("自 {time} 起", "since {time}"),
+    "filter.until": ("至 {time}", "until {time}"),
+    "filter.join": ("；", "; "),
+    "filter.list": ("、", ", "),
+    # error pages a browser sees on a page route (the API's clients keep the JSON body)
+    "error.title": ("{status} · 网格化管理", "{status} · Wangge"),
+    "error.401": ("需要登录", "Sign-in required"),
+    "error.401.text": ("请先登录再查看此页面。", "Please sign in to see this page."),
+    "error.403": ("无权访问", "Not allowed"),
+    "error.403.text": (
+        "您的角色或辖区无权查看此页面。",
+        "Your role or your area does not allow this page.",
+    ),
+    "error.404": ("页面未找到", "Page not found"),
+    "error.404.text": (
+        "您要找的页面或对象不存在，或对您不可见。",
+        "What you asked for does not exist, or is not visible to you.",
+    ),
+    "error.422": ("请求有误", "Invalid request"),
+    "error.422.text": (
+        "页面的参数有误，请检查链接中的参数。",
+        "A parameter of the page is invalid: please check the link.",
+    ),
+    "error.other": ("出错了", "Something went wrong"),
+    "error.other.text": ("无法显示此页面。", "This page cannot be shown."),
+    "error.details": ("技术信息", "Technical details"),
+    "error.back": ("返回案件密度图", "Back to the density map"),
+    "error.signin": ("登录", "Sign in"),
 }
 
 

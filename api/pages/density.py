@@ -8,7 +8,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Integer, cast, func, select
+from sqlalchemy import ColumnElement, Integer, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from api.access.policy import (
@@ -98,7 +98,7 @@ def density_page(
         categories={
             code: c.name_zh if lang == "zh" else c.name_en for code, c in cases.categories.items()
         },
-        filters=where.describe(),
+        filters=caption(where, cases, lang),
         tiles=tiles,
         tiles_attribution=tiles_attribution,
         show_phones=show_phones,
@@ -112,6 +112,28 @@ def density_page(
         unit_tiles=_unit_tiles(cases, session, principal, units_from, tile_cache_bytes, tiles_crs),
     )
     return render_html(page, asset_base)
+
+
+def caption(where: CaseFilter, cases: Cases, lang: Lang) -> str:
+    """The filter in words in the page's language (categories and statuses by their names)."""
+    names = label(lang, "filter.list")
+    parts = []
+    if where.categories:
+        known = cases.categories
+        shown = [
+            (known[c].name_zh if lang == "zh" else known[c].name_en) if c in known else c
+            for c in where.categories
+        ]
+        parts.append(label(lang, "filter.category", names=names.join(shown)))
+    if where.statuses:
+        statuses = {s.value: status_label(s, lang) for s in Status}
+        shown = [statuses.get(s, s) for s in where.statuses]
+        parts.append(label(lang, "filter.status", names=names.join(shown)))
+    if where.since:
+        parts.append(label(lang, "filter.since", time=f"{where.since:%Y-%m-%d %H:%M}"))
+    if where.until:
+        parts.append(label(lang, "filter.until", time=f"{where.until:%Y-%m-%d %H:%M}"))
+    return label(lang, "filter.join").join(parts) or label(lang, "filter.all")
 
 
 def _level_for(bset: BoundarySet, level: str, principal: Principal | None) -> str:
@@ -157,13 +179,14 @@ def _aggregates(
             statement = scoped(statement, principal)
         return filtered(statement, where, bset=bset, dialect=dialect)
 
+    if dialect == "postgresql":  # short scans: compiling them (JIT) costs more than it saves
+        session.execute(text("SET LOCAL jit = off"))
     unfiltered = where == CaseFilter() and (principal is None or principal.role in SEES_ALL_CASES)
     per_unit = select(ReportUnit.code, func.count()).where(ReportUnit.level == level)
     if not unfiltered:  # the join to reports only when a filter or a scope needs it
         per_unit = restricted(per_unit.join(Report, Report.id == ReportUnit.report_id))
     tally = {str(c): int(n) for c, n in session.execute(per_unit.group_by(ReportUnit.code))}
     counts = np.array([int(tally.get(code, 0)) for code in codes], dtype=np.int64)
-    total = int(session.scalar(restricted(select(func.count()).select_from(Report))) or 0)
 
     dlon, dlat = degree_cell(HEAT_CELL_M, lat0)
     cell_x = _cell_index(Report.lon + 180.0, dlon, dialect).label("cx")
@@ -175,6 +198,7 @@ def _aggregates(
     ).all()
     heat_array = np.array(heat_rows, dtype=float).reshape(-1, 3)
     heat = HeatCells(heat_array[:, 0], heat_array[:, 1], heat_array[:, 2].astype(np.int64))
+    total = int(heat.weight.sum())  # every case is in one cell: no second scan for the total
 
     open_values = [s.value for s in OPEN]
     is_open = Report.status.in_(open_values)

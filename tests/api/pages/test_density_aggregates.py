@@ -120,3 +120,13 @@ def test_an_unknown_language_is_refused(posted):
     answer = client.get("/maps/density", params={"lang": "fr"}, headers=auth(keys["dispatcher"]))
     assert answer.status_code == 422
     assert set(answer.json()) >= {"code", "message", "allowed", "details"}
+
+
+def test_the_filter_caption_is_in_the_page_language(posted):
+    client, keys, _ = posted
+    params = {"status": ["submitted", "closed"], "category": "parking"}
+    chinese = payload(density(client, keys["dispatcher"], **params), "decorate")
+    assert chinese["filters"] == "类别：违章停车；状态：待派单、已关闭"
+    english = payload(density(client, keys["dispatcher"], lang="en", **params), "decorate")
+    assert english["filters"] == "category: Illegal parking; status: submitted, closed"
+    assert payload(density(client, keys["dispatcher"]), "decorate")["filters"] == "全部案件"
