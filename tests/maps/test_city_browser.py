@@ -3,7 +3,8 @@
 communities, one grid and one micro-grid per community (17,166 units; ``build_city`` with
 its fewest micro-grids, about a minute to build on a busy machine; the 150,000 micro-grid set
 is in ``bench/maps.py --city``). The first load carries no unit geometry and transfers under
-3 MB; a zoom (which switches to a finer level) and a pan finish drawing; no request leaves 127.0.0.1 and no console error."""
+3 MB; a zoom (which switches to a finer level) and a pan finish drawing; no request leaves
+127.0.0.1 and no console error."""
 
 from __future__ import annotations
 
