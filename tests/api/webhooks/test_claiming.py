@@ -194,7 +194,8 @@ def test_claimed_work_waits_in_the_backlog_and_is_not_handed_back(db, settings, 
     worker.start()
     try:
         deadline = time.monotonic() + 10
-        while _leased(db) != {worker.worker: 6}:
+        # the round's claim holds more than the one thread's share: the rest wait, leased
+        while _leased(db)[worker.worker] < 5:
             assert time.monotonic() < deadline, _leased(db)
             time.sleep(0.05)
         receiver.wait_for(lambda got: len(got) >= 1)
