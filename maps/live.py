@@ -9,9 +9,12 @@ import html
 CURSOR_META = "wangge-live-cursor"
 
 
-def with_live_panel(page: str, *, csrf_token: str, cursor: int, asset_base: str) -> str:
+def with_live_panel(
+    page: str, *, csrf_token: str, cursor: int, asset_base: str, analytics: bool = True
+) -> str:
     """The page with its live parts: meta tags and stylesheet in the head, the queue panel
-    and live.js at the end of the body (after the map's own script).
+    and live.js at the end of the body (after the map's own script); ``analytics``: whether
+    the page's level has units enough for hot spots (analytics.js asks only then).
 
     Example
     -------
@@ -24,6 +27,7 @@ def with_live_panel(page: str, *, csrf_token: str, cursor: int, asset_base: str)
     head = (
         f'<meta name="csrf-token" content="{html.escape(csrf_token, quote=True)}">'
         f'<meta name="{CURSOR_META}" content="{int(cursor)}">'
+        f'<meta name="wangge-analytics" content="{"on" if analytics else "off"}">'
         f'<link rel="stylesheet" href="{base}/wangge/live.css">'
     )
     body = (

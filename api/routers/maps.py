@@ -131,7 +131,13 @@ def read_density_map(
         units_from=units,
         tile_cache_bytes=settings.tile_cache_bytes,
     )
-    html = with_live_panel(html, csrf_token=csrf_for(request), cursor=cursor, asset_base=ASSET_BASE)
+    html = with_live_panel(
+        html,
+        csrf_token=csrf_for(request),
+        cursor=cursor,
+        asset_base=ASSET_BASE,
+        analytics=len(cases.index.bset.level_positions(level)) >= 3,  # Gi* needs neighbours
+    )
     return HTMLResponse(html, headers=PAGE_HEADERS)
 
 

@@ -51,7 +51,7 @@ def test_hot_grids_and_recurring_places_are_drawn(browser, service, tmp_path: Pa
     coloured = sum(1 for u in hot["units"] if u["class"] != "not_significant")
     places = httpx.get(f"{base}/analytics/recurring", headers=headers, timeout=60).json()
     assert coloured > 0 and places["places"]
-    visit = browser.open(f"{base}/maps/density?level=grid")
+    visit = browser.open(f"{base}/maps/density?level=grid&lang=zh")  # Chromium asks for English
     page = visit.page
     page.fill("#key", key)
     page.click("button[type=submit]")

@@ -151,7 +151,10 @@
     if (wangge.map) return draw(wangge.map, wangge.lang || pageLang());
     if (Date.now() - started < 30000) global.setTimeout(whenMap, 50);
   }
-  if (global.fetch && global.location.protocol.indexOf("http") === 0) {
+  // only on the page the service answers, for a level with units enough for hot spots
+  // (GET /maps/density says so): a written page, from disk or from another web server, has no routes to ask
+  var served = global.document.querySelector('meta[name="wangge-analytics"][content="on"]');
+  if (served && global.fetch && global.location.protocol.indexOf("http") === 0) {
     global.addEventListener("load", whenMap);
   }
 })(window);
