@@ -153,8 +153,12 @@
   }
   // only on the page the service answers, for a level with units enough for hot spots
   // (GET /maps/density says so): a written page, from disk or from another web server, has no routes to ask
-  var served = global.document.querySelector('meta[name="wangge-analytics"][content="on"]');
-  if (served && global.fetch && global.location.protocol.indexOf("http") === 0) {
-    global.addEventListener("load", whenMap);
+  function served() {
+    return global.document.querySelector('meta[name="wangge-analytics"][content="on"]');
+  }
+  if (global.fetch && global.location.protocol.indexOf("http") === 0) {
+    global.addEventListener("load", function () {
+      if (served()) whenMap(); // read once the whole page (head included) is there
+    });
   }
 })(window);
