@@ -179,8 +179,12 @@ def test_claimed_work_waits_in_the_backlog_and_is_not_handed_back(db, settings, 
     receiver = receiver_factory("--hang", "100")
     with db.session() as session:
         spec = SubscriptionSpec(url=receiver.url, events=["report.created"])
-        sub = create_subscription(session, spec, allowed_hosts=["127.0.0.1"], now=NOW).id
+        made = create_subscription(session, spec, allowed_hosts=["127.0.0.1"], now=NOW)
+        sub, secret = made.id, made.secret
         session.commit()
+    # with its secret the receiver takes each request and never answers (without, it would
+    # answer 503 at once and the six would pass through in a moment)
+    receiver.use_secret(secret)
     record(db, [f"report:{n}" for n in range(6)])
     one = settings.model_copy(
         update={
