@@ -20,7 +20,9 @@ from tests.api.process import WANGGE, new_key, running_server
 @pytest.fixture(scope="module")
 def hexi_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "hexi.gpkg"
-    subprocess.run([*WANGGE, "demo", "--out", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [*WANGGE, "demo", "--out", str(out), "--reports", "0"], check=True, capture_output=True
+    )
     return out
 
 

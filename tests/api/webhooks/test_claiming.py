@@ -274,3 +274,12 @@ def _due_now(db: Database, worker: Dispatcher) -> list:
         )
         session.commit()
     return worker.claim(10)
+
+
+def test_nothing_is_recorded_while_no_subscription_exists(db):
+    """A service without webhooks writes no outbox rows; the first subscription starts them."""
+    record(db, ["report:1", "report:2"])
+    assert _pks(db) == []
+    subscribe(db)
+    record(db, ["report:3"])
+    assert len(_pks(db)) == 1
