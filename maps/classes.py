@@ -6,15 +6,42 @@ and coloured from ColorBrewer's YlOrRd. Both map pages shade their units this wa
 
 from __future__ import annotations
 
+import functools
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import mapclassify
 import numpy as np
 from numpy.typing import NDArray
 
 from maps.inputs import MapInputError
+
+# mapclassify compiles its Fisher-Jenks function with numba when it is imported (about 2.5 s of
+# CPU in every process that draws a map, though only that one scheme uses it): imported here
+# with numba out of its sight, and compiled on the first Fisher-Jenks classing instead.
+_numba = sys.modules.get("numba")
+sys.modules["numba"] = None  # type: ignore[assignment]  # "import numba" raises ImportError
+try:
+    import mapclassify
+    import mapclassify.classifiers as _classifiers
+finally:
+    del sys.modules["numba"]
+    if _numba is not None:
+        sys.modules["numba"] = _numba
+
+
+@functools.cache
+def _compile_fisher_jenks() -> None:
+    """Put mapclassify's compiled Fisher-Jenks back (once per process) and silence its warning
+    that numba is missing."""
+    import numba
+
+    plain = _classifiers._fisher_jenks_means
+    _classifiers._fisher_jenks_means = numba.njit("f8[:](f8[:], u2)")(
+        getattr(plain, "__wrapped__", plain)
+    )
+    _classifiers.HAS_NUMBA = True
 
 #: ColorBrewer YlOrRd (9 classes); k classes take k of them spread over the range.
 YLORRD = (
@@ -143,6 +170,8 @@ def classify_counts(
         bins = _stepwise_quantiles(values, k)
         used = scheme
     else:
+        if scheme == "fisher_jenks":
+            _compile_fisher_jenks()
         with warnings.catch_warnings():  # mapclassify warns of ties; empty classes go below
             warnings.simplefilter("ignore", UserWarning)
             bins = np.asarray(mapclassify.classify(values, scheme, k=k).bins, dtype=float)

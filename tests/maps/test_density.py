@@ -3,6 +3,8 @@ markers, geometry encoding, privacy, escaping, tiles and bad input."""
 
 from __future__ import annotations
 
+import warnings
+
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from html import escape
@@ -100,6 +102,21 @@ def test_classify_counts_other_scheme_and_bounds_cover_the_maximum():
         assert all(n > 0 for n in result.unit_counts[1:]), scheme
     # quantiles always give k classes when there are enough distinct counts
     assert len(classify_counts(counts, k=5).unit_counts) == 6
+
+
+def test_fisher_jenks_is_compiled_on_first_use_and_agrees_with_mapclassify():
+    """mapclassify is imported with numba hidden (no compile at import); Fisher-Jenks compiles
+    on its first use, with mapclassify's answer and without its "numba missing" warning."""
+    import mapclassify
+    import mapclassify.classifiers
+
+    counts = np.random.default_rng(2).integers(1, 400, 3000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        result = classify_counts(counts, scheme="fisher_jenks", k=5)
+    assert mapclassify.classifiers.HAS_NUMBA
+    expected = mapclassify.FisherJenks(np.sort(counts).astype(float), k=5).bins
+    assert list(result.highest[1:]) == [int(b) for b in expected]
 
 
 # -- heat -----------------------------------------------------------------------------------
