@@ -3,9 +3,8 @@ markers, geometry encoding, privacy, escaping, tiles and bad input."""
 
 from __future__ import annotations
 
-import warnings
-
 import re
+import warnings
 from datetime import UTC, datetime, timedelta, timezone
 from html import escape
 
