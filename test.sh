@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 . ./scripts/venv.sh "[test]"
-exec .venv/bin/python -m pytest "$@"
+# Two processes (pytest-xdist), a test module to each at a time: most of the suite waits on
+# servers, browsers and databases, so two run side by side in not much more than one.
+exec .venv/bin/python -m pytest -n "${WANGGE_TEST_PROCESSES:-2}" --dist loadscope "$@"

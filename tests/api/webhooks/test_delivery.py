@@ -197,11 +197,12 @@ def test_the_command_line_lists_and_replays(hooked, subscribe, receiver_factory,
     from typer.testing import CliRunner
 
     from api.cli import app as cli
+    from api.cli.common import console
 
     client, _ = hooked
     settings: Settings = client.app.state.settings  # type: ignore[attr-defined]
     monkeypatch.setenv("WANGGE_DATABASE_URL", settings.database)
-    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(console, "width", 250)  # made at import: COLUMNS is read then
     receiver = receiver_factory()
     sub = subscribe(receiver, units=["G1"])
     report = post_report(hooked)
