@@ -10,7 +10,7 @@ import functools
 import sys
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +21,7 @@ from maps.inputs import MapInputError
 # CPU in every process that draws a map, though only that one scheme uses it): imported here
 # with numba out of its sight, and compiled on the first Fisher-Jenks classing instead.
 _numba = sys.modules.get("numba")
-sys.modules["numba"] = None  # type: ignore[assignment]  # "import numba" raises ImportError
+cast(dict[str, Any], sys.modules)["numba"] = None  # "import numba" raises ImportError
 try:
     import mapclassify
     import mapclassify.classifiers as _classifiers
@@ -42,6 +42,7 @@ def _compile_fisher_jenks() -> None:
         getattr(plain, "__wrapped__", plain)
     )
     _classifiers.HAS_NUMBA = True
+
 
 #: ColorBrewer YlOrRd (9 classes); k classes take k of them spread over the range.
 YLORRD = (
