@@ -89,3 +89,38 @@ def browser() -> Iterator[object]:
         pytest.skip(reason)
     with Browser(viewport=(1400, 900)) as b:
         yield b
+
+
+#: The modules that take longest (a minute or more of building data, servers and browsers),
+#: run first: with the suite in two processes (./test.sh), the short modules then fill in
+#: around them and both processes finish at about the same time.
+LONGEST_FIRST = (
+    "tests/boundaries/test_demo.py",
+    "tests/api/cases/test_crash.py",
+    "tests/api/pages/test_map_page.py",
+    "tests/maps/test_city_browser.py",
+    "tests/maps/test_analytics_layers.py",
+    "tests/api/cases/test_workers.py",
+    "tests/api/analytics/test_ground_truth.py",
+    "tests/api/webhooks/test_crash.py",
+    "tests/api/live/test_stream.py",
+    "tests/api/demo/test_cases.py",
+    "tests/geo/test_cluster.py",
+    "tests/geo/test_assign.py",
+    "tests/api/versions/test_sync.py",
+    "tests/maps/test_live_browser.py",
+    "tests/api/test_serve.py",
+    "tests/test_code_quality.py",
+    "tests/maps/test_package.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    root = Path(__file__).parent.parent
+
+    def key(item: pytest.Item) -> int:
+        path = Path(str(item.path)).relative_to(root).as_posix()
+        return rank.get(path, len(rank))
+
+    items.sort(key=key)  # stable: within a module, and for all the others, the usual order
