@@ -12,11 +12,10 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from starlette.exceptions import HTTPException
 
 from api.db.models import RateCount
+from api.db.upsert import upsert
 from api.errors import error_body
 
 if TYPE_CHECKING:
@@ -190,17 +189,14 @@ class SharedRateLimiter:
         assert isinstance(table, Table)
         with self._db.engine.begin() as connection:
             if changed:
-                insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-                statement = insert(table)
-                connection.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["key_id", "minute", "worker"],
-                        set_={"count": statement.excluded.count},
-                    ),
+                upsert(
+                    connection,
+                    table,
                     [
                         {"key_id": k, "minute": w, "worker": self.worker, "count": n}
                         for (k, w), n in changed.items()
                     ],
+                    keys=["key_id", "minute", "worker"],
                 )
             if purge:
                 connection.execute(delete(table).where(table.c.minute < window - 1))

@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from api.cases.errors import UnknownCategory
 from api.db.models import Category
+from api.db.upsert import upsert
 
 
 class CategorySpec(BaseModel):
@@ -107,12 +108,9 @@ def load_catalogue(path: Path | None) -> list[CategorySpec]:
 
 def sync_catalogue(session: Session, specs: list[CategorySpec]) -> None:
     """Insert or update the catalogue's categories (categories in use are never deleted)."""
-    existing = {c.code: c for c in session.scalars(select(Category))}
-    for spec in specs:
-        row = existing.get(spec.code) or Category(code=spec.code)
-        for field, value in spec.model_dump().items():
-            setattr(row, field, value)
-        session.add(row)
+    table = Category.__table__
+    assert isinstance(table, Table)
+    upsert(session, table, [spec.model_dump() for spec in specs], keys=["code"])
     session.commit()
 
 

@@ -10,10 +10,11 @@ import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from api.db.models import ServiceType
+from api.db.upsert import upsert
 from api.volunteers.errors import UnknownServiceType
 
 
@@ -69,12 +70,9 @@ def load_service_types(path: Path | None) -> list[ServiceTypeSpec]:
 
 def sync_service_types(session: Session, specs: list[ServiceTypeSpec]) -> None:
     """Insert or update the catalogue's types (types in use are never deleted)."""
-    existing = {t.code: t for t in session.scalars(select(ServiceType))}
-    for spec in specs:
-        row = existing.get(spec.code) or ServiceType(code=spec.code)
-        for name, value in spec.model_dump().items():
-            setattr(row, name, value)
-        session.add(row)
+    table = ServiceType.__table__
+    assert isinstance(table, Table)
+    upsert(session, table, [spec.model_dump() for spec in specs], keys=["code"])
     session.commit()
 
 
