@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,17 +20,22 @@ WANGGE = [sys.executable, "-m", "api.cli"]
 
 
 def free_port() -> int:
-    """A port free now, from this test process's own share of them: with the suite in N
-    processes (pytest-xdist), process k takes ports = k mod N, so two servers started side by
-    side never get the same port in the seconds before they bind it."""
+    """A port free now, from this test process's own range: with the suite in N processes
+    (pytest-xdist), process k draws from the k-th of N slices of 10000-31999 (below the
+    kernel's ephemeral ports), so two servers started side by side never get the same port in
+    the seconds before they bind it."""
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     share = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % count
+    span = 22_000 // count
+    low = 10_000 + share * span
     while True:
+        port = random.randrange(low, low + span)
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port % count == share:
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # taken: draw again
+                continue
+        return port
 
 
 def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen[bytes]:
