@@ -7,28 +7,22 @@ and coloured from ColorBrewer's YlOrRd. Both map pages shade their units this wa
 from __future__ import annotations
 
 import functools
-import sys
 import warnings
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from geo.imports import hidden
 from maps.inputs import MapInputError
 
 # mapclassify compiles its Fisher-Jenks function with numba when it is imported (about 2.5 s of
 # CPU in every process that draws a map, though only that one scheme uses it): imported here
 # with numba out of its sight, and compiled on the first Fisher-Jenks classing instead.
-_numba = sys.modules.get("numba")
-cast(dict[str, Any], sys.modules)["numba"] = None  # "import numba" raises ImportError
-try:
+with hidden("numba"):
     import mapclassify
     import mapclassify.classifiers as _classifiers
-finally:
-    del sys.modules["numba"]
-    if _numba is not None:
-        sys.modules["numba"] = _numba
 
 
 @functools.cache

@@ -10,18 +10,12 @@ here with numba out of their sight; every module of this package imports them fr
 
 from __future__ import annotations
 
-import sys
+from geo.imports import hidden
 
-_numba = sys.modules.get("numba")
-sys.modules["numba"] = None  # type: ignore[assignment]  # "import numba" raises ImportError
-try:
-    import libpysal.common  # noqa: E402
-    from esda import G_Local, fdr  # noqa: E402
-    from libpysal.weights import Queen, W  # noqa: E402
-finally:
-    del sys.modules["numba"]
-    if _numba is not None:
-        sys.modules["numba"] = _numba
+with hidden("numba"):
+    import libpysal.common
+    from esda import G_Local, fdr
+    from libpysal.weights import Queen, W
 
 #: Whether libpysal saw numba (False when this module imported it first, as it should).
 COMPILED = bool(libpysal.common.HAS_JIT)
