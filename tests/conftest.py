@@ -111,7 +111,6 @@ LONGEST_FIRST = (
     "tests/maps/test_live_browser.py",
     "tests/api/test_serve.py",
     "tests/test_code_quality.py",
-    "tests/maps/test_package.py",
 )
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -61,8 +59,4 @@ def test_examples_in_docstrings_run(path):
     assert result.failed == 0
 
 
-def test_mypy_is_clean_on_maps():
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "maps"], cwd=ROOT, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+# mypy on maps: tests/test_code_quality.py checks geo, api and maps in one run.
