@@ -17,12 +17,18 @@ from numpy.typing import NDArray
 from geo.imports import hidden
 from maps.inputs import MapInputError
 
-# mapclassify compiles its Fisher-Jenks function with numba when it is imported (about 2.5 s of
-# CPU in every process that draws a map, though only that one scheme uses it): imported here
-# with numba out of its sight, and compiled on the first Fisher-Jenks classing instead.
-with hidden("numba"):
-    import mapclassify
-    import mapclassify.classifiers as _classifiers
+
+@functools.cache
+def _mapclassify() -> Any:
+    """mapclassify, imported on the first classing rather than with this module (it brings
+    scipy.stats: about a second of CPU in every process that serves maps, most of which never
+    class anything). It compiles its Fisher-Jenks function with numba when it is imported,
+    about 2.5 s more, though only that one scheme uses it: so it is imported with numba out of
+    its sight, and that function compiled on the first Fisher-Jenks classing instead."""
+    with hidden("numba"):
+        import mapclassify
+        import mapclassify.classifiers  # noqa: F401  (the module _compile_fisher_jenks patches)
+    return mapclassify
 
 
 @functools.cache
@@ -31,6 +37,7 @@ def _compile_fisher_jenks() -> None:
     that numba is missing."""
     import numba
 
+    _classifiers = _mapclassify().classifiers
     plain = _classifiers._fisher_jenks_means
     _classifiers._fisher_jenks_means = numba.njit("f8[:](f8[:], u2)")(
         getattr(plain, "__wrapped__", plain)
@@ -169,7 +176,7 @@ def classify_counts(
             _compile_fisher_jenks()
         with warnings.catch_warnings():  # mapclassify warns of ties; empty classes go below
             warnings.simplefilter("ignore", UserWarning)
-            bins = np.asarray(mapclassify.classify(values, scheme, k=k).bins, dtype=float)
+            bins = np.asarray(_mapclassify().classify(values, scheme, k=k).bins, dtype=float)
         bins[-1] = max(bins[-1], distinct[-1])
         used = scheme
     raw = np.zeros(counts.size, dtype=np.intp)
@@ -202,7 +209,7 @@ def _stepwise_quantiles(values: NDArray[np.int64], k: int) -> NDArray[np.float64
             break
         with warnings.catch_warnings():  # ties: mapclassify warns and lowers k; we step on
             warnings.simplefilter("ignore", UserWarning)
-            first = mapclassify.Quantiles(rest.astype(float), k=left).bins[0]
+            first = _mapclassify().Quantiles(rest.astype(float), k=left).bins[0]
         # whole counts: the class holds the counts up to the bound, and at least the smallest
         bound = max(float(np.floor(first)), float(rest[0]))
         bounds.append(bound)

@@ -31,11 +31,9 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import pymannkendall as mk
 from numpy.typing import NDArray
-from scipy.stats import norm
+from scipy.special import ndtr
 
-from api.analytics.compiled import G_Local, fdr
 from api.analytics.weights import LevelWeights
 
 PATTERNS = (
@@ -71,6 +69,8 @@ class Trend:
 
 def weekly_z(counts: NDArray[np.float64], weights: LevelWeights) -> NDArray[np.float64]:
     """Gi* z-scores of each week (rows) and unit (columns); 0 in a week without cases."""
+    from api.analytics.compiled import G_Local
+
     z = np.zeros(counts.shape, dtype=np.float64)
     for week, row in enumerate(counts):
         if row.sum() == 0 or np.all(row == row[0]):
@@ -92,7 +92,9 @@ def weekly_z(counts: NDArray[np.float64], weights: LevelWeights) -> NDArray[np.f
 
 def significant(z: NDArray[np.float64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Hot and cold weeks of each unit: two-sided normal p-values, FDR at 90% per week."""
-    p = 2 * norm.sf(np.abs(z))
+    from api.analytics.compiled import fdr
+
+    p = 2 * ndtr(-np.abs(z))
     hot = np.zeros(z.shape, dtype=bool)
     cold = np.zeros(z.shape, dtype=bool)
     for week in range(z.shape[0]):
@@ -132,6 +134,8 @@ def pattern_of(on: NDArray[np.bool_], other: NDArray[np.bool_], trend: str) -> s
 
 def classify_trends(z: NDArray[np.float64]) -> list[Trend]:
     """The pattern of every unit (columns of ``z``, weeks in rows, oldest first)."""
+    import pymannkendall as mk
+
     hot, cold = significant(z)
     trends = []
     for unit in range(z.shape[1]):

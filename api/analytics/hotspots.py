@@ -28,9 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm
+from scipy.special import ndtr
 
-from api.analytics.compiled import G_Local, fdr
 from api.analytics.weights import LevelWeights
 
 #: The classes, strongest first; each hot class has its cold mirror.
@@ -71,6 +70,8 @@ def gi_star(
     >>> str(result.classes[0]).startswith("hot")
     True
     """
+    from api.analytics.compiled import G_Local
+
     y = np.asarray(counts, dtype=np.float64)
     jitter = np.random.default_rng(seed).uniform(0.0, TIE_BREAK, len(y))
     with warnings.catch_warnings():
@@ -98,12 +99,14 @@ def classify(
 ) -> tuple[NDArray[np.object_], dict[int, float]]:
     """The class of each unit: FDR over the normal p-values of ``z``, confirmed by the
     permutation p-values ``p``; also the FDR threshold of each confidence."""
+    from api.analytics.compiled import fdr
+
     classes = np.full(len(z), "not_significant", dtype=object)
     usable = np.isfinite(p) & np.isfinite(z)
     thresholds: dict[int, float] = {}
     if not usable.any():
         return classes, thresholds
-    p_norm = np.where(usable, 2 * norm.sf(np.abs(np.nan_to_num(z))), 1.0)
+    p_norm = np.where(usable, 2 * ndtr(-np.abs(np.nan_to_num(z))), 1.0)
     p_perm = np.nan_to_num(p, nan=1.0)
     # weakest first, so that a stronger class overwrites a weaker one
     for confidence, alpha in reversed(CONFIDENCES):

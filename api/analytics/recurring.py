@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyproj
-from sklearn.cluster import DBSCAN
 
 RADIUS_RANGE = (5.0, 500.0)
 MIN_REPORTS_RANGE = (2, 1000)
@@ -28,6 +27,8 @@ def find_places(
     open, unit_code; lon/lat in WGS84), most reports first."""
     if reports.empty:
         return []
+    from sklearn.cluster import DBSCAN
+
     forward = pyproj.Transformer.from_crs(4326, metric_crs, always_xy=True)
     back = pyproj.Transformer.from_crs(metric_crs, 4326, always_xy=True)
     x, y = forward.transform(reports["lon"].to_numpy(), reports["lat"].to_numpy())

@@ -11,14 +11,17 @@ import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 from numpy.typing import NDArray
 
-from api.analytics.compiled import Queen, W
 from api.analytics.errors import TooFewUnits
 from geo.units import BoundarySet
+
+if TYPE_CHECKING:
+    from libpysal.weights import W
 
 #: A local statistic needs a few units to compare a neighbourhood with the rest.
 MIN_UNITS = 3
@@ -42,6 +45,8 @@ class LevelWeights:
 
 def queen_weights(bset: BoundarySet, level: str) -> LevelWeights:
     """Build the queen weights of a level's units (vertex-sharing polygons are neighbours)."""
+    from api.analytics.compiled import Queen
+
     positions = bset.level_positions(level)
     if len(positions) < MIN_UNITS:
         raise TooFewUnits(

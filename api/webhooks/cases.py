@@ -129,8 +129,8 @@ def record_case_changes(
     """Record one ``kind`` event per changed case, read as it is in the session's transaction
     (``changes``: case id -> what the event adds; ``also_units``: units it left, whose
     subscribers hear of it too)."""
-    if not changes:
-        return 0
+    if not changes or not outbox.subscribed(session):
+        return 0  # nobody to tell: the case rows are not even read back
     session.flush()  # the ORM's pending rows (a new chain of units) are read back below
     reports = _table(Report)
     units = _table(ReportUnit)

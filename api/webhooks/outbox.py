@@ -26,6 +26,12 @@ _wakers: set[Callable[[], None]] = set()
 _lock = threading.Lock()
 
 
+def subscribed(session: Session) -> bool:
+    """Whether any subscription exists (one indexed read of a small table): with none, events
+    need not even be built."""
+    return session.scalar(select(WebhookSubscription.id).limit(1)) is not None
+
+
 def record(session: Session, events: Iterable[Event]) -> int:
     """Write events into the outbox in the session's transaction (one executemany); how many.
 
@@ -46,7 +52,7 @@ def record(session: Session, events: Iterable[Event]) -> int:
         }
         for e in events
     ]
-    if not rows or session.scalar(select(WebhookSubscription.id).limit(1)) is None:
+    if not rows or not subscribed(session):
         return 0
     table = WebhookEvent.__table__
     assert isinstance(table, Table)

@@ -4,6 +4,8 @@ markers, geometry encoding, privacy, escaping, tiles and bad input."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import warnings
 from datetime import UTC, datetime, timedelta, timezone
 from html import escape
@@ -106,16 +108,30 @@ def test_classify_counts_other_scheme_and_bounds_cover_the_maximum():
 def test_fisher_jenks_is_compiled_on_first_use_and_agrees_with_mapclassify():
     """mapclassify is imported with numba hidden (no compile at import); Fisher-Jenks compiles
     on its first use, with mapclassify's answer and without its "numba missing" warning."""
-    import mapclassify
-    import mapclassify.classifiers
-
     counts = np.random.default_rng(2).integers(1, 400, 3000)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         result = classify_counts(counts, scheme="fisher_jenks", k=5)
+    import mapclassify
+    import mapclassify.classifiers
+
     assert mapclassify.classifiers.HAS_NUMBA
     expected = mapclassify.FisherJenks(np.sort(counts).astype(float), k=5).bins
     assert list(result.highest[1:]) == [int(b) for b in expected]
+
+
+def test_serving_imports_no_statistics_library_until_one_is_used():
+    """Starting the service (importing the application) imports none of mapclassify, scipy.stats,
+    esda, libpysal or scikit-learn: seconds of CPU at every start that most processes never
+    use (the first classing or analytics request imports them)."""
+    code = (
+        "import sys, api.main\n"
+        "heavy = ('mapclassify', 'scipy.stats', 'esda', 'libpysal', 'sklearn', 'pymannkendall')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 # -- heat -----------------------------------------------------------------------------------
