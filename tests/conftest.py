@@ -1,12 +1,16 @@
-"""Fixtures shared by all test packages: small real boundary files written to disk."""
+"""Fixtures shared by all test packages: small real boundary files written to disk, and the
+Hexi demo (its boundaries, and a database of its cases) built once for the whole run."""
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import pyogrio
 import pytest
 import shapely
 
@@ -72,6 +76,78 @@ def tiny_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for level, frame in tiny_layers():
         frame.to_file(path, layer=level, driver="GPKG", engine="pyogrio")
     return path
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder built once for the whole run, by ``build(folder)``: with the suite in several
+    processes (pytest-xdist) the first to ask builds it, under a lock, and the others wait
+    for it and read it. Read it, never change it (copy it first)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's own folder, above each process's
+    folder = root / f"shared-{name}"
+    with (root / f"shared-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not folder.exists():
+            partial = root / f"shared-{name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            build(partial)
+            partial.rename(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def hexi_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Hexi demo set (``build_hexi()``: 14 streets, 149 communities, 1,441 grids, 13,989
+    micro-grids) as a GeoPackage, built once for the run."""
+    from boundaries.demo import build_hexi, write_gpkg
+
+    def build(folder: Path) -> None:
+        write_gpkg(build_hexi(), folder / "hexi.gpkg")
+
+    return built_once(tmp_path_factory, "hexi", build) / "hexi.gpkg"
+
+
+def read_layers(path: Path) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """The (level, frame) pairs of a GeoPackage written by ``write_gpkg``, top first."""
+    return [
+        (str(level), gpd.read_file(path, layer=str(level), engine="pyogrio"))
+        for level, _ in pyogrio.list_layers(path)
+    ]
+
+
+#: The demo cases of :func:`hexi_demo_data`.
+DEMO_CASES = 1000
+
+
+@pytest.fixture(scope="session")
+def hexi_demo_data(tmp_path_factory: pytest.TempPathFactory, hexi_gpkg: Path) -> Path:
+    """A data folder (WANGGE_DATA_DIR, its SQLite database) of the Hexi demo: its planning
+    data and :data:`DEMO_CASES` cases reported over 20 days and moved along their lives,
+    built once for the run. Copy it (``copy_demo_data``) before serving it."""
+    from api.demo.cases import seed_reports
+    from api.demo.planning import seed_planning
+    from api.services import open_services
+    from api.settings import Settings
+
+    def build(folder: Path) -> None:
+        services = open_services(Settings(boundaries=str(hexi_gpkg), data_dir=folder))
+        try:
+            seed_planning(services.db.sessions, services.boundaries.bset)
+            seed_reports(services.cases, count=DEMO_CASES, days=20, seed=9)
+        finally:
+            services.close()
+
+    return built_once(tmp_path_factory, "hexi-demo-data", build)
+
+
+def copy_demo_data(demo: Path, to: Path) -> Path:
+    """A copy of :func:`hexi_demo_data` of one's own at ``to``."""
+    shutil.copytree(demo, to)
+    return to
 
 
 @pytest.fixture(scope="session")

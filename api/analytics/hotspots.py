@@ -60,7 +60,8 @@ def gi_star(
 ) -> GiStar:
     """Gi* of ``counts`` (one value per unit, in the weights' order) with its classes.
 
-    >>> import libpysal, numpy as np
+    >>> import numpy as np
+    >>> from api.analytics.compiled import libpysal
     >>> from api.analytics.weights import LevelWeights
     >>> w = libpysal.weights.lat2W(5, 5)
     >>> lw = LevelWeights("cell", np.arange(25), np.arange(25).astype(object),

@@ -61,7 +61,7 @@ def create_version(
         Form(
             max_length=32,
             description="The file's coordinate system if it declares none or the wrong one: "
-            "wgs84, gcj02, bd09 or EPSG:<code>"
+            "wgs84, gcj02, bd09 or EPSG:<code>",
         ),
     ] = None,
     name: Annotated[

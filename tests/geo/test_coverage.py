@@ -12,7 +12,6 @@ import pytest
 import shapely
 from shapely import MultiPolygon, box
 
-from boundaries.demo import build_hexi
 from geo.coverage import (
     DEFAULT_MINUTES,
     DEFAULT_SPEED_M_PER_MIN,
@@ -29,6 +28,7 @@ from geo.errors import (
     UnknownLevel,
 )
 from geo.units import BoundarySet
+from tests.conftest import read_layers
 from tests.geo.conftest import CAMBRIDGE, METRIC_CRS, ORIGIN_XY, metric_set, nested_lattice
 
 # -- hand-made set, in metres from a corner in Tianjin ----------------------------------------
@@ -466,8 +466,8 @@ def test_default_candidates_are_deepest_units(lattice_case):
 
 
 @pytest.fixture(scope="module")
-def hexi():
-    bset = BoundarySet.from_levels(build_hexi(), name="hexi")  # about 5 s
+def hexi(hexi_gpkg):
+    bset = BoundarySet.from_levels(read_layers(hexi_gpkg), name="hexi")
     micro = bset.level_positions("microgrid")
     rng = np.random.default_rng(2023)
     residents = rng.poisson(60, micro.size)  # about 840,000 residents (Hexi: about 820,000)

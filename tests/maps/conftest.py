@@ -10,15 +10,16 @@ test (a second one in the same process would refuse to start).
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
 
 from api.cases.catalogue import DEFAULT_CATEGORIES
 from api.cases.lifecycle import Status
-from boundaries.demo import build_hexi
 from geo.units import BoundarySet
 from maps.demo import DemoCategory, DemoLifecycle, synthetic_cases
+from tests.conftest import read_layers
 
 #: "Now" for every synthetic data set: cases are reported in the 30 days before it.
 NOW = datetime(2024, 6, 1, 9, 0)
@@ -45,9 +46,9 @@ DEMO_LIFECYCLE = DemoLifecycle(
 
 
 @pytest.fixture(scope="session")
-def hexi() -> BoundarySet:
+def hexi(hexi_gpkg: Path) -> BoundarySet:
     """The Hexi demo set: 14 streets, 149 communities, 1,441 grids, 13,989 micro-grids."""
-    return BoundarySet.from_levels(build_hexi())
+    return BoundarySet.from_levels(read_layers(hexi_gpkg))
 
 
 @pytest.fixture(scope="session")

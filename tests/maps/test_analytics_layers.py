@@ -4,36 +4,26 @@ Debian's headless Chromium, offline: hot and cold grids, recurring places, a Chi
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from api.demo.cases import seed_reports
-from api.services import open_services
-from api.settings import Settings
-from tests.api.process import WANGGE, new_key, running_server
+from tests.api.process import new_key, running_server
+from tests.conftest import copy_demo_data
 from tests.maps.browser import MAP_READY
 
 ANALYTICS_READY = "document.querySelector('.leaflet-container[data-analytics=\"ready\"]') !== null"
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """The Hexi demo with 1,000 clustered cases, served as its own process."""
-    data = tmp_path_factory.mktemp("analytics-demo")
-    gpkg = data / "hexi.gpkg"
-    subprocess.run(
-        [*WANGGE, "demo", "--out", str(gpkg), "--reports", "0"], check=True, capture_output=True
-    )
-    env = {**os.environ, "WANGGE_BOUNDARIES": str(gpkg), "WANGGE_DATA_DIR": str(data)}
-    services = open_services(Settings(boundaries=str(gpkg), data_dir=data))
-    try:
-        seed_reports(services.cases, count=1000, days=20, seed=9)
-    finally:
-        services.close()
+def service(
+    tmp_path_factory: pytest.TempPathFactory, hexi_gpkg: Path, hexi_demo_data: Path
+) -> Iterator[tuple[str, str]]:
+    """The Hexi demo with its 1,000 clustered cases, served as its own process."""
+    data = copy_demo_data(hexi_demo_data, tmp_path_factory.mktemp("analytics-demo") / "data")
+    env = {**os.environ, "WANGGE_BOUNDARIES": str(hexi_gpkg), "WANGGE_DATA_DIR": str(data)}
     key = new_key(env, "dispatcher")
     with running_server(env) as base:
         yield base, key

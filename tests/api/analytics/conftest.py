@@ -18,7 +18,6 @@ from api.access.policy import Principal, Role
 from api.cases.intake import Submission
 from api.cases.transitions import Change
 from api.settings import Settings
-from boundaries.demo import build_hexi, write_gpkg
 from tests.api.conftest import auth, make_client
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -51,13 +50,6 @@ def _jitter(rng: np.random.Generator, lon: float, lat: float, metres: float, n: 
     dlat = radius * np.sin(angle) / M_PER_DEG
     dlon = radius * np.cos(angle) / (M_PER_DEG * math.cos(math.radians(lat)))
     return lon + dlon, lat + dlat
-
-
-@pytest.fixture(scope="module")
-def hexi_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("hexi") / "hexi.gpkg"
-    write_gpkg(build_hexi(), path)
-    return path
 
 
 @pytest.fixture(scope="module")

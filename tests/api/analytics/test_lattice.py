@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import warnings
 
-import libpysal
 import numpy as np
 import pytest
-from esda import G_Local
 
+from api.analytics.compiled import G_Local, libpysal
 from api.analytics.hotspots import classify, gi_star
 from api.analytics.weights import LevelWeights
 

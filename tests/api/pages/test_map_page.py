@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from api.cases.lifecycle import OPEN
 from api.db.models import Report
-from api.demo.cases import seed_reports
-from api.demo.planning import seed_planning
-from api.services import open_services
 from api.settings import Settings
-from tests.api.process import WANGGE, new_key, running_server
+from tests.api.process import new_key, running_server
+from tests.conftest import copy_demo_data
 from tests.maps.browser import MAP_READY, Browser
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -39,32 +36,23 @@ COUNT_LAYERS = """() => {
 
 @pytest.fixture(scope="module")
 def service(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, hexi_gpkg: Path, hexi_demo_data: Path
 ) -> Iterator[tuple[str, dict[str, str], int, Path]]:
-    """The demo (Hexi and 600 cases) served by `wangge serve` as its own process."""
-    data = tmp_path_factory.mktemp("demo")
-    gpkg = data / "hexi.gpkg"
-    subprocess.run(
-        [*WANGGE, "demo", "--out", str(gpkg), "--reports", "0"], check=True, capture_output=True
-    )
-    env = {**os.environ, "WANGGE_BOUNDARIES": str(gpkg), "WANGGE_DATA_DIR": str(data)}
-    settings = Settings(boundaries=str(gpkg), data_dir=data)
-    services = open_services(settings)
-    reports = services.cases
-    try:
-        seed_planning(reports.db.sessions, reports.index.bset)
-        seed_reports(reports, count=600, seed=5)
-        with reports.db.session() as session:
-            open_cases = session.scalar(
-                select(func.count())
-                .select_from(Report)
-                .where(Report.status.in_([s.value for s in OPEN]))
-            )
-    finally:
-        services.close()
+    """The demo (Hexi, its planning data and 1,000 cases) served by `wangge serve` as its own
+    process."""
+    data = copy_demo_data(hexi_demo_data, tmp_path_factory.mktemp("demo") / "data")
+    env = {**os.environ, "WANGGE_BOUNDARIES": str(hexi_gpkg), "WANGGE_DATA_DIR": str(data)}
+    engine = create_engine(Settings(data_dir=data).database)
+    with engine.connect() as connection:
+        open_cases = connection.scalar(
+            select(func.count())
+            .select_from(Report)
+            .where(Report.status.in_([s.value for s in OPEN]))
+        )
+    engine.dispose()
     keys = {role: new_key(env, role) for role in ("dispatcher", "planner")}
     with running_server(env) as base:
-        yield base, keys, int(open_cases or 0), gpkg
+        yield base, keys, int(open_cases or 0), hexi_gpkg
 
 
 def _signed_in_map(

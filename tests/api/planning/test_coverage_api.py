@@ -18,7 +18,6 @@ import shapely
 from api.demo.planning import seed_planning
 from api.schemas import CoverageOut, ErrorBody, FacilityOut, FacilityPage, SuggestOut
 from api.settings import Settings
-from boundaries.demo import build_hexi, write_gpkg
 from boundaries.demo_planning import demo_facilities, demo_population
 from geo.crs import wgs84_to_gcj02
 from tests.api.conftest import auth, make_client
@@ -527,12 +526,10 @@ def test_coverage_command_errors(wangge, args, message):
 
 
 @pytest.fixture(scope="module")
-def hexi(tmp_path_factory):
+def hexi(tmp_path_factory, hexi_gpkg):
     """The Hexi demo set on disk, the app on it (SQLite), the demo planning data seeded."""
     folder = tmp_path_factory.mktemp("hexi")
-    gpkg = folder / "hexi.gpkg"
-    write_gpkg(build_hexi(), gpkg)
-    client, keys = make_client(Settings(boundaries=str(gpkg), data_dir=folder))
+    client, keys = make_client(Settings(boundaries=str(hexi_gpkg), data_dir=folder))
     state = client.app.state
     seeded = seed_planning(state.db.sessions, state.boundaries.bset, 20231)
     yield client, keys, seeded
