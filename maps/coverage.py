@@ -24,6 +24,7 @@ which would evaluate ``{{ ... }}`` in a facility's name) and is put in with ``te
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +40,7 @@ from maps.basemap import check_tiles_crs, shifted_frame
 from maps.classes import check_class_count, classify_counts
 from maps.density import DENSITY_RESOURCES
 from maps.encoding import GEOMETRY_STEP_DEG, encode_geometries
-from maps.i18n import DEFAULT_LANG, Lang, label, level_name
+from maps.i18n import DEFAULT_LANG, Lang, label, level_name, scheme_name
 from maps.inputs import (
     MapInputError,
     checked_points,
@@ -81,7 +82,6 @@ LAYER_NAMES = {
     "facilities": "Facilities",
     "sites": "Suggested sites",
 }
-MODE_NAMES = {"circle": "circle", "network": "street network"}
 #: What the coverage page links: density.js/css (the decoder, the title and legend styles),
 #: then coverage.js/css.
 COVERAGE_RESOURCES = DENSITY_RESOURCES + Resources(
@@ -106,6 +106,7 @@ def build_coverage_map(
     built_at: datetime,
     level: str | None = None,
     facility_type: str | None = None,
+    type_names: Mapping[str, str] | None = None,
     sites: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
     tiles_attribution: str | None = None,
@@ -152,6 +153,9 @@ def build_coverage_map(
     facility_type : str, optional
         What the facilities are, for the title and legend (e.g. "居家养老服务中心 elderly
         care"); by default the distinct values of ``facilities["type"]``.
+    type_names : mapping, optional
+        The facility types' names in the page's language (code -> name), shown in the
+        facilities' popups instead of the codes of ``facilities["type"]``.
     sites : geopandas.GeoDataFrame, optional
         Suggested new sites (:func:`geo.coverage.suggest_sites`): points with ``rank`` and
         ``gain_60`` and, shown when present, ``gain``, ``unit`` (a unit code),
@@ -268,7 +272,7 @@ def build_coverage_map(
         },
         kind="CoverageData",
     )
-    facility_rows = _facility_rows(facilities)
+    facility_rows = _facility_rows(facilities, type_names or {})
     site_rows = None
     if sites is not None:
         site_rows = _site_rows(sites, dict(zip(codes.tolist(), names, strict=True)))
@@ -297,7 +301,7 @@ def build_coverage_map(
             "minutes": _number(summary.get("minutes")),
             "speed": _number(summary.get("speed_m_per_min")),
             "distanceM": _number(summary.get("distance_m", coverage.distance_m)),
-            "mode": MODE_NAMES.get(mode, mode),
+            "mode": label(lang, f"cov.mode.{mode}") if mode in ("circle", "network") else mode,
             "bufferM": _number(summary.get("buffer_m")) if mode == "network" else None,
         },
         "totals": {
@@ -311,7 +315,7 @@ def build_coverage_map(
         },
         "units": {"total": len(units), "drawn": shapes.units_drawn},
         "classes": classes.legend(),
-        "scheme": classes.scheme,
+        "scheme": scheme_name(lang, classes.scheme),
         "facilities": {"total": len(facilities), "drawn": len(facility_rows)},
         "areas": {"total": len(areas), "drawn": shapes.areas_drawn},
         "gaps": {
@@ -522,13 +526,14 @@ def _located(frame: gpd.GeoDataFrame) -> tuple[NDArray[np.intp], list[float], li
     return rows, np.round(lat[rows], 6).tolist(), np.round(lon[rows], 6).tolist()
 
 
-def _facility_rows(facilities: gpd.GeoDataFrame) -> list[list[Any]]:
-    """``[lat, lon, name, type, capacity]`` per located facility."""
+def _facility_rows(facilities: gpd.GeoDataFrame, type_names: Mapping[str, str]) -> list[list[Any]]:
+    """``[lat, lon, name, type, capacity]`` per located facility (a type by its name when
+    ``type_names`` has it)."""
     rows, lat, lon = _located(facilities)
     name = optional_text(facilities["name"])
     kind, capacity = _column(facilities, "type"), _column(facilities, "capacity")
     return [
-        [la, lo, name[i], kind[i], capacity[i]]
+        [la, lo, name[i], type_names.get(kind[i], kind[i]), capacity[i]]
         for la, lo, i in zip(lat, lon, rows.tolist(), strict=True)
     ]
 

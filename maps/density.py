@@ -39,7 +39,7 @@ from maps.basemap import check_tiles_crs, shifted_frame
 from maps.classes import check_class_count, classify_counts
 from maps.encoding import GEOMETRY_STEP_DEG, encode_geometries
 from maps.heat import HeatCells, heat_cells
-from maps.i18n import DEFAULT_LANG, Lang, label, level_name
+from maps.i18n import DEFAULT_LANG, Lang, label, level_name, scheme_name
 from maps.inputs import (
     MapInputError,
     checked_points,
@@ -420,7 +420,7 @@ def build_summary_map(
         "casesInUnits": int(counts.sum()),
         "units": len(units),
         "classes": classes.legend(),
-        "scheme": classes.scheme,
+        "scheme": scheme_name(lang, classes.scheme),
         "heat": {"cellM": heat_cell_m, "cells": heat.size, "drawn": int(heat.weight.sum())},
         "open": open_cases.summary(),
         "plain": tiles is None,

@@ -99,7 +99,55 @@ LABELS: dict[str, tuple[str, str]] = {
         "各{level}不在任何服务范围内的60岁以上居民（{scheme}）",
         "Residents 60+ outside every service area, per {level} ({scheme})",
     ),
+    # the classing schemes of the choropleths (maps.classes), as the legends name them
+    "scheme.quantiles": ("分位数", "quantiles"),
+    "scheme.each value": ("逐值", "each value"),
+    "scheme.natural_breaks": ("自然断点", "natural breaks"),
+    "scheme.fisher_jenks": ("最优自然断点", "Fisher-Jenks"),
+    "scheme.fisher_jenks_sampled": ("抽样最优自然断点", "Fisher-Jenks, sampled"),
+    "scheme.equal_interval": ("等间距", "equal intervals"),
+    "scheme.headtail_breaks": ("头尾断点", "head/tail breaks"),
+    "scheme.jenks_caspall": ("詹克斯-卡斯帕尔分级", "Jenks-Caspall"),
+    "scheme.max_breaks": ("最大断点", "maximum breaks"),
+    "scheme.std_mean": ("标准差", "standard deviations"),
+    "scheme.percentiles": ("百分位数", "percentiles"),
     "cov.facility": ("设施", "facility"),
+    "cov.population": ("人口数据：{source}", "population: {source}"),
+    "cov.population.units": ("各单元登记人口", "per unit"),
+    "cov.population.points": ("居民点位", "resident points"),
+    "cov.population.none": ("无", "none"),
+    "cov.count": ("{name}：{n}", "{name}: {n}"),
+    "cov.tipUncovered": ("{n} 名60岁以上居民未覆盖", "{n} residents 60+ uncovered"),
+    "cov.type": ("类型", "Type"),
+    "cov.capacity": ("容量", "Capacity"),
+    "cov.siteTip": ("新址 {rank}：+{n} 名60岁以上居民", "Site {rank}: +{n} residents 60+"),
+    "cov.site": ("建议新址 {rank}", "Suggested site {rank}"),
+    "cov.new": ("新", "new"),
+    "cov.newly60": ("新覆盖60岁以上", "Newly covered 60+"),
+    "cov.newlyAll": ("新覆盖（所有年龄）", "Newly covered, all ages"),
+    "cov.cumulative60": ("累计60岁以上", "Cumulative 60+"),
+    "cov.shareUncovered": ("占未覆盖60岁以上", "Share of uncovered 60+"),
+    "cov.location": ("位置", "Location"),
+    "cov.metres": ("{n} 米", "{n} m"),
+    "cov.hectares": ("{n} 公顷", "{n} ha"),
+    "cov.squareMetres": ("{n} 平方米", "{n} m²"),
+    "cov.walk": (
+        "{minutes} 分钟 × {speed} 米/分钟 = {distance}",
+        "{minutes} min × {speed} m/min = {distance}",
+    ),
+    "cov.buffer": ("街道两侧各 {n} 米", "{n} m either side of a street"),
+    "cov.mode.circle": ("直线距离", "circle"),
+    "cov.mode.network": ("沿街道路网", "street network"),
+    "cov.notDrawn": ("{n} 处无位置，未绘制", "{n} without a location, not drawn"),
+    "cov.sitesGain": ("+{n} 名60岁以上居民", "+{n} residents 60+"),
+    "cov.sitesGainShare": (
+        "+{n} 名60岁以上居民（占未覆盖的 {share}）",
+        "+{n} residents 60+ ({share} of the uncovered)",
+    ),
+    "cov.outsideLevel": (
+        "{n} 名60岁以上居民不在任何{level}内（未计入合计）",
+        "{n} residents 60+ in no {level} (not in these totals)",
+    ),
     "cov.serviceArea": ("服务范围：{text}", "service area: {text}"),
     "cov.pieces": ("{name}：{n} 块", "{name}: {n} pieces"),
     "cov.gapResidents": (
@@ -187,8 +235,21 @@ def label(lang: Lang, key: str, **values: object) -> str:
 
 def level_name(lang: Lang, level: str) -> str:
     """A level in words (a level not in the table as it is written)."""
-    pair = LABELS.get(f"level.{level}")
-    return pair[LANGS.index(lang)] if pair else level
+    return _named(lang, "level", level)
+
+
+def scheme_name(lang: Lang, scheme: str) -> str:
+    """A classing scheme in words (one not in the table as it is written).
+
+    >>> scheme_name("zh", "quantiles"), scheme_name("en", "natural_breaks")
+    ('分位数', 'natural breaks')
+    """
+    return _named(lang, "scheme", scheme)
+
+
+def _named(lang: Lang, kind: str, value: str) -> str:
+    pair = LABELS.get(f"{kind}.{value}")
+    return pair[LANGS.index(lang)] if pair else value
 
 
 def negotiate(asked: str | None, accept_language: str | None) -> Lang:

@@ -10,9 +10,9 @@ from typing import Any
 
 import geopandas as gpd
 
-from api.planning import CoverageParams, Planning
+from api.planning import FACILITY_TYPES, CoverageParams, Planning
 from maps import asset_files, build_coverage_map, render_html
-from maps.i18n import DEFAULT_LANG, Lang, label, level_name
+from maps.i18n import DEFAULT_LANG, LANGS, Lang, label, labels, level_name
 from maps.volunteers import add_volunteer_layer, volunteer_layer_data
 
 #: Where a written page finds its files, relative to it.
@@ -62,6 +62,9 @@ def coverage_page(
         else label(lang, "density.places", n=len(top), level=level_name(lang, bset.levels[0]))
     )
     minutes = f"{params.minutes:g}"
+    type_names = {code: names[LANGS.index(lang)] for code, names in FACILITY_TYPES.items()}
+    facility = type_names.get(params.facility_type, params.facility_type)
+    source = str(entry.summary.get("population_source", "units"))
     page = build_coverage_map(
         gpd.GeoDataFrame(units, geometry="geometry", crs=4326),
         entry.result,
@@ -71,12 +74,13 @@ def coverage_page(
             "coverage.title",
             place=where,
             minutes=minutes,
-            facility=params.facility_type,
+            facility=facility,
             level=level_name(lang, entry.level),
         ),
         built_at=datetime.now(UTC),
         level=entry.level,
-        facility_type=params.facility_type,
+        facility_type=facility,
+        type_names=type_names,
         sites=suggested,
         tiles=tiles,
         tiles_attribution=tiles_attribution,
@@ -84,7 +88,13 @@ def coverage_page(
         display_tz=display_tz,
         lang=lang,
         tiles_crs=tiles_crs,
-        parameters_text=f"population: {entry.summary.get('population_source', 'units')}",
+        parameters_text=label(
+            lang,
+            "cov.population",
+            source=label(lang, f"cov.population.{source}")
+            if f"cov.population.{source}" in labels(lang)
+            else source,
+        ),
     )
     if volunteer_reach is not None:
         reach = volunteer_reach(entry.level)

@@ -198,7 +198,7 @@ def test_partly_covered(tiny):
         "minutes": 15.0,
         "speed": 66.667,
         "distanceM": 1000.0,
-        "mode": "circle",
+        "mode": "直线距离",
         "bufferM": None,
     }
     assert legend["facilityType"] == "elderly_care" and legend["level"] == "microgrid"
@@ -313,7 +313,11 @@ def test_network_mode_is_named_in_the_legend(tiny):
         build_coverage_map(tiny.units, coverage, facilities, title="n", built_at=BUILT)
     )
     service = call(html, "decorate")["service"]
-    assert (service["mode"], service["bufferM"]) == ("street network", 50.0)
+    assert (service["mode"], service["bufferM"]) == ("沿街道路网", 50.0)
+    english = build_coverage_map(
+        tiny.units, coverage, facilities, title="n", built_at=BUILT, lang="en"
+    )
+    assert call(render_html(english), "decorate")["service"]["mode"] == "street network"
 
 
 def test_tiles_and_offline_links(tiny):
@@ -409,7 +413,7 @@ def hexi_planning(hexi: BoundarySet) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     return population, facilities
 
 
-def hexi_page(hexi: BoundarySet, planning, level: str) -> tuple[str, Any, Any]:
+def hexi_page(hexi: BoundarySet, planning, level: str, lang: str = "en") -> tuple[str, Any, Any]:
     population, facilities = planning
     coverage = coverage_by_unit(hexi, level, facilities, population)
     sites = suggest_sites(coverage, 5)
@@ -421,8 +425,11 @@ def hexi_page(hexi: BoundarySet, planning, level: str) -> tuple[str, Any, Any]:
         title="河西区 居家养老服务覆盖",
         built_at=BUILT,
         facility_type="居家养老服务中心",
-        parameters_text="synthetic population, 45 synthetic centres",
-        lang="en",
+        parameters_text="synthetic population, 45 synthetic centres"
+        if lang == "en"
+        else "模拟人口，45 个模拟中心",
+        lang=lang,
+        type_names={"elderly_care": "居家养老服务中心"} if lang == "zh" else None,
     )
     return render_html(m), coverage, sites
 
@@ -517,6 +524,33 @@ def test_hexi_community_page_in_a_browser(browser, hexi_community, tmp_path):
         assert all(url.startswith(base) for url in visit.requested)
     shot = tmp_path / "coverage.png"
     assert shot.stat().st_size > 20_000
+
+
+def test_the_chinese_page_has_no_english_word(browser, hexi, hexi_planning):
+    """The title, the legend and every kind of popup and tooltip of the Chinese page are in
+    Chinese (numbers and units of measure aside)."""
+    html, coverage, _ = hexi_page(hexi, hexi_planning, "community", lang="zh")
+    english = re.compile(r"[A-Za-z]{2,}")
+    with serve_asgi(static_app({"/coverage.html": html}, asset_files())) as base:
+        visit = browser.open(f"{base}/coverage.html", ready=MAP_READY)
+        texts = [visit.page.inner_text(s) for s in (".wg-title", ".wg-legend")]
+        gap = coverage.gaps.geometry.iloc[0].representative_point()
+        visit.click_map(gap.y, gap.x)
+        texts.append(visit.popup_text("的缺口"))
+        visit.close_popup()
+        visit.click(visit.page.locator(".wg-site", has_text="1").first)
+        texts.append(visit.popup_text("建议新址 1"))
+        visit.close_popup()
+        visit.click(visit.page.locator(".wg-facility").first)
+        texts.append(visit.popup_text("容量"))
+        visit.close_popup()
+        visit.page.locator(".wg-site", has_text="2").first.hover()
+        visit.wait_until("document.querySelector('.leaflet-tooltip') !== null")
+        texts.append(visit.page.inner_text(".leaflet-tooltip"))
+        for text in texts:
+            assert not english.findall(text), text
+        assert "分钟" in texts[0] and "米" in texts[0]
+        visit.assert_clean()
 
 
 def test_popups_one_after_another_on_a_busy_machine(browser, hexi_community):

@@ -60,7 +60,9 @@
   }
 
   function area(m2) {
-    return m2 >= 10000 ? (m2 / 10000).toFixed(1) + " ha" : number(m2) + " m²";
+    return m2 >= 10000
+      ? t("cov.hectares", { n: (m2 / 10000).toFixed(1) })
+      : t("cov.squareMetres", { n: number(m2) });
   }
 
   function popupBox(title, badge) {
@@ -137,7 +139,7 @@
         var i = layer.options.index;
         var box = el("div", "wg-tip");
         box.appendChild(el("b", null, unitName(units, i)));
-        box.appendChild(el("div", null, number(units.unc60[i]) + " residents 60+ uncovered"));
+        box.appendChild(el("div", null, t("cov.tipUncovered", { n: number(units.unc60[i]) })));
         return box;
       },
       { sticky: true }
@@ -167,8 +169,8 @@
       function (layer) {
         var i = layer.options.index;
         var box = el("div", "wg-tip");
-        box.appendChild(el("b", null, "Gap in " + unitName(units, gaps.unit[i])));
-        box.appendChild(el("div", null, number(gaps.res60[i]) + " residents 60+ uncovered"));
+        box.appendChild(el("b", null, t("cov.gapIn", { unit: unitName(units, gaps.unit[i]) })));
+        box.appendChild(el("div", null, t("cov.tipUncovered", { n: number(gaps.res60[i]) })));
         return box;
       },
       { sticky: true }
@@ -207,13 +209,13 @@
     for (var i = 0; i < payload.rows.length; i++) {
       var r = payload.rows[i];
       var marker = L.marker([r[0], r[1]], { icon: icon, facilityRow: r, zIndexOffset: 500 });
-      marker.bindTooltip(el("span", null, r[2] || "facility"));
+      marker.bindTooltip(el("span", null, r[2] || t("cov.facility")));
       marker.bindPopup(function (layer) {
         var f = layer.options.facilityRow;
-        var box = popupBox(f[2] || "Facility");
+        var box = popupBox(f[2] || t("cov.facility"));
         var table = el("table");
-        row(table, "Type", f[3] === null ? "—" : f[3]);
-        row(table, "Capacity", f[4] === null ? "—" : f[4]);
+        row(table, t("cov.type"), f[3] === null ? "—" : f[3]);
+        row(table, t("cov.capacity"), f[4] === null ? "—" : f[4]);
         box.appendChild(table);
         return box;
       });
@@ -232,20 +234,20 @@
         siteRow: r,
         zIndexOffset: 1000,
       });
-      marker.bindTooltip(el("span", null, "Site " + r[2] + ": +" + number(r[3]) + " residents 60+"));
+      marker.bindTooltip(el("span", null, t("cov.siteTip", { rank: r[2], n: number(r[3]) })));
       marker.bindPopup(function (layer) {
         var s = layer.options.siteRow;
-        var box = popupBox("Suggested site " + s[2], {
+        var box = popupBox(t("cov.site", { rank: s[2] }), {
           className: "wg-badge wg-site-badge",
-          text: "new",
+          text: t("cov.new"),
         });
         var table = el("table");
-        row(table, "Newly covered 60+", number(s[3]));
-        row(table, "Newly covered, all ages", number(s[4]));
-        row(table, "Unit", s[5] === null ? "—" : (s[6] ? s[6] + " (" + s[5] + ")" : s[5]));
-        row(table, "Cumulative 60+", number(s[7]));
-        row(table, "Share of uncovered 60+", percent(s[8]));
-        row(table, "Location", s[0].toFixed(6) + ", " + s[1].toFixed(6));
+        row(table, t("cov.newly60"), number(s[3]));
+        row(table, t("cov.newlyAll"), number(s[4]));
+        row(table, t("cov.unit"), s[5] === null ? "—" : (s[6] ? s[6] + " (" + s[5] + ")" : s[5]));
+        row(table, t("cov.cumulative60"), number(s[7]));
+        row(table, t("cov.shareUncovered"), percent(s[8]));
+        row(table, t("cov.location"), s[0].toFixed(6) + ", " + s[1].toFixed(6));
         box.appendChild(table);
         return box;
       });
@@ -258,14 +260,17 @@
 
   function serviceText(config) {
     var svc = config.service;
-    var text = number(svc.distanceM) + " m";
+    var text = t("cov.metres", { n: number(svc.distanceM) });
     if (svc.minutes !== null) {
-      text = svc.minutes + " min × " + (svc.speed === null ? "?" : svc.speed.toFixed(1)) +
-        " m/min = " + text;
+      text = t("cov.walk", {
+        minutes: svc.minutes,
+        speed: svc.speed === null ? "?" : svc.speed.toFixed(1),
+        distance: text,
+      });
     }
-    text += ", " + svc.mode;
+    text += t("filter.join") + svc.mode;
     if (svc.bufferM !== null && svc.bufferM !== undefined) {
-      text += " (" + number(svc.bufferM) + " m either side of a street)";
+      text += t("filter.join") + t("cov.buffer", { n: number(svc.bufferM) });
     }
     return text;
   }
@@ -287,13 +292,16 @@
       line(classes, swatch(null, c.color), t("legend.units", { label: c.label, n: number(c.units) }));
     }
 
-    var fac = section(box, config.layerNames.facilities + ": " + number(config.facilities.total) +
-      (config.facilityType ? " " + config.facilityType : ""));
+    var fac = section(box, t("cov.count", {
+      name: config.layerNames.facilities,
+      n: number(config.facilities.total) + (config.facilityType ? " " + config.facilityType : ""),
+    }));
     line(fac, el("span", "wg-swatch wg-facility-mark"), t("cov.facility"));
     line(fac, swatch("wg-area-mark"), t("cov.serviceArea", { text: serviceText(config) }));
     if (config.facilities.drawn < config.facilities.total) {
-      line(fac, null, number(config.facilities.total - config.facilities.drawn) +
-        " without a location, not drawn").className += " wg-note";
+      line(fac, null, t("cov.notDrawn", {
+        n: number(config.facilities.total - config.facilities.drawn),
+      })).className += " wg-note";
     }
 
     var gaps = section(
@@ -303,11 +311,16 @@
     line(gaps, swatch("wg-gap-mark"), t("cov.gapResidents", { n: number(config.gaps.residents60) }));
 
     if (config.sites) {
-      var sites = section(box, config.layerNames.sites + ": " + number(config.sites.total));
-      var text = "+" + number(config.sites.gain60) + " residents 60+";
-      if (config.sites.shareOfUncovered !== null) {
-        text += " (" + percent(config.sites.shareOfUncovered) + " of the uncovered)";
-      }
+      var sites = section(box, t("cov.count", {
+        name: config.layerNames.sites,
+        n: number(config.sites.total),
+      }));
+      var text = config.sites.shareOfUncovered === null
+        ? t("cov.sitesGain", { n: number(config.sites.gain60) })
+        : t("cov.sitesGainShare", {
+          n: number(config.sites.gain60),
+          share: percent(config.sites.shareOfUncovered),
+        });
       line(sites, el("span", "wg-swatch wg-site-mark"), text);
     }
 
@@ -323,8 +336,8 @@
       );
     }
     if (sums.outside60) {
-      line(totals, null, number(sums.outside60) + " residents 60+ in no " + config.level +
-        " (not in these totals)").className += " wg-note";
+      line(totals, null, t("cov.outsideLevel", { n: number(sums.outside60), level: level }))
+        .className += " wg-note";
     }
 
     var about = section(box, t("legend.data"));

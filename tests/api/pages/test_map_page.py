@@ -148,6 +148,10 @@ def test_planner_sees_who_is_outside_the_15_minute_circle(browser, service, tmp_
     legend = visit.page.inner_text(".wg-legend")
     covered = f"{round(answer['summary']['covered_60']):,}"
     assert covered in legend and "合计" in legend
+    # the served page names the facility type and the population data in Chinese too
+    title = visit.page.inner_text(".wg-title")
+    assert "居家养老服务中心" in title and "elderly_care" not in title + legend
+    assert "人口数据：" in legend and "population" not in legend
     visit.screenshot(tmp_path / "coverage.png")
     visit.assert_clean()
     assert all(url.startswith(base) for url in visit.requested)
