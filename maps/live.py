@@ -10,11 +10,16 @@ CURSOR_META = "wangge-live-cursor"
 
 
 def with_live_panel(
-    page: str, *, csrf_token: str, cursor: int, asset_base: str, analytics: bool = True
+    page: str,
+    *,
+    csrf_token: str,
+    cursor: int,
+    asset_base: str,
+    analytics: str | None = None,
 ) -> str:
     """The page with its live parts: meta tags and stylesheet in the head, the queue panel
-    and live.js at the end of the body (after the map's own script); ``analytics``: whether
-    the page's level has units enough for hot spots (analytics.js asks only then).
+    and live.js at the end of the body (after the map's own script); ``analytics``: the
+    level whose hot spots the page shows (analytics.js asks only then), None for none.
 
     Example
     -------
@@ -27,7 +32,8 @@ def with_live_panel(
     head = (
         f'<meta name="csrf-token" content="{html.escape(csrf_token, quote=True)}">'
         f'<meta name="{CURSOR_META}" content="{int(cursor)}">'
-        f'<meta name="wangge-analytics" content="{"on" if analytics else "off"}">'
+        f'<meta name="wangge-analytics" content="{"on" if analytics else "off"}"'
+        f' data-level="{html.escape(analytics or "", quote=True)}">'
         f'<link rel="stylesheet" href="{base}/wangge/live.css">'
     )
     body = (

@@ -136,7 +136,8 @@ def read_density_map(
         csrf_token=csrf_for(request),
         cursor=cursor,
         asset_base=ASSET_BASE,
-        analytics=len(cases.index.bset.level_positions(level)) >= 3,  # Gi* needs neighbours
+        # hot spots of the page's own level, if it has units enough (Gi* needs neighbours)
+        analytics=level if len(cases.index.bset.level_positions(level)) >= 3 else None,
     )
     return HTMLResponse(html, headers=PAGE_HEADERS)
 

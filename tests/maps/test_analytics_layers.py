@@ -56,6 +56,17 @@ def test_hot_grids_and_recurring_places_are_drawn(browser, service, tmp_path: Pa
     )
     assert drawn["units"] == coloured and drawn["hot"] > 0
     assert drawn["places"] == drawn["onMap"] == len(places["places"])
+    # the hot spots are the page's own level's; the places named by the catalogue, in Chinese
+    assert any("/analytics/hotspots?level=grid&" in url for url in visit.requested)
+    tips = visit.evaluate(
+        """() => wangge.analytics.recurring.getLayers()
+            .map(l => l.getTooltip().getContent().textContent)"""
+    )
+    names = {
+        c["code"]: c["name_zh"] for c in httpx.get(f"{base}/categories", headers=headers).json()
+    }
+    first = places["places"][0]
+    assert tips[0].startswith(names[first["category"]] + " · "), tips[0]
     legend = page.inner_text(".wg-analytics-legend")
     assert "热点（95%置信）" in legend and "反复投诉点" in legend
     visit.screenshot(tmp_path / "analytics.png")

@@ -6,6 +6,9 @@
  * authorises the GETs. The map is read from window.wangge.map (the page API of density.js).
  * When the routes cannot be reached (a written page opened from disk) nothing is added.
  *
+ * The hot spots are of the page's level (its meta tag wangge-analytics says which); recurring
+ * places are named by the catalogue's names of their categories (GET /categories).
+ *
  * For tests: the map container gets data-analytics="ready" (or "unavailable"), and
  * window.wangge.analytics holds {hot, cold, places} counts and the two layers.
  * Text from the data is always set with textContent, never parsed as HTML.
@@ -83,14 +86,21 @@
     return control;
   }
 
-  function draw(map, lang) {
+  function draw(map, lang, level) {
     var L = global.L;
     var text = TEXT[lang];
     var container = map.getContainer();
-    var hotspots = getJson("/analytics/hotspots?level=grid&geometry=true&permutations=199");
+    var hotspots = getJson(
+      "/analytics/hotspots?level=" + encodeURIComponent(level) + "&geometry=true&permutations=199"
+    );
     var places = getJson("/analytics/recurring");
-    Promise.all([hotspots, places])
+    var categories = getJson("/categories");
+    Promise.all([hotspots, places, categories])
       .then(function (answers) {
+        var names = {};
+        answers[2].forEach(function (c) {
+          names[c.code] = lang === "en" ? c.name_en : c.name_zh;
+        });
         var units = answers[0].units.filter(function (u) {
           return COLOURS[u["class"]] !== undefined;
         });
@@ -122,7 +132,8 @@
               className: "wg-analytics-marker",
             });
             var tip = global.document.createElement("div");
-            tip.textContent = place.category + " · " + place.count + " " + text.reports;
+            tip.textContent = (names[place.category] || place.category) + " · " + place.count +
+              " " + text.reports;
             marker.bindTooltip(tip);
             return marker;
           })
@@ -148,7 +159,7 @@
   var started = Date.now();
   function whenMap() {
     var wangge = global.wangge || {};
-    if (wangge.map) return draw(wangge.map, wangge.lang || pageLang());
+    if (wangge.map) return draw(wangge.map, wangge.lang || pageLang(), served().dataset.level);
     if (Date.now() - started < 30000) global.setTimeout(whenMap, 50);
   }
   // only on the page the service answers, for a level with units enough for hot spots

@@ -130,3 +130,15 @@ def test_the_filter_caption_is_in_the_page_language(posted):
     english = payload(density(client, keys["dispatcher"], lang="en", **params), "decorate")
     assert english["filters"] == "category: Illegal parking; status: submitted, closed"
     assert payload(density(client, keys["dispatcher"]), "decorate")["filters"] == "全部案件"
+
+
+@pytest.mark.parametrize(
+    "level, meta",
+    [("microgrid", 'content="on" data-level="microgrid"'), ("grid", 'content="off" data-level=""')],
+)
+def test_the_hot_spot_layer_asks_for_the_pages_own_level(posted, level, meta):
+    """The analytics layer asks for the hot spots of the page's level, and only when it has
+    the three units Gi* needs (the tiny set: four micro-grids, two grids)."""
+    client, keys, _ = posted
+    html = density(client, keys["dispatcher"], level=level)
+    assert f'<meta name="wangge-analytics" {meta}>' in html
