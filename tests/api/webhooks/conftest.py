@@ -143,7 +143,7 @@ def post_report(hooked, where=M1, **fields: Any) -> dict[str, Any]:
 
 
 def of_report(requests: list[dict[str, Any]], report_id: int) -> list[dict[str, Any]]:
-    return [r for r in requests if r["body"] and r["body"]["data"]["id"] == report_id]
+    return [r for r in requests if r["body"] and r["body"]["data"].get("id") == report_id]
 
 
 def deliveries(hooked, sub_id: int) -> list[DeliveryOut]:
