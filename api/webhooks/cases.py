@@ -160,7 +160,7 @@ def record_case_changes(
                     private=event.private,
                 )
             events.append(event)
-    return outbox.record(session, events)
+    return outbox.record(session, events, checked=True)
 
 
 def intake_events(written: list[tuple[int, Any]]) -> list[Event]:

@@ -32,12 +32,16 @@ def subscribed(session: Session) -> bool:
     return session.scalar(select(WebhookSubscription.id).limit(1)) is not None
 
 
-def record(session: Session, events: Iterable[Event]) -> int:
+def record(session: Session, events: Iterable[Event], *, checked: bool = False) -> int:
     """Write events into the outbox in the session's transaction (one executemany); how many.
 
     Nothing is sent until the transaction commits; a rolled-back change sends nothing. With
-    no subscription at all nothing is written (one indexed read of a small table).
+    no subscription at all nothing is written (one indexed read of a small table, skipped
+    with ``checked``: the caller has just called :func:`subscribed`).
     """
+    events = list(events)
+    if not events or not (checked or subscribed(session)):
+        return 0  # nobody to tell: not even the rows are built
     rows = [
         {
             "event_id": str(uuid.uuid4()),
@@ -52,8 +56,6 @@ def record(session: Session, events: Iterable[Event]) -> int:
         }
         for e in events
     ]
-    if not rows or not subscribed(session):
-        return 0
     table = WebhookEvent.__table__
     assert isinstance(table, Table)
     session.execute(insert(table), rows)
