@@ -39,6 +39,7 @@ from api.routers import (
     webhooks,
 )
 from api.routers import exchange as exchange_routes
+from api.standards.tiles import prepare_tiles, prepare_tiles_later
 from api.routers import services as service_routes
 from api.routers import volunteers as volunteer_routes
 from api.services import open_services
@@ -77,6 +78,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.analytics = Analytics(services.boundaries)
         state.rate_limiter = rate_limiter_for(
             services.db, settings.rate_limit_per_minute, shared=settings.rate_limit_shared
+        )
+        # the first tile of a level must not pay for its level's projection and trees
+        prepare_tiles(services.boundaries.current, settings.tile_cache_bytes)
+        services.boundaries.on_swap(
+            lambda swapped: prepare_tiles_later(swapped, settings.tile_cache_bytes)
         )
         try:
             yield
