@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     #: boundaries on a plain background.
     tiles_url: str | None = None
     tiles_attribution: str | None = None
-    #: Time zone of the times shown on map pages.
+    #: Time zone of the times shown on map pages, and whose calendar days volunteer teams'
+    #: daily capacity is counted in.
     display_tz: str = "Asia/Shanghai"
     #: Coordinate system of the base tiles: "gcj02" for Amap or Tencent tiles (the overlays,
     #: held in WGS84, are then drawn shifted to GCJ-02 to line up with them).
