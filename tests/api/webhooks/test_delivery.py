@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from api.schemas import ErrorBody
@@ -161,6 +162,33 @@ def test_subscriptions_are_read_changed_and_deleted(hooked, subscribe, receiver_
     assert answer.status_code == 422 and answer.json()["code"] == "unknown_role"
     assert client.delete(f"/webhooks/{sub.id}", headers=admin).status_code == 200
     assert client.get(f"/webhooks/{sub.id}", headers=admin).status_code == 404
+
+
+def test_the_secret_is_shown_once_and_never_logged(hooked, subscribe, receiver_factory, caplog):
+    client, keys = hooked
+    admin = auth(keys["admin"])
+    receiver = receiver_factory("--fail", "1")
+    with caplog.at_level(logging.DEBUG):
+        sub = subscribe(receiver, units=["G1"])
+        assert sub.secret and sub.secret.startswith("whsec_")
+        report = post_report(hooked)
+        # one failure, then delivered: the attempts and their answers are logged if anything
+        receiver.wait_for(lambda r: len(of_report(r, report["id"])) == 2)
+        changed = client.patch(f"/webhooks/{sub.id}", json={"paused": True}, headers=admin)
+        answers = [
+            changed,
+            client.get("/webhooks", headers=admin),
+            client.get(f"/webhooks/{sub.id}", headers=admin),
+            client.get(f"/webhooks/{sub.id}/deliveries", headers=admin),
+            client.post(f"/webhooks/{sub.id}/replay", json={"since": "2026-01-01"}, headers=admin),
+            client.delete(f"/webhooks/{sub.id}", headers=admin),
+        ]
+    assert [a.status_code for a in answers] == [200] * len(answers)
+    assert changed.json()["paused"] is True and changed.json()["secret"] is None
+    for answer in answers:
+        assert sub.secret not in answer.text
+    assert caplog.records  # the flow was logged (httpx's requests at least)...
+    assert sub.secret not in caplog.text  # ...without the secret
 
 
 def test_replay_of_one_event_and_of_a_time_range(hooked, subscribe, receiver_factory):
