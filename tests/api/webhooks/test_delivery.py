@@ -124,6 +124,34 @@ def test_a_target_off_the_allowed_hosts_is_refused(hooked):
     assert client.get("/webhooks", headers=auth(keys["admin"])).json() == []
 
 
+def test_redirects_are_not_followed(hooked, subscribe, receiver_factory):
+    elsewhere = receiver_factory()  # on an allowed host, so only the rule stops it
+    redirecting = receiver_factory("--redirect", elsewhere.url)
+    sub = subscribe(redirecting)
+    elsewhere.use_secret(sub.secret or "")
+    report = post_report(hooked)
+    redirecting.wait_for(lambda r: len(of_report(r, report["id"])) >= 2)  # tried, then again
+    deadline = time.monotonic() + 5
+    while not (tried := [d for d in deliveries(hooked, sub.id) if d.last_status_code == 307]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert tried[0].state == "pending" and "307" in (tried[0].last_error or "")
+    assert elsewhere.requests() == []
+
+
+def test_an_endless_answer_is_cut_at_the_cap(hooked, subscribe, receiver_factory):
+    receiver = receiver_factory("--flood")
+    sub = subscribe(receiver)
+    report = post_report(hooked)
+    receiver.wait_for(lambda r: of_report(r, report["id"]))
+    # the answer never ends: only the size cap lets the delivery be recorded
+    deadline = time.monotonic() + 5
+    while not (done := [d for d in deliveries(hooked, sub.id) if d.state == "delivered"]):
+        assert time.monotonic() < deadline, deliveries(hooked, sub.id)
+        time.sleep(0.05)
+    assert done[0].last_response.startswith("xxxx") and len(done[0].last_response) == 500
+
+
 def test_a_receiver_that_never_answers_blocks_nobody(hooked, subscribe, receiver_factory):
     silent = receiver_factory("--hang", "1000")
     healthy = receiver_factory()
