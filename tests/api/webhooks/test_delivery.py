@@ -281,3 +281,12 @@ def test_the_command_line_lists_and_replays(hooked, subscribe, receiver_factory,
     assert refused.exit_code == 2 and "event_id" in refused.output
     missing = runner.invoke(cli, ["webhooks", "deliveries", "999999"])
     assert missing.exit_code == 2
+
+
+def test_no_target_is_allowed_by_default_but_loopback_for_the_demo(tiny_gpkg):
+    configured = Settings(boundaries=str(tiny_gpkg), webhook_allowed_hosts="")
+    assert configured.webhook_hosts == []  # a real set: nothing until configured
+    demo = Settings(boundaries="", webhook_allowed_hosts="")
+    assert demo.webhook_hosts == ["127.0.0.1", "localhost", "::1"]
+    chosen = Settings(boundaries="", webhook_allowed_hosts="Hooks.Example.org, *.gov.cn")
+    assert chosen.webhook_hosts == ["hooks.example.org", "*.gov.cn"]  # no loopback then
