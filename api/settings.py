@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -129,6 +130,15 @@ class Settings(BaseSettings):
     webhook_overdue_check_s: float = Field(30.0, gt=0)
     #: Run the dispatcher in this process (off: events are recorded, others deliver them).
     webhook_dispatch: bool = True
+
+    @field_validator("display_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from None
+        return value
 
     @property
     def demo_boundaries(self) -> Path:

@@ -95,3 +95,13 @@ def test_candidates_count_room_per_day(app_settings) -> None:  # type: ignore[no
         assert room(order("2027-01-05T09:00+08:00", "2027-01-05T10:00+08:00")).free_capacity == 1
     finally:
         client.__exit__(None, None, None)
+
+
+def test_the_city_time_zone_is_checked_at_start() -> None:
+    from pydantic import ValidationError
+
+    from api.settings import Settings
+
+    assert Settings(display_tz="Asia/Urumqi").display_tz == "Asia/Urumqi"
+    with pytest.raises(ValidationError, match="unknown time zone 'Mars/Base'"):
+        Settings(display_tz="Mars/Base")
