@@ -40,13 +40,13 @@ from numpy.typing import NDArray
 from geo.crs import check_lonlat, local_metric_crs
 from geo.errors import InvalidGeometry, NetworkFileError
 from geo.reach import (
-    EdgeBands,
     nearest_distances,
     reach_blocks,
     service_area_polygons,
     street_matrix,
     street_pieces,
 )
+from geo.strokes import Strokes, street_strokes
 
 #: Default width of the band kept on each side of a reachable street, in metres.
 DEFAULT_BUFFER_M = 50.0
@@ -186,9 +186,9 @@ class StreetNetwork:
         return street_matrix(self)
 
     @cached_property
-    def edge_bands(self) -> EdgeBands:
-        """Buffers of whole edges per width, built on first need (:mod:`geo.reach`)."""
-        return EdgeBands()
+    def strokes(self) -> Strokes:
+        """The edges chained into strokes, to join reached pieces (:mod:`geo.strokes`)."""
+        return street_strokes(self)
 
     @cached_property
     def _edge_tree(self) -> shapely.STRtree:
