@@ -248,7 +248,7 @@ def service_area_polygons(
     if len(points) == 0:
         return []
     edge, along, gap = network.snap(points)
-    network.edge_length, network._incident  # noqa: B018  (built here, not in the threads)
+    network.edge_length, network._incident, network.strokes  # noqa: B018  (not in the threads)
     workers = workers or min(4, os.cpu_count() or 1)
     areas: list[shapely.Geometry] = [shapely.Polygon()] * len(points)
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -94,8 +94,8 @@ def street_strokes(network: StreetNetwork) -> Strokes:
     offset = np.arange(len(coords)) - np.repeat(first, count)
     turned = np.where(np.repeat(forward, count), offset, np.repeat(count - 1, count) - offset)
     coords = coords[np.repeat(first, count) + turned]
-    step = np.hypot(*np.diff(coords, axis=0).T)
-    along = np.concatenate([[0.0], np.cumsum(step)])
+    along = np.zeros(len(coords))
+    np.cumsum(np.hypot(*np.diff(coords, axis=0).T), out=along[1:])
     along -= np.repeat(along[first], count)
     return Strokes(stroke, position, forward, coords, first, count, along)
 

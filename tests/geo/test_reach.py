@@ -19,6 +19,7 @@ from geo.network import (
     points_in_crs,
     read_street_network,
 )
+from geo.strokes import stroke_lines
 from tests.geo.conftest import CAMBRIDGE, METRIC_CRS
 
 
@@ -128,6 +129,55 @@ def test_no_facilities():
     assert np.isinf(network_distances(net, none, 100)).all()
 
 
+def assert_same_lines(joined: np.ndarray, pieces: np.ndarray) -> None:
+    """The joined lines run over exactly the pieces: as long, and nowhere off them."""
+    assert shapely.length(joined).sum() == pytest.approx(shapely.length(pieces).sum(), abs=1e-6)
+    if len(pieces):
+        assert shapely.hausdorff_distance(
+            shapely.union_all(joined), shapely.union_all(pieces)
+        ) == pytest.approx(0, abs=1e-6)
+
+
+def joined_and_pieces(net: StreetNetwork, point: shapely.Point, budget: float):
+    """A facility's reached pieces as street_pieces cuts them (no walk, no own street), and as
+    stroke_lines joins them."""
+    [edge], [along], [gap] = net.snap(np.array([point], dtype=object))
+    dist = compiled(net, np.array([point], dtype=object), budget)[0]
+    reached = reach._reached_edges(net, dist, budget)
+    pieces = reach.street_pieces(net, point, int(edge), float(along), float(gap), dist, budget)
+    walk = 1 if gap > 0 else 0
+    return stroke_lines(net, *reached), pieces[walk:-1] if gap <= budget else pieces
+
+
+# (streets, facility, budget, lines joined): one commented row per case
+JOINED = [
+    # a straight street of three edges, reached whole: one line
+    ([[(0, 0), (100, 0)], [(100, 0), (200, 0)], [(200, 0), (300, 0)]], (150, 0), 400, 1),
+    # the same, cut 50 m past both far nodes: still one line
+    ([[(0, 0), (100, 0)], [(100, 0), (200, 0)], [(200, 0), (300, 0)]], (150, 0), 100, 1),
+    # a crossing: the straight pairs go on through the node, two lines
+    ([[(-100, 0), (0, 0)], [(0, 0), (100, 0)], [(0, -100), (0, 0)], [(0, 0), (0, 100)]],
+     (50, 0), 300, 2),
+    # an L: the only pair at the corner turns it, one line
+    ([[(0, 0), (100, 0)], [(100, 0), (100, 100)]], (50, 0), 500, 1),
+    # a loop street from one node and a stub: the stub goes on straight into the loop, one line
+    ([[(0, 0), (100, 0), (100, 100), (0, 100), (0, 0)], [(0, 0), (-50, 0)]], (50, -10), 500, 1),
+    # a street cut from both ends, not reached in its middle: two lines
+    ([[(0, 0), (100, 0)], [(100, 0), (400, 0)], [(400, 0), (500, 0)], [(0, 0), (0, 300)],
+      [(0, 300), (500, 300)], [(500, 300), (500, 0)]], (50, 0), 700, 2),
+    # reached at a node with nothing left to walk: no line at all
+    ([[(0, 0), (100, 0)], [(100, 0), (200, 0)]], (100, 10), 10, 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("streets, facility, budget, count", JOINED)
+def test_stroke_lines_join_the_pieces(streets, facility, budget, count):
+    net = StreetNetwork.from_lines(lines(*streets))
+    joined, pieces = joined_and_pieces(net, shapely.Point(facility), budget)
+    assert len(joined) == count
+    assert_same_lines(joined, pieces)
+
+
 # -- a random street grid --------------------------------------------------------------------
 
 
@@ -158,6 +208,12 @@ def test_grid_distances_match_networkx(grid, budget):
     # the nearest facility in one multi-source pass is the least of the per-facility ones
     nearest = network_distances(grid, gpd.GeoSeries(pts, crs=METRIC_CRS), budget)
     assert_same_distances(nearest, np.min(ours, axis=0))
+
+
+def test_grid_stroke_lines_join_the_pieces(grid):
+    rng = np.random.default_rng(11)
+    for point in shapely.points(rng.uniform(-100, 1300, (30, 2))):
+        assert_same_lines(*joined_and_pieces(grid, point, float(rng.uniform(50, 900))))
 
 
 def test_grid_areas_match_the_reference(grid):
@@ -191,6 +247,25 @@ def test_street_matrix_is_the_networkx_graph(streets):
     assert graph.number_of_edges() == streets.graph.number_of_edges()
     for u, v, length in streets.graph.edges(data="length"):
         assert graph[u][v]["length"] == length
+
+
+def test_cambridge_strokes_chain_the_edges(streets):
+    s = streets.strokes
+    by = np.lexsort((s.position, s.stroke))
+    stroke, position = s.stroke[by], s.position[by]
+    # every edge in one stroke, at places 0, 1, 2, ... along it
+    starts = np.r_[True, stroke[1:] != stroke[:-1]]
+    first_place = np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    np.testing.assert_array_equal(position, np.arange(len(by)) - first_place)
+    # each edge leaves by the node the next one enters by
+    enter = np.where(s.forward, streets.edge_u, streets.edge_v)[by]
+    leave = np.where(s.forward, streets.edge_v, streets.edge_u)[by]
+    np.testing.assert_array_equal(leave[:-1][~starts[1:]], enter[1:][~starts[1:]])
+    assert stroke.max() + 1 < streets.num_edges / 2  # strokes are long: 2,643 edges in 746
+    rng = np.random.default_rng(5)
+    low, high = streets.node_xy.min(axis=0), streets.node_xy.max(axis=0)
+    for point in shapely.points(rng.uniform(low, high, (20, 2))):
+        assert_same_lines(*joined_and_pieces(streets, point, 1200.0))
 
 
 @pytest.mark.parametrize("budget", [400.0, 1200.0])
