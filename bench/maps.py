@@ -416,18 +416,20 @@ def city(args: argparse.Namespace) -> None:
                     started = time.perf_counter()
                     visit.evaluate(f"(() => {{ {move}; }})()")
                     visit.wait_until(
-                        f"{group}.wgLoads > {loads} && !{group}.wgPending && {MAP_SETTLED}",
-                        timeout_s=600,
+                        f"{group}.wgLoads > {loads} && !{group}.wgPending", timeout_s=600
                     )
+                    tiles_s = time.perf_counter() - started
+                    visit.wait_until(MAP_SETTLED, timeout_s=600)
                     level = visit.evaluate(f"{group}.wgLevelAt(wangge.map.getZoom())")
-                    draws.append((move.split("(", 1)[0], level, time.perf_counter() - started))
+                    seconds = time.perf_counter() - started
+                    draws.append((move.split("(", 1)[0], level, tiles_s, seconds))
                 visit.assert_clean()
     print(f"first load from tiles: {first / 1e6:.2f} MB on the wire, drawn in {load_s:.2f} s")
     print(f"page with the micro-grids inline: {inline_bytes / 1e6:.2f} MB (gzip, not drawn)")
     print(f"ratio (inline / tiles first load): {inline_bytes / first:.1f}x")
-    for move, level, seconds in draws:
-        print(f"{move:<20} -> {level:<10} drawn in {seconds:.2f} s")
-    met = first < CITY_MAX_BYTES and all(s < 1.0 for _, _, s in draws)
+    for move, level, tiles_s, seconds in draws:
+        print(f"{move:<20} -> {level:<10} tiles in {tiles_s:.2f} s, all drawn in {seconds:.2f} s")
+    met = first < CITY_MAX_BYTES and all(s < 1.0 for *_, s in draws)
     print(f"target: under 3 MB and each draw under 1 s: {'met' if met else 'MISSED'}")
 
 
