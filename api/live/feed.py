@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from api.access.policy import Principal, sees_case_details
 from api.cases.visibility import scoped
 from api.db import Database
-from api.db.models import Category, Report, ReportEvent
+from api.db.models import Category, Report, ReportEvent, ReportUnit
 from api.live.cases import CASE_COLUMNS, live_case
 from api.live.schemas import Change, ChangePage
 
@@ -97,6 +97,14 @@ def changes(
     full = len(rows) > limit
     rows = rows[:limit]
     details = sees_case_details(principal)
+    chains: dict[int, list[str]] = {}
+    if rows:
+        for report_id, code in session.execute(
+            select(ReportUnit.report_id, ReportUnit.code)
+            .where(ReportUnit.report_id.in_({row.id for row in rows}))
+            .order_by(ReportUnit.report_id, ReportUnit.depth)
+        ):
+            chains.setdefault(report_id, []).append(code)
     items = [
         Change(
             event_id=row.event_id,
@@ -106,6 +114,7 @@ def changes(
             to_status=row.to_status,
             report_id=row.id if details else None,
             unit_code=row.unit_code,
+            units=chains.get(row.id, []),
             category=row.category,
             case=live_case(row, categories, principal, now) if details else None,
         )
