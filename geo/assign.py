@@ -44,9 +44,13 @@ GAP = "gap"
 SNAPPED = "snapped"
 UNASSIGNED = "unassigned"
 STATUSES = (ASSIGNED, GAP, SNAPPED, UNASSIGNED)
+_ASSIGNED, _GAP, _SNAPPED, _UNASSIGNED = range(4)
+_STATUS_TEXT = np.array(STATUSES)
 
 #: How far to look for the nearest unit when explaining an unassigned point.
 _EXPLAIN_RADIUS_M = 100_000.0
+#: Units with more vertices than this are tested for reach (prepared) before being measured.
+_LARGE_UNIT_VERTICES = 256
 #: From this many points on, index the points rather than query the units' tree point by point.
 _POINT_TREE_MIN = 5_000
 
@@ -130,7 +134,11 @@ class BoundaryIndex:
         # rank of each unit's code within the set, for the "smaller code wins" tie rule
         codes = bset.units["code"].to_numpy(dtype=str)
         self._code_rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")
-        self._has_children = bset.children_count > 0
+        # the status of a point placed in each unit (gap when the unit has children), and
+        # unassigned for no unit (-1)
+        self._status_of = np.append(
+            np.where(bset.children_count > 0, _GAP, _ASSIGNED), _UNASSIGNED
+        ).astype(np.int8)
         self._kernel = PointKernel(
             self._extent,
             self._snap_zone,
@@ -300,28 +308,25 @@ class BoundaryIndex:
     # -- internals --------------------------------------------------------------------------
 
     def _assign_wgs84(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> Assignment:
-        n = x.size
-        depths = len(self.bset.levels)
-        found, kind = self._kernel.locate(x, y)
-        unit = found.astype(np.intp, copy=False)
-        status = np.full(n, UNASSIGNED, dtype=f"<U{max(map(len, STATUSES))}")
-        distance = np.full(n, np.nan)
-        placed = kind == FOUND
-        distance[placed] = 0.0
-        status[placed] = np.where(self._has_children[unit[placed]], GAP, ASSIGNED)
+        unit, kind = self._kernel.locate(x, y)
+        # statuses as numbers (positions in STATUSES) until the end; a point the kernel did not
+        # place has unit -1, whose status in the table is unassigned
+        status = self._status_of[unit]
+        distance = np.where(kind == FOUND, 0.0, np.nan)
         near = np.flatnonzero(kind == SNAP)
         if near.size:
             self._snap(near, x, y, unit, status, distance, screened=True)
         undecided = np.flatnonzero(kind == AMBIGUOUS)
         if undecided.size:
             self._place_exactly(undecided, x, y, unit, status, distance)
-        chain = np.full((n, depths), -1, dtype=np.intp)
-        ok = unit >= 0
-        chain[ok] = self.bset.chains[unit[ok]]
-        leader = np.full(n, -1, dtype=np.intp)
-        leader[ok] = self.bset.responsible[unit[ok]]
+        # unit -1 takes the last row: those rows are overwritten with -1
+        outside = unit < 0
+        chain = self.bset.chains[unit]
+        chain[outside] = -1
+        leader = self.bset.responsible[unit]
+        leader[outside] = -1
         return Assignment(
-            status=status,
+            status=_STATUS_TEXT[status],
             unit=unit,
             chain=chain,
             leader=leader,
@@ -336,7 +341,7 @@ class BoundaryIndex:
         x: NDArray[np.float64],
         y: NDArray[np.float64],
         unit: NDArray[np.intp],
-        status: NDArray[np.str_],
+        status: NDArray[np.int8],
         distance: NDArray[np.float64],
     ) -> None:
         """The same rules with shapely's robust predicates, for the points ``todo`` that lie
@@ -355,7 +360,7 @@ class BoundaryIndex:
             remaining, points = remaining[keep], points[keep]
         placed = todo[unit[todo] >= 0]
         distance[placed] = 0.0
-        status[placed] = np.where(self._has_children[unit[placed]], GAP, ASSIGNED)
+        status[placed] = self._status_of[unit[placed]]
         rest = todo[unit[todo] < 0]
         if rest.size:
             self._snap(rest, x, y, unit, status, distance)
@@ -391,7 +396,10 @@ class BoundaryIndex:
             cache = self._metric_cache
             if not cache:
                 metric = self.bset.metric_geometries
+                shapely.prepare(metric)
                 cache["trees"] = [shapely.STRtree(metric[pos]) for pos in self._level_pos]
+                many = shapely.get_num_coordinates(metric) > _LARGE_UNIT_VERTICES
+                cache["large"] = [many[pos] for pos in self._level_pos]
                 cache["edges"] = shapely.STRtree(_segments(metric[self._level_pos[0]]))
             return cache["trees"], cache["edges"]
 
@@ -401,7 +409,7 @@ class BoundaryIndex:
         x: NDArray,
         y: NDArray,
         unit: NDArray[np.intp],
-        status: NDArray[np.str_],
+        status: NDArray[np.int8],
         distance: NDArray[np.float64],
         *,
         screened: bool = False,
@@ -414,6 +422,7 @@ class BoundaryIndex:
         if remaining.size == 0:
             return
         trees, _ = self._metric()
+        large = self._metric_cache["large"]
         mx, my = self._to_metric.transform(x[remaining], y[remaining])
         points = shapely.points(mx, my)
         todo = np.arange(remaining.size)
@@ -421,10 +430,19 @@ class BoundaryIndex:
         for depth in range(len(trees) - 1, -1, -1):
             if todo.size == 0:
                 break
-            # the units in reach (a prepared distance test, with a hair of slack), measured
-            # exactly; per point the nearest, and the smaller code at equal distances
+            # the units in reach (their boxes, then for units of many vertices, such as a
+            # district, a prepared distance test with a hair of slack), measured exactly; per
+            # point the nearest, and the smaller code at equal distances
             tree = trees[depth]
-            i, j = tree.query(points[todo], predicate="dwithin", distance=reach)
+            box = shapely.box(
+                mx[todo] - reach, my[todo] - reach, mx[todo] + reach, my[todo] + reach
+            )
+            i, j = tree.query(box)
+            big = np.flatnonzero(large[depth][j])
+            if big.size:
+                near = np.ones(i.size, dtype=bool)
+                near[big] = shapely.dwithin(tree.geometries[j[big]], points[todo][i[big]], reach)
+                i, j = i[near], j[near]
             dist = shapely.distance(points[todo][i], tree.geometries[j])
             near = dist <= self.snap_tolerance_m
             i, j, dist = i[near], j[near], dist[near]
@@ -436,7 +454,7 @@ class BoundaryIndex:
             i, pos, dist = i[first], pos[first], dist[first]
             target = remaining[todo[i]]
             unit[target] = pos
-            status[target] = SNAPPED
+            status[target] = _SNAPPED
             distance[target] = dist
             todo = np.setdiff1d(todo, todo[i], assume_unique=True)
 
