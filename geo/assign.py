@@ -46,6 +46,7 @@ UNASSIGNED = "unassigned"
 STATUSES = (ASSIGNED, GAP, SNAPPED, UNASSIGNED)
 _ASSIGNED, _GAP, _SNAPPED, _UNASSIGNED = range(4)
 _STATUS_TEXT = np.array(STATUSES)
+_NUMBERS = (float, int, np.floating, np.integer)
 
 #: How far to look for the nearest unit when explaining an unassigned point.
 _EXPLAIN_RADIUS_M = 100_000.0
@@ -222,6 +223,9 @@ class BoundaryIndex:
         -------
         See :class:`BoundaryIndex`.
         """
+        point = _one_point(lon, lat) if crs == "wgs84" else None
+        if point is not None:  # a request's point: no arrays until the answer
+            return self._assign_point(*point)
         x, y, _ = points_to_wgs84(lon, lat, crs)
         return self._assign_wgs84(x, y)
 
@@ -306,6 +310,33 @@ class BoundaryIndex:
         return out
 
     # -- internals --------------------------------------------------------------------------
+
+    def _assign_point(self, x: float, y: float) -> Assignment:
+        """:meth:`_assign_wgs84` for one valid point, the same answer without its array work
+        when the point is in a unit or beyond the snap zone."""
+        unit, kind = self._kernel.locate_point(x, y)
+        if kind == SNAP or kind == AMBIGUOUS:
+            return self._assign_wgs84(np.array([x]), np.array([y]))
+        if unit < 0:
+            return Assignment(
+                status=_STATUS_TEXT[[_UNASSIGNED]],
+                unit=np.full(1, -1, dtype=np.intp),
+                chain=np.full((1, len(self.bset.levels)), -1, dtype=np.intp),
+                leader=np.full(1, -1, dtype=np.intp),
+                distance_m=np.full(1, np.nan),
+                lon=np.array([x]),
+                lat=np.array([y]),
+            )
+        row = slice(unit, unit + 1)
+        return Assignment(
+            status=_STATUS_TEXT[self._status_of[row]],
+            unit=np.array([unit], dtype=np.intp),
+            chain=self.bset.chains[row].copy(),
+            leader=self.bset.responsible[row].copy(),
+            distance_m=np.zeros(1),
+            lon=np.array([x]),
+            lat=np.array([y]),
+        )
 
     def _assign_wgs84(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> Assignment:
         unit, kind = self._kernel.locate(x, y)
@@ -475,6 +506,19 @@ class BoundaryIndex:
                 f"tolerance of {self.snap_tolerance_m:g} m"
             )
         return None
+
+
+def _one_point(lon: ArrayLike, lat: ArrayLike) -> tuple[float, float] | None:
+    """(lon, lat) when the input is one point of valid WGS84 degrees (a list or a 1-d array of
+    one number each), else None: everything else takes the general path and its checks."""
+    if isinstance(lon, np.ndarray | list | tuple) and isinstance(lat, np.ndarray | list | tuple):
+        if len(lon) == 1 and len(lat) == 1 and np.ndim(lon) == 1 and np.ndim(lat) == 1:
+            x, y = lon[0], lat[0]
+            if isinstance(x, _NUMBERS) and isinstance(y, _NUMBERS):
+                x, y = float(x), float(y)
+                if -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0:  # NaN fails both
+                    return x, y
+    return None
 
 
 def _segments(polygons: NDArray[np.object_]) -> NDArray[np.object_]:

@@ -189,6 +189,20 @@ def _locate_run(
             step = step + 1 if found >= 0 or step > 0 else last
 
 
+@njit(cache=_CACHE, nogil=True)
+def _locate_point(px, py, plan, grid_f, grid_i, cell_start, entries, ids, edges):
+    """:func:`_locate_run` for one point: (unit, kind)."""
+    x = np.full(1, px)
+    y = np.full(1, py)
+    unit = np.empty(1, dtype=np.int64)
+    kind = np.empty(1, dtype=np.int8)
+    _locate_run(
+        0, 1, x, y, np.zeros(1, dtype=np.int64), plan, grid_f, grid_i, cell_start, entries,
+        ids, edges, unit, kind,
+    )  # fmt: skip
+    return unit[0], kind[0]
+
+
 @njit(cache=_CACHE, nogil=True, parallel=True)
 def _locate_parallel(
     runs, x, y, order, plan, grid_f, grid_i, cell_start, entries, ids, edges, unit, kind
@@ -502,7 +516,8 @@ class PointKernel:
         ).astype(np.int32)
         self._ids = np.concatenate(ids).astype(np.int32)
         self._edges = np.ascontiguousarray(np.concatenate(edge_parts))
-        # compiled (or loaded from the cache) now, both ways, not in the first request
+        # compiled (or loaded from the cache) now, every way, not in the first request
+        self.locate_point(0.0, 0.0)
         self.locate(np.zeros(1), np.zeros(1))
         self.locate(np.zeros(1), np.zeros(1), runs=1)
 
@@ -549,3 +564,20 @@ class PointKernel:
         else:
             _locate_run(0, x.size, x, y, np.arange(x.size), *arrays)
         return unit, kind
+
+    def locate_point(self, x: float, y: float) -> tuple[int, int]:
+        """:meth:`locate` for one point, without arrays: (unit, kind).
+
+        Example
+        -------
+        >>> import shapely
+        >>> s = shapely.box(0, 0, 1, 1)
+        >>> k = PointKernel(s, s, [(np.array([s]), np.array([4]), np.array([0]))])
+        >>> k.locate_point(0.5, 0.5) == (4, FOUND), k.locate_point(3.0, 0.5) == (-1, OUT)
+        (True, True)
+        """
+        unit, kind = _locate_point(
+            x, y, self._plan, self._grid_f, self._grid_i, self._cell_start, self._entries,
+            self._ids, self._edges,
+        )  # fmt: skip
+        return int(unit), int(kind)
