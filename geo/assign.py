@@ -36,7 +36,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from geo.crs import CoordSystem, points_to_wgs84
-from geo.kernel import AMBIGUOUS, FOUND, SNAP, PointKernel
+from geo.kernel import AMBIGUOUS, FOUND, SNAP, PointKernel, take_rows
 from geo.units import LEADER_COLUMNS, BoundarySet
 
 ASSIGNED = "assigned"
@@ -350,17 +350,11 @@ class BoundaryIndex:
         undecided = np.flatnonzero(kind == AMBIGUOUS)
         if undecided.size:
             self._place_exactly(undecided, x, y, unit, status, distance)
-        # unit -1 takes the last row: those rows are overwritten with -1
-        outside = unit < 0
-        chain = self.bset.chains[unit]
-        chain[outside] = -1
-        leader = self.bset.responsible[unit]
-        leader[outside] = -1
         return Assignment(
             status=_STATUS_TEXT[status],
             unit=unit,
-            chain=chain,
-            leader=leader,
+            chain=take_rows(self.bset.chains, unit),
+            leader=take_rows(self.bset.responsible, unit),
             distance_m=distance,
             lon=x,
             lat=y,

@@ -229,6 +229,33 @@ def _locate_parallel(
 
 
 @njit(cache=_CACHE, nogil=True)
+def _take_rows(table, positions):
+    """Rows of a 2-d table by position, a row of -1 for position -1."""
+    out = np.empty((positions.size, table.shape[1]), dtype=table.dtype)
+    for i in range(positions.size):
+        p = positions[i]
+        for j in range(table.shape[1]):
+            out[i, j] = table[p, j] if p >= 0 else -1
+    return out
+
+
+def take_rows(table: NDArray[np.intp], positions: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Rows of an integer table (or items of a 1-d one) by position, -1 for position -1: one
+    pass, where numpy takes the rows and then masks them.
+
+    Example
+    -------
+    >>> take_rows(np.array([[1, 2], [3, 4]]), np.array([1, -1])).tolist()
+    [[3, 4], [-1, -1]]
+    >>> take_rows(np.array([5, 6]), np.array([-1, 0])).tolist()
+    [-1, 5]
+    """
+    if table.ndim == 1:
+        return _take_rows(table.reshape(-1, 1), positions).reshape(-1)
+    return _take_rows(table, positions)
+
+
+@njit(cache=_CACHE, nogil=True)
 def _scan(
     fill,
     minx,
@@ -359,7 +386,7 @@ def _build_layer(
     polygons: NDArray[np.object_],
     values: NDArray[np.int64],
     ranks: NDArray[np.int64],
-    cells_per_edge: float = 1.0,
+    cells_per_edge: float | None = None,
 ) -> _Layer:
     edges, start = _edges(polygons)
     if edges.size == 0:
@@ -376,7 +403,11 @@ def _build_layer(
     )
     w = max(bounds[2] - bounds[0], 1e-9)
     h = max(bounds[3] - bounds[1], 1e-9)
-    # about four cells per polygon, and ``cells_per_edge`` per edge for a few large polygons
+    if cells_per_edge is None:
+        # small polygons (a few dozen edges) reach few cells and a cell's lists stay short on
+        # a coarse grid, which is smaller and no slower; large ones cut a row at many edges
+        cells_per_edge = 0.25 if len(edges) <= 64 * len(polygons) else 1.0
+    # about four cells per polygon, or ``cells_per_edge`` per edge
     cells = int(np.clip(max(4 * len(polygons), cells_per_edge * len(edges)), 256, 1 << 23))
     nx = max(int(np.ceil(np.sqrt(cells * w / h))), 1)
     ny = max(int(np.ceil(cells / nx)), 1)
@@ -518,6 +549,7 @@ class PointKernel:
         self._edges = np.ascontiguousarray(np.concatenate(edge_parts))
         # compiled (or loaded from the cache) now, every way, not in the first request
         self.locate_point(0.0, 0.0)
+        take_rows(np.zeros((1, 1), dtype=np.intp), np.zeros(1, dtype=np.intp))
         self.locate(np.zeros(1), np.zeros(1))
         self.locate(np.zeros(1), np.zeros(1), runs=1)
 
