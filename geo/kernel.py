@@ -382,6 +382,13 @@ def _edges(polygons: NDArray[np.object_]) -> tuple[NDArray[np.float64], NDArray[
     return np.ascontiguousarray(edges, dtype=np.float64), start
 
 
+def _ranges(starts: NDArray[np.int64], lengths: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The positions ``starts[k] : starts[k] + lengths[k]`` for every k, one after another."""
+    total = int(lengths.sum())
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(total)
+
+
 def _build_layer(
     polygons: NDArray[np.object_],
     values: NDArray[np.int64],
@@ -415,6 +422,17 @@ def _build_layer(
     margin = 1e-9 * max(w / nx, h / ny) + 1e-13 * (1.0 + max(abs(v) for v in bounds))
     minx, miny = bounds[0] - margin, bounds[1] - margin
     cw, ch = (w + 2 * margin) / nx * (1 + 1e-9), (h + 2 * margin) / ny * (1 + 1e-9)
+    # the polygons' edges in the order of the cells of their centres, row by row: points
+    # looked up row by row then read neighbouring memory
+    box = np.nan_to_num(shapely.bounds(polygons))
+    row = np.clip(((box[:, 1] + box[:, 3]) / 2 - miny) // ch, 0, ny - 1)
+    column = np.clip(((box[:, 0] + box[:, 2]) / 2 - minx) // cw, 0, nx - 1)
+    spread = np.argsort(row * nx + column, kind="stable")
+    values, ranks = values[spread], ranks[spread]
+    edges, start = (
+        edges[_ranges(start[:-1][spread], np.diff(start)[spread])],
+        np.concatenate([[0], np.cumsum(np.diff(start)[spread])]).astype(np.int64),
+    )
     empty_i = np.zeros(0, dtype=np.int64)
     n_entries, n_ids = _scan(
         False,
@@ -545,7 +563,12 @@ class PointKernel:
                 np.concatenate(inside)[order],
             ]
         ).astype(np.int32)
-        self._ids = np.concatenate(ids).astype(np.int32)
+        # each entry's edge ids moved next to those of the entries before it (cell order)
+        first = self._entries[:, 1].astype(np.int64)
+        length = self._entries[:, 2] - first
+        self._ids = np.concatenate(ids)[_ranges(first, length)].astype(np.int32)
+        self._entries[:, 2] = np.cumsum(length)
+        self._entries[:, 1] = self._entries[:, 2] - length
         self._edges = np.ascontiguousarray(np.concatenate(edge_parts))
         # compiled (or loaded from the cache) now, every way, not in the first request
         self.locate_point(0.0, 0.0)
