@@ -229,14 +229,20 @@ def _locate_parallel(
 
 
 @njit(cache=_CACHE, nogil=True)
-def _take_rows(table, positions):
-    """Rows of a 2-d table by position, a row of -1 for position -1."""
-    out = np.empty((positions.size, table.shape[1]), dtype=table.dtype)
-    for i in range(positions.size):
+def _take_rows(table, positions, out, lo, hi):
+    """Rows ``lo:hi`` of ``out``: the rows of a 2-d table by position, -1 for position -1."""
+    for i in range(lo, hi):
         p = positions[i]
         for j in range(table.shape[1]):
             out[i, j] = table[p, j] if p >= 0 else -1
-    return out
+
+
+@njit(cache=_CACHE, nogil=True, parallel=True)
+def _take_rows_parallel(table, positions, out, runs):
+    """:func:`_take_rows` in ``runs`` runs on every core."""
+    step = (positions.size + runs - 1) // runs
+    for r in prange(runs):
+        _take_rows(table, positions, out, r * step, min((r + 1) * step, positions.size))
 
 
 def take_rows(table: NDArray[np.intp], positions: NDArray[np.intp]) -> NDArray[np.intp]:
@@ -250,9 +256,13 @@ def take_rows(table: NDArray[np.intp], positions: NDArray[np.intp]) -> NDArray[n
     >>> take_rows(np.array([5, 6]), np.array([-1, 0])).tolist()
     [-1, 5]
     """
-    if table.ndim == 1:
-        return _take_rows(table.reshape(-1, 1), positions).reshape(-1)
-    return _take_rows(table, positions)
+    rows = table.reshape(len(table), -1)
+    out = np.empty((positions.size, rows.shape[1]), dtype=table.dtype)
+    if positions.size >= _SORT_MIN:
+        _take_rows_parallel(rows, positions, out, 16)
+    else:
+        _take_rows(rows, positions, out, 0, positions.size)
+    return out.reshape((positions.size, *table.shape[1:]))
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -572,7 +582,9 @@ class PointKernel:
         self._edges = np.ascontiguousarray(np.concatenate(edge_parts))
         # compiled (or loaded from the cache) now, every way, not in the first request
         self.locate_point(0.0, 0.0)
-        take_rows(np.zeros((1, 1), dtype=np.intp), np.zeros(1, dtype=np.intp))
+        table, positions, out = (np.zeros(shape, dtype=np.intp) for shape in ((1, 1), 1, (1, 1)))
+        _take_rows(table, positions, out, 0, 1)
+        _take_rows_parallel(table, positions, out, 1)
         self.locate(np.zeros(1), np.zeros(1))
         self.locate(np.zeros(1), np.zeros(1), runs=1)
 
