@@ -4,7 +4,8 @@ Each cell lists the polygons touching it, smallest code first. A cell that no ed
 polygon comes near and whose centre that polygon covers is *interior*: any point in it is
 covered without a test. In a *boundary* cell the point is tested with the crossing number
 against the polygon's edges that can matter there (those spanning the cell's row, not wholly to
-its left), with exact detection of points on a vertex or an edge (``covers`` semantics).
+its left; or, where that is fewer, not wholly to its right, for a ray to the left), with exact
+detection of points on a vertex or an edge (``covers`` semantics).
 
 The sign of each orientation is trusted only beyond its floating-point error bound (Shewchuk's
 ``orient2d`` filter); a point too close to an edge to decide in double precision is reported
@@ -129,7 +130,8 @@ def _locate_run(
         while True:
             layer = plan[step]
             # the value of the first polygon of the layer covering the point, -1 none,
-            # -2 undecidable; ``entries`` rows are (value, first edge id, end, interior)
+            # -2 undecidable; ``entries`` rows are (value, first edge id, end, kind: 1 interior,
+            # 0 a boundary entry with the ray to the right, 2 to the left)
             found = -1
             fx = (px - grid_f[layer, 0]) / grid_f[layer, 2]
             fy = (py - grid_f[layer, 1]) / grid_f[layer, 3]
@@ -137,9 +139,10 @@ def _locate_run(
             if fx >= 0.0 and fy >= 0.0 and fx < nx and fy < grid_i[layer, 1]:
                 c = grid_i[layer, 2] + int(fy) * nx + int(fx)
                 for k in range(cell_start[c], cell_start[c + 1]):
-                    if entries[k, 3]:
+                    if entries[k, 3] == 1:
                         found = entries[k, 0]
                         break
+                    to_left = entries[k, 3] == 2
                     # the crossing number over the entry's edges (as in _pip)
                     inside = False
                     on = 0  # 1 on the boundary, -1 undecidable
@@ -162,7 +165,7 @@ def _locate_run(
                             if abs(det) <= _ORIENT_ERR * (abs(left) + abs(right)):
                                 on = -1
                                 break
-                            if (det > 0.0) == (y2 > y1):
+                            if ((det > 0.0) == (y2 > y1)) != to_left:
                                 inside = not inside
                         elif y1 == py and y2 == py and min(x1, x2) <= px <= max(x1, x2):
                             on = 1
@@ -342,16 +345,28 @@ def _scan(
                     continue
                 cell = j * nx + i
                 interior = not boundary and run_inside == 1
+                # the ray goes to whichever side crosses fewer of the row's edges: those not
+                # wholly left of the cell (kind 0) or not wholly right of it (kind 2)
+                x0 = minx + i * cw - margin
+                x1 = minx + (i + 1) * cw + margin
+                to_left = False
+                if not interior:
+                    right = 0
+                    left = 0
+                    for b in range(nb):
+                        e = band[b]
+                        right += max(ex1[e], ex2[e]) >= x0
+                        left += min(ex1[e], ex2[e]) <= x1
+                    to_left = left < right
                 if fill:
                     c_cell[n_entries] = cell
                     c_poly[n_entries] = p
-                    c_inside[n_entries] = interior
+                    c_inside[n_entries] = 1 if interior else (2 if to_left else 0)
                     c_start[n_entries] = n_ids
                 if not interior:
-                    x0 = minx + i * cw - margin
                     for b in range(nb):
                         e = band[b]
-                        if max(ex1[e], ex2[e]) >= x0:
+                        if (min(ex1[e], ex2[e]) <= x1) if to_left else (max(ex1[e], ex2[e]) >= x0):
                             if fill:
                                 ids[n_ids] = e
                             n_ids += 1
@@ -370,7 +385,7 @@ class _Layer:
     cell: NDArray[np.int64]
     value: NDArray[np.int64]
     rank: NDArray[np.int64]
-    inside: NDArray[np.bool_]
+    inside: NDArray[np.int8]  # 1 interior; boundary, the ray to the right (0) or left (2)
     start: NDArray[np.int64]
     end: NDArray[np.int64]
     ids: NDArray[np.int64]
@@ -457,14 +472,14 @@ def _build_layer(
         edges,
         empty_i,
         empty_i,
-        np.zeros(0, dtype=np.bool_),
+        np.zeros(0, dtype=np.int8),
         empty_i,
         empty_i,
         empty_i,
     )
     cell = np.empty(n_entries, dtype=np.int64)
     poly = np.empty(n_entries, dtype=np.int64)
-    inside = np.empty(n_entries, dtype=np.bool_)
+    inside = np.empty(n_entries, dtype=np.int8)
     e_start = np.empty(n_entries, dtype=np.int64)
     e_end = np.empty(n_entries, dtype=np.int64)
     ids = np.empty(n_ids, dtype=np.int64)
