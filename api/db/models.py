@@ -148,7 +148,7 @@ class Report(Base):
     boundary_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     #: The responsible leader's own id (a staff number), with the name and phone above.
     leader_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    #: Its cell of geo.grid, set when written (it never moves): the heat map groups by these.
+    #: Its cell of geo.grid, set when written (it never moves): see api.db.heat.
     heat_x: Mapped[int | None] = mapped_column(default=lambda c: _heat_cell(c)[0])
     heat_y: Mapped[int | None] = mapped_column(default=lambda c: _heat_cell(c)[1])
     # Only on PostGIS (the migration adds it there): a point computed from lon/lat, with a GiST
@@ -160,10 +160,7 @@ class Report(Base):
         )
     )
 
-    __table_args__ = (
-        Index("ix_reports_lon_lat", "lon", "lat"),
-        Index("ix_reports_heat_cell", "heat_y", "heat_x", "lat", "lon"),
-    )
+    __table_args__ = (Index("ix_reports_lon_lat", "lon", "lat"),)
 
 
 class ReportUnit(Base):

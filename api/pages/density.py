@@ -22,6 +22,7 @@ from api.cases.lifecycle import OPEN, Status, status_label
 from api.cases.queries import CaseFilter, filtered
 from api.cases.service import Cases
 from api.cases.visibility import scoped
+from api.db.heat import HeatCell
 from api.db.models import HEAT_CELL_M, Report, ReportUnit
 from api.standards.levels import levels_of
 from api.standards.tiles import tile_set
@@ -183,12 +184,17 @@ def _aggregates(
     tally = {str(c): int(n) for c, n in session.execute(per_unit.group_by(ReportUnit.code))}
     counts = np.array([int(tally.get(code, 0)) for code in codes], dtype=np.int64)
 
-    # the cells are stored with the reports (geo.grid): the index on them is the GROUP BY
-    heat_rows = session.execute(
-        restricted(
+    # each report's cell is stored with it (geo.grid); the database keeps the reports per
+    # cell (api.db.heat), which is the whole heat layer when nothing is filtered
+    if unfiltered:
+        heat_query: Any = select(
+            HeatCell.lat_sum / HeatCell.cases, HeatCell.lon_sum / HeatCell.cases, HeatCell.cases
+        ).where(HeatCell.cases > 0)
+    else:
+        heat_query = restricted(
             select(func.avg(Report.lat), func.avg(Report.lon), func.count()).select_from(Report)
         ).group_by(Report.heat_y, Report.heat_x)
-    ).all()
+    heat_rows = session.execute(heat_query).all()
     heat_array = np.array(heat_rows, dtype=float).reshape(-1, 3)
     heat = HeatCells(heat_array[:, 0], heat_array[:, 1], heat_array[:, 2].astype(np.int64))
     total = int(heat.weight.sum())  # every case is in one cell: no second scan for the total
