@@ -179,8 +179,10 @@ def _aggregates(
         session.execute(text("SET LOCAL jit = off"))
     unfiltered = where == CaseFilter() and (principal is None or principal.role in SEES_ALL_CASES)
     per_unit = select(ReportUnit.code, func.count()).where(ReportUnit.level == level)
-    if not unfiltered:  # the join to reports only when a filter or a scope needs it
-        per_unit = restricted(per_unit.join(Report, Report.id == ReportUnit.report_id))
+    if not unfiltered:  # reports only when a filter or a scope needs them
+        # the reports selected first, then their units: joined the other way round, a million
+        # units of the level would each look up their report
+        per_unit = per_unit.where(ReportUnit.report_id.in_(restricted(select(Report.id))))
     tally = {str(c): int(n) for c, n in session.execute(per_unit.group_by(ReportUnit.code))}
     counts = np.array([int(tally.get(code, 0)) for code in codes], dtype=np.int64)
 
