@@ -12,12 +12,16 @@ and a pan have drawn their tiles. The baseline, in the same run: the size of the
 micro-grids in it (``?units=inline&level=microgrid``). Target: under 3 MB and under 1 s.
 
 ``--through-route`` stores ``--cases`` synthetic cases in a database (a SQLite file in a
-temporary folder, or ``--database-url``, e.g. a PostGIS database that is emptied first), starts
-the real server (``wangge serve``) on it and times ``GET /maps/density`` with a dispatcher's
-key, the database read included (best of ``--repeat``). The baseline, in the same run on the
-same database: the page as it was built before the aggregates moved into the database (every
-case read into pandas, then ``build_density_map``). Prints both and the ratio; the target is
-under 3 s through the route.
+temporary folder, or ``--database-url``, e.g. a PostGIS database that is emptied first; with
+``--stored`` the cases already there, the schema migrated first), starts the real server
+(``wangge serve``) on it and times ``GET /maps/density`` with a dispatcher's key, the database
+read included (best of ``--repeat``); then the same page filtered by a category and by two
+statuses, a grid worker's page (a street), the live stream's first answer (``/events`` from
+the first event, as JSON) and the queue panel. The baseline, in the same run on the same
+database: the page as it was built before the aggregates moved into the database (every case
+read into pandas, then ``build_density_map``). Prints each beside it with the ratio; the target
+is under 3 s through the route for the page and the stream's first answer. A database without
+events gets one creation event per case (what intake writes), so the stream has some to read.
 
 Uses the Hexi demo's 13,989 micro-grids (built once, cached under var/bench/) and seeded
 synthetic cases (maps.demo). Times ``build_density_map`` + ``render_html`` (best of
@@ -445,11 +449,12 @@ def through_route(args: argparse.Namespace, boundaries: Path) -> None:
         )
     print(f"{'old path (rows into pandas)':<42} {old_s:8.2f} s  {old_size / 1e6:6.2f} MB")
     print(f"ratio (old / route): {old_s / route_s:.1f}x")
-    slowest = max(seconds for _, seconds, _ in times)
+    targeted = [times[0], times[4]]  # the page and the stream's first answer
+    slowest = max(seconds for _, seconds, _ in targeted)
     met = slowest < ROUTE_TARGET_S
     print(
-        f"target: every answer above under {ROUTE_TARGET_S:g} s through the route "
-        f"(slowest {slowest:.2f} s): {'met' if met else 'MISSED'}"
+        f"target: the page and the stream's first answer under {ROUTE_TARGET_S:g} s through "
+        f"the route (slowest {slowest:.2f} s): {'met' if met else 'MISSED'}"
     )
     if not met and stored >= 1_000_000:
         raise SystemExit(1)
