@@ -21,7 +21,7 @@ from api.access.policy import (
 from api.cases.lifecycle import OPEN, Status, status_label
 from api.cases.queries import CaseFilter, filtered
 from api.cases.service import Cases
-from api.cases.visibility import scoped
+from api.cases.visibility import area_ids, scoped
 from api.db.heat import HeatCell
 from api.db.models import HEAT_CELL_M, Report, ReportUnit
 from api.standards.levels import levels_of
@@ -179,7 +179,10 @@ def _aggregates(
         session.execute(text("SET LOCAL jit = off"))
     unfiltered = where == CaseFilter() and (principal is None or principal.role in SEES_ALL_CASES)
     per_unit = select(ReportUnit.code, func.count()).where(ReportUnit.level == level)
-    if not unfiltered:  # reports only when a filter or a scope needs them
+    area = area_ids(principal) if principal is not None else None
+    if where == CaseFilter() and area is not None:  # a grid worker's area: units alone
+        per_unit = per_unit.where(ReportUnit.report_id.in_(area))
+    elif not unfiltered:  # reports only when a filter or a scope needs them
         # the reports selected first, then their units: joined the other way round, a million
         # units of the level would each look up their report
         per_unit = per_unit.where(ReportUnit.report_id.in_(restricted(select(Report.id))))
