@@ -67,3 +67,43 @@ def test_classes(z: float, p: float, expected: str) -> None:
     zs = np.concatenate([[z], np.zeros(9)])
     ps = np.concatenate([[p], np.full(9, 0.5)])
     assert classify(zs, ps)[0][0] == expected
+
+
+def test_an_island_is_never_classed() -> None:
+    """A unit touching no other keeps no neighbours: no z-score, never hot, whatever its count."""
+    w = libpysal.weights.lat2W(5, 5, rook=False)
+    neighbors = {k: list(v) for k, v in w.neighbors.items()}
+    neighbors[25] = []  # drawn apart from the lattice
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        island_w = libpysal.weights.W(neighbors, silence_warnings=True)
+    islands = np.zeros(26, dtype=bool)
+    islands[list(island_w.islands)] = True
+    assert islands.tolist() == [False] * 25 + [True]
+    codes = np.array([f"C{i}" for i in range(26)], dtype=object)
+    weights = LevelWeights("cell", np.arange(26), codes, codes, island_w, islands)
+    y = np.ones(26)
+    y[[0, 1, 2, 5, 6, 7, 10, 11, 12]] = 15
+    y[25] = 15  # as many as the hot corner
+    result = gi_star(y, weights, permutations=999)
+    assert np.isnan(result.z[25]) and np.isnan(result.p[25])
+    assert result.classes[25] == "not_significant"
+    assert str(result.classes[6]) == "hot_99"
+
+
+def test_weights_are_built_once_per_version_and_level(tiny_gpkg) -> None:
+    from api.analytics.weights import WeightsCache
+    from boundaries.loader import read_boundary_set
+
+    bset = read_boundary_set(tiny_gpkg)
+    cache = WeightsCache(size=2)
+    first = cache.get(1, bset, "microgrid")
+    assert cache.get(1, bset, "microgrid") is first  # cached
+    assert cache.get(2, bset, "microgrid") is not first  # another version: its own
+    assert sorted(first.codes) == ["M1", "M2", "M3", "M5"]
+    assert set(first.w.neighbors[list(first.codes).index("M5")]) == {
+        list(first.codes).index("M2"),
+        list(first.codes).index("M3"),
+    }
+    cache.get(3, bset, "microgrid")
+    assert (1, "microgrid") not in cache  # the least recently used was dropped
