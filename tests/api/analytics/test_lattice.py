@@ -107,3 +107,53 @@ def test_weights_are_built_once_per_version_and_level(tiny_gpkg) -> None:
     }
     cache.get(3, bset, "microgrid")
     assert (1, "microgrid") not in cache  # the least recently used was dropped
+
+
+def test_permutation_p_values_are_esdas() -> None:
+    """The compiled permutations draw esda's ids and give esda's own p_sim."""
+    weights = lattice(12, 12)
+    y = np.random.default_rng(8).poisson(3.0, 144).astype(float)
+    y[[0, 1, 12, 13]] += 9
+    jittered = y + np.random.default_rng(2).uniform(0, 1e-6, 144)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = G_Local(
+            jittered, weights.w, transform="B", star=True, permutations=999, seed=7, n_jobs=1
+        )
+    from api.analytics.permutations import gi_star_p_sim
+
+    ours = gi_star_p_sim(jittered, weights, np.ones(144), theirs.Gs, permutations=999, seed=7)
+    assert np.allclose(ours, theirs.p_sim, atol=1e-6)
+    assert ours.min() < 0.01 < ours.max()
+
+
+def _queen_by_libpysal(geoms) -> dict[int, list[int]]:
+    import geopandas as gpd
+
+    from api.analytics.compiled import Queen
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = Queen.from_dataframe(gpd.GeoDataFrame(geometry=geoms), use_index=False)
+    return {i: sorted(w.neighbors[i]) for i in range(len(geoms))}
+
+
+def test_shared_vertices_are_libpysals_queen(tiny_gpkg) -> None:
+    import shapely
+
+    from api.analytics.weights import shared_vertices
+    from boundaries.loader import read_boundary_set
+
+    cells = [shapely.box(x, y, x + 1, y + 1) for x in range(6) for y in range(5)]
+    geoms = [
+        *cells[:7],  # a row and a bit: edges and corners shared
+        *cells[9:],  # two cells left out: a gap
+        shapely.box(10, 10, 11, 11),  # an island
+        shapely.box(20, 20, 23, 23).difference(shapely.box(21, 21, 22, 22)),  # a ring ...
+        shapely.box(21, 21, 22, 22),  # ... and the unit filling its hole
+        shapely.MultiPolygon([shapely.box(6, 0, 7, 1), shapely.box(30, 30, 31, 31)]),
+    ]
+    bset = read_boundary_set(tiny_gpkg)
+    for case in (np.array(geoms, dtype=object), bset.units.geometry.to_numpy()):
+        ours = {k: sorted(v) for k, v in shared_vertices(case).items()}
+        assert ours == _queen_by_libpysal(case)
