@@ -18,6 +18,8 @@ from api.access.policy import (
     sees_case_details,
     sees_leader_phones,
 )
+from api.analytics import Analytics
+from api.analytics.errors import NoCases, TooFewUnits
 from api.cases.lifecycle import OPEN, Status, status_label
 from api.cases.queries import CaseFilter, filtered
 from api.cases.service import Cases
@@ -28,6 +30,7 @@ from api.standards.levels import levels_of
 from api.standards.tiles import tile_set
 from geo.units import BoundarySet
 from maps import CaseStatus, render_html
+from maps.analytics import with_analytics_layers
 from maps.density import CaseSummary, build_summary_map
 from maps.heat import HeatCells
 from maps.i18n import DEFAULT_LANG, Lang, label, level_name
@@ -109,6 +112,30 @@ def density_page(
         unit_tiles=_unit_tiles(cases, session, principal, units_from, tile_cache_bytes, tiles_crs),
     )
     return render_html(page, asset_base)
+
+
+def with_written_analytics(
+    page: str, analytics: Analytics, cases: Cases, session: Session, level: str
+) -> str:
+    """A written page with the analytics layers the served page asks for (the hot and cold
+    units of its level over the last 28 days, the recurring places of the last 90) in it."""
+    try:
+        hot = analytics.hotspots(session, None, level=level, geometry=True)["units"]
+    except (NoCases, TooFewUnits):  # nothing to colour, as on the served page
+        hot = []
+    places = analytics.recurring(session, None)["places"]
+    return with_analytics_layers(
+        page,
+        level=level,
+        units=[u for u in hot if u["class"] != "not_significant"],
+        places=[
+            {**p, "first": p["first"].isoformat(), "last": p["last"].isoformat()} for p in places
+        ],
+        categories=[
+            {"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en}
+            for c in cases.categories.values()
+        ],
+    )
 
 
 def caption(where: CaseFilter, cases: Cases, lang: Lang) -> str:
