@@ -39,12 +39,12 @@ from api.routers import (
     webhooks,
 )
 from api.routers import exchange as exchange_routes
-from api.standards.tiles import prepare_tiles, prepare_tiles_later
 from api.routers import services as service_routes
 from api.routers import volunteers as volunteer_routes
 from api.services import open_services
 from api.settings import Settings
 from api.standards.errors import STANDARDS_STATUS_CODES
+from api.standards.tiles import prepare_tiles, prepare_tiles_later
 from api.versions import VERSIONS_STATUS_CODES
 from api.volunteers import VOLUNTEERS_STATUS_CODES
 from api.webhooks.errors import WEBHOOKS_STATUS_CODES
