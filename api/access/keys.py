@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -21,6 +23,11 @@ from api.access.policy import Principal, Role
 from api.db import Database
 from api.db.models import ApiKey, BrowserSession, VolunteerTeam
 from geo.units import BoundarySet
+
+log = logging.getLogger("wangge")
+
+#: How often a server reads the keys it has cached again (see ``KeyStore.follow``).
+RENEW_INTERVAL_S = 0.25
 
 
 def hash_key(key: str) -> str:
@@ -130,6 +137,48 @@ class KeyStore:
     def __init__(self, db: Database, *, ttl_s: float = REVOCATION_TTL_S) -> None:
         self._db = db
         self._cache: ShortCache[Principal | None] = ShortCache(ttl_s=ttl_s)
+        self._following: threading.Event | None = None
+
+    def follow(self, interval_s: float = RENEW_INTERVAL_S) -> None:
+        """Read the cached keys again every ``interval_s``, in a thread: a key in use is
+        always answered from memory (no request waits for a database read once its key has
+        been seen), and one revoked elsewhere is refused within ``interval_s`` plus a read.
+        Should the thread fall behind, the entries expire as before (``ttl_s``)."""
+        if self._following is not None:
+            return
+        stop = self._following = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(interval_s):
+                try:
+                    self.renew()
+                except Exception:  # the database away for a moment: entries expire meanwhile
+                    log.warning("could not read the API keys again", exc_info=True)
+
+        threading.Thread(target=run, name="wangge-keys", daemon=True).start()
+
+    def close(self) -> None:
+        if self._following is not None:
+            self._following.set()
+            self._following = None
+
+    def renew(self) -> int:
+        """Read every cached key that names a principal again, in one query, and keep the
+        answers as of now (None for a key revoked or deleted since). Returns how many."""
+        known = [(k, p) for k, p in self._cache.entries() if p is not None]
+        if not known:
+            return 0
+        ids = {p.key_id for _, p in known}
+        with self._db.session() as session:
+            rows = {
+                row.id: row
+                for row in session.scalars(select(ApiKey).where(ApiKey.id.in_(ids)))
+                if row.revoked_at is None
+            }
+        for cache_key, seen in known:
+            row = rows.get(seen.key_id)
+            self._cache.renew(cache_key, seen, _principal(row) if row is not None else None)
+        return len(known)
 
     def cached(self, key: str) -> tuple[bool, Principal | None]:
         """(hit, principal) from the cache alone; a miss says nothing of the key."""
