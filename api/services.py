@@ -130,6 +130,7 @@ def open_services(settings: Settings, *, writer: bool = True, watch: bool = True
     planning = Planning(boundaries, db, street_network=settings.street_network)
     keys = KeyStore(db)
     if watch:
+        keys.preload()
         keys.follow()  # keys in use answered from memory, revocations elsewhere seen soon
     sessions = BrowserSessions(
         db, keys, secret=settings.session_secret, hours=settings.session_hours

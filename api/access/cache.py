@@ -49,13 +49,16 @@ class ShortCache(Generic[V]):
         with self._lock:
             return [(k, v) for k, (at, v) in self._entries.items() if now - at < self.ttl_s]
 
-    def renew(self, key: str, seen: V, value: V) -> None:
-        """Store ``value`` for ``key`` as of now, unless the entry changed or was dropped since
-        ``seen`` was read from it (a revocation here must not be undone by a renewal)."""
+    def renew_many(self, renewals: list[tuple[str, V, V]]) -> None:
+        """For each (key, seen, value): store ``value`` as of now, unless the entry changed or
+        was dropped since ``seen`` was read from it (a revocation here must not be undone by
+        a renewal)."""
+        now = time.monotonic()
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[1] is seen:
-                self._entries[key] = (time.monotonic(), value)
+            for key, seen, value in renewals:
+                entry = self._entries.get(key)
+                if entry is not None and entry[1] is seen:
+                    self._entries[key] = (now, value)
 
     def drop(self, where: Callable[[str, V], bool]) -> None:
         """Drop every entry for which ``where(key, value)`` holds."""

@@ -162,22 +162,25 @@ class KeyStore:
             self._following.set()
             self._following = None
 
+    def preload(self) -> int:
+        """Cache every key not revoked (a server's start, before it reports ready): the first
+        request with a key made before then waits for no database read. Returns how many."""
+        with self._db.session() as session:
+            rows = list(session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None))))
+        for row in rows:
+            self._cache.put(row.key_hash, _principal(row))
+        return len(rows)
+
     def renew(self) -> int:
-        """Read every cached key that names a principal again, in one query, and keep the
-        answers as of now (None for a key revoked or deleted since). Returns how many."""
+        """Keep the cached keys as of now, but for those revoked since (refused from now on):
+        one read of the revoked keys' ids, however many keys are cached (keys change only by
+        being revoked). Returns how many entries were renewed."""
         known = [(k, p) for k, p in self._cache.entries() if p is not None]
         if not known:
             return 0
-        ids = {p.key_id for _, p in known}
         with self._db.session() as session:
-            rows = {
-                row.id: row
-                for row in session.scalars(select(ApiKey).where(ApiKey.id.in_(ids)))
-                if row.revoked_at is None
-            }
-        for cache_key, seen in known:
-            row = rows.get(seen.key_id)
-            self._cache.renew(cache_key, seen, _principal(row) if row is not None else None)
+            revoked = set(session.scalars(select(ApiKey.id).where(ApiKey.revoked_at.is_not(None))))
+        self._cache.renew_many([(k, p, None if p.key_id in revoked else p) for k, p in known])
         return len(known)
 
     def cached(self, key: str) -> tuple[bool, Principal | None]:

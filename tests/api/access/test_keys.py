@@ -44,7 +44,9 @@ def test_a_renewal_does_not_bring_back_a_key_forgotten_meanwhile(tmp_path):
     with db.session() as session:
         revoke_key(session, row.id)
     store.forget(row.id)  # revoked here: refused at once
-    store._cache.renew(cache_key, seen, seen)  # a renewal that read the row before the revoke
+    store._cache.renew_many(
+        [(cache_key, seen, seen)]
+    )  # a renewal that read the row before the revoke
     assert store.cached(key) == (False, None)
     assert store.verify(key) is None
     db.dispose()
@@ -67,3 +69,19 @@ def test_following_renews_in_a_thread(tmp_path):
     finally:
         store.close()
         db.dispose()
+
+
+def test_preloaded_keys_need_no_read_and_revoked_ones_stay_out(tmp_path):
+    db, store = _store(tmp_path)
+    with db.session() as session:
+        (row, key), (gone, gone_key) = (
+            create_key(session, Role.DISPATCHER),
+            create_key(session, Role.REPORTER),
+        )
+        revoke_key(session, gone.id)
+    assert store.preload() == 1
+    hit, principal = store.cached(key)
+    assert hit and principal is not None and principal.key_id == row.id
+    assert principal.role == Role.DISPATCHER
+    assert store.cached(gone_key) == (False, None) and store.verify(gone_key) is None
+    db.dispose()
