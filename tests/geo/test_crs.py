@@ -270,7 +270,8 @@ def test_densify_limits_can_be_set():
 def test_one_point_converts_as_in_a_batch(lon, lat, crs):
     """A single point (a report's, a lookup's) takes a path without arrays: the same answer,
     to the bit, as the same point among others."""
-    one = points_to_wgs84([lon], [lat], crs)
-    many = points_to_wgs84(np.array([lon, 117.2]), np.array([lat, 39.1]), crs)
-    assert one[0].tolist() == many[0][:1].tolist() and one[1].tolist() == many[1][:1].tolist()
-    assert one[2].tolist() == [""] and one[0].shape == (1,)
+    one = points_to_wgs84([lon], [lat], crs, errors="flag")
+    many = points_to_wgs84(np.array([lon, 117.2]), np.array([lat, 39.1]), crs, errors="flag")
+    np.testing.assert_array_equal(one[0], many[0][:1])  # NaN where refused, in both
+    np.testing.assert_array_equal(one[1], many[1][:1])
+    assert one[2].tolist() == many[2][:1].tolist() and one[0].shape == (1,)
