@@ -18,6 +18,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,9 +39,12 @@ class GroupWriter(Generic[J, R]):
         handle: Callable[[Session, list[J]], list[R]],
         *,
         max_batch: int = 128,
+        turn: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         self._factory = factory
         self._handle = handle
+        #: Held around each batch's transaction (other processes' writers wait for it).
+        self._turn = turn
         self._max_batch = max_batch
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="wangge-writer", daemon=True)
@@ -95,7 +99,7 @@ class GroupWriter(Generic[J, R]):
 
     def _write(self, batch: list[tuple[J, Waiter[R]]]) -> None:
         try:
-            with self._factory() as session:
+            with self._turn(), self._factory() as session:
                 results = self._handle(session, [job for job, _ in batch])
                 session.commit()
         except Exception as exc:

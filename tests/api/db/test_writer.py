@@ -116,3 +116,28 @@ def test_checkpoints_in_the_background_leave_commits_one_wal_sync(tmp_path, back
     finally:
         db.dispose()
     assert _bodies(Database(f"sqlite:///{tmp_path / 'w.db'}", upgrade=False)) == ["x"]
+
+
+def test_writers_of_two_processes_take_turns(tmp_path):
+    """The lock beside a SQLite file: a second holder (as another worker's writer would be)
+    waits until the first lets go, then goes at once."""
+    one, two = _database(tmp_path), Database(f"sqlite:///{tmp_path / 'w.db'}", upgrade=False)
+    entered = threading.Event()
+    order: list[str] = []
+
+    def second() -> None:
+        with two.writers_turn():
+            order.append("second")
+            entered.set()
+
+    with one.writers_turn():
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        assert not entered.wait(0.2)  # held here: the other cannot enter
+        order.append("first done")
+    assert entered.wait(10)
+    waiting.join()
+    assert order == ["first done", "second"]
+    assert (tmp_path / "w.db-writers.lock").exists()
+    one.dispose()
+    two.dispose()
