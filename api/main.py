@@ -46,6 +46,7 @@ from api.routers import volunteers as volunteer_routes
 from api.services import open_services
 from api.settings import Settings
 from api.standards.errors import STANDARDS_STATUS_CODES
+from api.standards.tiles import prepare_tiles, prepare_tiles_later
 from api.versions import VERSIONS_STATUS_CODES
 from api.volunteers import VOLUNTEERS_STATUS_CODES
 from api.webhooks.errors import WEBHOOKS_STATUS_CODES
@@ -112,6 +113,11 @@ def create_app(settings: Settings | None = None, *, freeze_at_start: bool = Fals
         state.analytics = Analytics(services.boundaries)
         state.rate_limiter = rate_limiter_for(
             services.db, settings.rate_limit_per_minute, shared=settings.rate_limit_shared
+        )
+        # the first tile of a level must not pay for its level's projection and trees
+        prepare_tiles(services.boundaries.current, settings.tile_cache_bytes)
+        services.boundaries.on_swap(
+            lambda swapped: prepare_tiles_later(swapped, settings.tile_cache_bytes)
         )
         await _route_once(app)
         if freeze_at_start:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -71,7 +72,8 @@ class Settings(BaseSettings):
     #: boundaries on a plain background.
     tiles_url: str | None = None
     tiles_attribution: str | None = None
-    #: Time zone of the times shown on map pages.
+    #: Time zone of the times shown on map pages, and whose calendar days volunteer teams'
+    #: daily capacity is counted in.
     display_tz: str = "Asia/Shanghai"
     #: Coordinate system of the base tiles: "gcj02" for Amap or Tencent tiles (the overlays,
     #: held in WGS84, are then drawn shifted to GCJ-02 to line up with them).
@@ -128,6 +130,15 @@ class Settings(BaseSettings):
     webhook_overdue_check_s: float = Field(30.0, gt=0)
     #: Run the dispatcher in this process (off: events are recorded, others deliver them).
     webhook_dispatch: bool = True
+
+    @field_validator("display_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from None
+        return value
 
     @property
     def demo_boundaries(self) -> Path:

@@ -12,12 +12,16 @@ and a pan have drawn their tiles. The baseline, in the same run: the size of the
 micro-grids in it (``?units=inline&level=microgrid``). Target: under 3 MB and under 1 s.
 
 ``--through-route`` stores ``--cases`` synthetic cases in a database (a SQLite file in a
-temporary folder, or ``--database-url``, e.g. a PostGIS database that is emptied first), starts
-the real server (``wangge serve``) on it and times ``GET /maps/density`` with a dispatcher's
-key, the database read included (best of ``--repeat``). The baseline, in the same run on the
-same database: the page as it was built before the aggregates moved into the database (every
-case read into pandas, then ``build_density_map``). Prints both and the ratio; the target is
-under 3 s through the route.
+temporary folder, or ``--database-url``, e.g. a PostGIS database that is emptied first; with
+``--stored`` the cases already there, the schema migrated first), starts the real server
+(``wangge serve``) on it and times ``GET /maps/density`` with a dispatcher's key, the database
+read included (best of ``--repeat``); then the same page filtered by a category and by two
+statuses, a grid worker's page (a street), the live stream's first answer (``/events`` from
+the first event, as JSON) and the queue panel. The baseline, in the same run on the same
+database: the page as it was built before the aggregates moved into the database (every case
+read into pandas, then ``build_density_map``). Prints each beside it with the ratio; the target
+is under 3 s through the route for the page and the stream's first answer. A database without
+events gets one creation event per case (what intake writes), so the stream has some to read.
 
 Uses the Hexi demo's 13,989 micro-grids (built once, cached under var/bench/) and seeded
 synthetic cases (maps.demo). Times ``build_density_map`` + ``render_html`` (best of
@@ -49,7 +53,7 @@ import folium.plugins
 import geopandas as gpd
 import httpx
 import pandas as pd
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, literal, null, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 # This file is bench/maps.py: put the project first so that "maps" is the package, not us.
@@ -62,7 +66,7 @@ from api.cases.catalogue import (  # noqa: E402
 )
 from api.cases.lifecycle import DONE, OPEN, Status  # noqa: E402
 from api.db import Database  # noqa: E402
-from api.db.models import Report, ReportUnit  # noqa: E402
+from api.db.models import Report, ReportEvent, ReportUnit  # noqa: E402
 from boundaries.demo import build_hexi, write_gpkg  # noqa: E402
 from boundaries.loader import read_boundary_set  # noqa: E402
 from geo.units import BoundarySet  # noqa: E402
@@ -172,8 +176,13 @@ def store_cases(url: str, bset: BoundarySet, cases: gpd.GeoDataFrame) -> None:
     reports, report_units = Report.__table__, ReportUnit.__table__
     chunk = 50_000
     with db.engine.begin() as connection:
-        connection.execute(delete(report_units))
-        connection.execute(delete(reports))
+        if db.dialect == "postgresql":  # TRUNCATE: the append-only events refuse a DELETE
+            connection.execute(text("TRUNCATE reports CASCADE"))
+        elif connection.scalar(select(func.count()).select_from(ReportEvent.__table__)):
+            raise SystemExit(f"{url} holds events: give a new SQLite file, or --stored")
+        else:
+            connection.execute(delete(report_units))
+            connection.execute(delete(reports))
     for start in range(0, len(cases), chunk):
         stop = min(start + chunk, len(cases))
         rows = [
@@ -212,10 +221,51 @@ def store_cases(url: str, bset: BoundarySet, cases: gpd.GeoDataFrame) -> None:
         with db.engine.begin() as connection:
             connection.execute(insert(reports), rows)
             connection.execute(insert(report_units), chain_rows)
+    db.dispose()
+    store_events(url)
+
+
+def store_events(url: str) -> None:
+    """One creation event per stored case, if the database has none (what intake writes: the
+    live stream reads them), then the statistics (and on PostgreSQL the visibility map, as
+    autovacuum keeps it in service)."""
+    db = Database(url)
+    events = ReportEvent.__table__
     with db.engine.begin() as connection:
-        if db.dialect == "postgresql":
-            connection.execute(text("ANALYZE reports; ANALYZE report_units"))
-        else:
+        if connection.scalar(select(func.count()).select_from(events)) == 0:
+            connection.execute(
+                insert(events).from_select(
+                    [
+                        "report_id",
+                        "at",
+                        "actor",
+                        "role",
+                        "from_status",
+                        "to_status",
+                        "note",
+                        "data",
+                        "kind",
+                    ],
+                    select(
+                        Report.id,
+                        Report.created_at,
+                        literal("bench"),
+                        literal("system"),
+                        null(),
+                        Report.status,
+                        literal(""),
+                        literal("{}"),
+                        literal("transition"),
+                    ).order_by(Report.id),
+                )
+            )
+    if db.dialect == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE reports"))
+            connection.execute(text("VACUUM ANALYZE report_units"))
+            connection.execute(text("VACUUM ANALYZE report_events"))
+    else:
+        with db.engine.begin() as connection:
             connection.execute(text("ANALYZE"))
     db.dispose()
 
@@ -292,6 +342,36 @@ def served(env: dict[str, str]) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
+def best_get(
+    base: str, path: str, key: str, params: dict[str, str], repeat: int
+) -> tuple[float, int]:
+    """The quickest of ``repeat`` GETs with a key (seconds) and the size of the answer."""
+    best, size = float("inf"), 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        answer = httpx.get(
+            f"{base}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {key}", "Accept": "application/json"},
+            timeout=600,
+        )
+        best = min(best, time.perf_counter() - started)
+        answer.raise_for_status()
+        size = len(answer.content)
+    return best, size
+
+
+def grid_worker_key(env: dict[str, str], unit: str) -> str:
+    done = subprocess.run(
+        [*WANGGE, "keys", "create", "--role", "grid_worker", "--unit", unit],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
 def through_route(args: argparse.Namespace, boundaries: Path) -> None:
     bset = read_boundary_set([boundaries])
     microgrids = bset.units.iloc[bset.level_positions(bset.levels[-1])].reset_index(drop=True)
@@ -309,9 +389,15 @@ def through_route(args: argparse.Namespace, boundaries: Path) -> None:
             )
             store_cases(url, bset, cases)
             del cases
+        else:
+            store_events(url)  # migrates a database of an older schema first
+        db = Database(url, upgrade=False)
+        with db.session() as session:
+            stored = int(session.scalar(select(func.count()).select_from(Report)) or 0)
+        db.dispose()
         backend = url.split(":", 1)[0]
         print(
-            f"{len(microgrids):,} micro-grids; {args.cases:,} cases stored in {backend} "
+            f"{len(microgrids):,} micro-grids; {stored:,} cases stored in {backend} "
             f"({time.perf_counter() - started:.0f} s, not timed)"
         )
         env = {
@@ -322,26 +408,55 @@ def through_route(args: argparse.Namespace, boundaries: Path) -> None:
             "WANGGE_RATE_LIMIT_PER_MINUTE": "100000",
         }
         key = new_key(env, "dispatcher")
+        # a grid worker of the first unit of the level below the top (a street of Hexi)
+        street = str(bset.units["code"].iat[bset.level_positions(1)[0]])
+        worker = grid_worker_key(env, street)
+        category = DEMO_CATEGORIES[0].code
+        page = {"level": args.level}
+        asks = [
+            (f"GET /maps/density?level={args.level}", "/maps/density", key, page),
+            (
+                f"  ... &category={category}",
+                "/maps/density",
+                key,
+                {**page, "category": category},
+            ),
+            (
+                "  ... &status=submitted&status=escalated",
+                "/maps/density",
+                key,
+                {**page, "status": ["submitted", "escalated"]},
+            ),
+            (f"  ... as a grid worker of {street}", "/maps/density", worker, page),
+            (
+                "live stream's first answer (from 0)",
+                "/maps/density/events",
+                key,
+                {"since_event": "0"},
+            ),
+            ("queue panel", "/maps/density/queue", key, {}),
+        ]
         with served(env) as base:
-            route_s, size = float("inf"), 0
-            for _ in range(args.repeat):
-                started = time.perf_counter()
-                answer = httpx.get(
-                    f"{base}/maps/density",
-                    params={"level": args.level},
-                    headers={"Authorization": f"Bearer {key}"},
-                    timeout=600,
-                )
-                route_s = min(route_s, time.perf_counter() - started)
-                answer.raise_for_status()
-                size = len(answer.content)
+            times = [
+                (label, *best_get(base, path, k, p, args.repeat)) for label, path, k, p in asks
+            ]
         old_s, old_size = old_path(url, bset, args.level)
-    print(f"GET /maps/density?level={args.level}  {route_s:8.2f} s  {size / 1e6:6.2f} MB")
-    print(f"old path (rows into pandas)     {old_s:8.2f} s  {old_size / 1e6:6.2f} MB")
+    route_s = times[0][1]
+    for label, seconds, size in times:
+        print(
+            f"{label:<42} {seconds:8.2f} s  {size / 1e6:6.2f} MB  "
+            f"(old / this {old_s / seconds:5.1f}x)"
+        )
+    print(f"{'old path (rows into pandas)':<42} {old_s:8.2f} s  {old_size / 1e6:6.2f} MB")
     print(f"ratio (old / route): {old_s / route_s:.1f}x")
-    met = route_s < ROUTE_TARGET_S
-    print(f"target: under {ROUTE_TARGET_S:g} s through the route: {'met' if met else 'MISSED'}")
-    if not met and args.cases >= 1_000_000:
+    targeted = [times[0], times[4]]  # the page and the stream's first answer
+    slowest = max(seconds for _, seconds, _ in targeted)
+    met = slowest < ROUTE_TARGET_S
+    print(
+        f"target: the page and the stream's first answer under {ROUTE_TARGET_S:g} s through "
+        f"the route (slowest {slowest:.2f} s): {'met' if met else 'MISSED'}"
+    )
+    if not met and stored >= 1_000_000:
         raise SystemExit(1)
 
 
@@ -416,18 +531,20 @@ def city(args: argparse.Namespace) -> None:
                     started = time.perf_counter()
                     visit.evaluate(f"(() => {{ {move}; }})()")
                     visit.wait_until(
-                        f"{group}.wgLoads > {loads} && !{group}.wgPending && {MAP_SETTLED}",
-                        timeout_s=600,
+                        f"{group}.wgLoads > {loads} && !{group}.wgPending", timeout_s=600
                     )
+                    tiles_s = time.perf_counter() - started
+                    visit.wait_until(MAP_SETTLED, timeout_s=600)
                     level = visit.evaluate(f"{group}.wgLevelAt(wangge.map.getZoom())")
-                    draws.append((move.split("(", 1)[0], level, time.perf_counter() - started))
+                    seconds = time.perf_counter() - started
+                    draws.append((move.split("(", 1)[0], level, tiles_s, seconds))
                 visit.assert_clean()
     print(f"first load from tiles: {first / 1e6:.2f} MB on the wire, drawn in {load_s:.2f} s")
     print(f"page with the micro-grids inline: {inline_bytes / 1e6:.2f} MB (gzip, not drawn)")
     print(f"ratio (inline / tiles first load): {inline_bytes / first:.1f}x")
-    for move, level, seconds in draws:
-        print(f"{move:<20} -> {level:<10} drawn in {seconds:.2f} s")
-    met = first < CITY_MAX_BYTES and all(s < 1.0 for _, _, s in draws)
+    for move, level, tiles_s, seconds in draws:
+        print(f"{move:<20} -> {level:<10} tiles in {tiles_s:.2f} s, all drawn in {seconds:.2f} s")
+    met = first < CITY_MAX_BYTES and all(s < 1.0 for *_, s in draws)
     print(f"target: under 3 MB and each draw under 1 s: {'met' if met else 'MISSED'}")
 
 

@@ -36,7 +36,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from geo.crs import CoordSystem, points_to_wgs84
-from geo.kernel import AMBIGUOUS, FOUND, SNAP, PointKernel
+from geo.kernel import AMBIGUOUS, FOUND, SNAP, PointKernel, take_rows
 from geo.units import LEADER_COLUMNS, BoundarySet
 
 ASSIGNED = "assigned"
@@ -44,9 +44,14 @@ GAP = "gap"
 SNAPPED = "snapped"
 UNASSIGNED = "unassigned"
 STATUSES = (ASSIGNED, GAP, SNAPPED, UNASSIGNED)
+_ASSIGNED, _GAP, _SNAPPED, _UNASSIGNED = range(4)
+_STATUS_TEXT = np.array(STATUSES)
+_NUMBERS = (float, int, np.floating, np.integer)
 
 #: How far to look for the nearest unit when explaining an unassigned point.
 _EXPLAIN_RADIUS_M = 100_000.0
+#: Units with more vertices than this are tested for reach (prepared) before being measured.
+_LARGE_UNIT_VERTICES = 256
 #: From this many points on, index the points rather than query the units' tree point by point.
 _POINT_TREE_MIN = 5_000
 
@@ -130,7 +135,11 @@ class BoundaryIndex:
         # rank of each unit's code within the set, for the "smaller code wins" tie rule
         codes = bset.units["code"].to_numpy(dtype=str)
         self._code_rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")
-        self._has_children = bset.children_count > 0
+        # the status of a point placed in each unit (gap when the unit has children), and
+        # unassigned for no unit (-1)
+        self._status_of = np.append(
+            np.where(bset.children_count > 0, _GAP, _ASSIGNED), _UNASSIGNED
+        ).astype(np.int8)
         self._kernel = PointKernel(
             self._extent,
             self._snap_zone,
@@ -214,6 +223,9 @@ class BoundaryIndex:
         -------
         See :class:`BoundaryIndex`.
         """
+        point = _one_point(lon, lat) if crs == "wgs84" else None
+        if point is not None:  # a request's point: no arrays until the answer
+            return self._assign_point(*point)
         x, y, _ = points_to_wgs84(lon, lat, crs)
         return self._assign_wgs84(x, y)
 
@@ -299,32 +311,50 @@ class BoundaryIndex:
 
     # -- internals --------------------------------------------------------------------------
 
+    def _assign_point(self, x: float, y: float) -> Assignment:
+        """:meth:`_assign_wgs84` for one valid point, the same answer without its array work
+        when the point is in a unit or beyond the snap zone."""
+        unit, kind = self._kernel.locate_point(x, y)
+        if kind == SNAP or kind == AMBIGUOUS:
+            return self._assign_wgs84(np.array([x]), np.array([y]))
+        if unit < 0:
+            return Assignment(
+                status=_STATUS_TEXT[[_UNASSIGNED]],
+                unit=np.full(1, -1, dtype=np.intp),
+                chain=np.full((1, len(self.bset.levels)), -1, dtype=np.intp),
+                leader=np.full(1, -1, dtype=np.intp),
+                distance_m=np.full(1, np.nan),
+                lon=np.array([x]),
+                lat=np.array([y]),
+            )
+        row = slice(unit, unit + 1)
+        return Assignment(
+            status=_STATUS_TEXT[self._status_of[row]],
+            unit=np.array([unit], dtype=np.intp),
+            chain=self.bset.chains[row].copy(),
+            leader=self.bset.responsible[row].copy(),
+            distance_m=np.zeros(1),
+            lon=np.array([x]),
+            lat=np.array([y]),
+        )
+
     def _assign_wgs84(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> Assignment:
-        n = x.size
-        depths = len(self.bset.levels)
-        found, kind = self._kernel.locate(x, y)
-        unit = found.astype(np.intp, copy=False)
-        status = np.full(n, UNASSIGNED, dtype=f"<U{max(map(len, STATUSES))}")
-        distance = np.full(n, np.nan)
-        placed = kind == FOUND
-        distance[placed] = 0.0
-        status[placed] = np.where(self._has_children[unit[placed]], GAP, ASSIGNED)
+        unit, kind = self._kernel.locate(x, y)
+        # statuses as numbers (positions in STATUSES) until the end; a point the kernel did not
+        # place has unit -1, whose status in the table is unassigned
+        status = self._status_of[unit]
+        distance = np.where(kind == FOUND, 0.0, np.nan)
         near = np.flatnonzero(kind == SNAP)
         if near.size:
             self._snap(near, x, y, unit, status, distance, screened=True)
         undecided = np.flatnonzero(kind == AMBIGUOUS)
         if undecided.size:
             self._place_exactly(undecided, x, y, unit, status, distance)
-        chain = np.full((n, depths), -1, dtype=np.intp)
-        ok = unit >= 0
-        chain[ok] = self.bset.chains[unit[ok]]
-        leader = np.full(n, -1, dtype=np.intp)
-        leader[ok] = self.bset.responsible[unit[ok]]
         return Assignment(
-            status=status,
+            status=_STATUS_TEXT[status],
             unit=unit,
-            chain=chain,
-            leader=leader,
+            chain=take_rows(self.bset.chains, unit),
+            leader=take_rows(self.bset.responsible, unit),
             distance_m=distance,
             lon=x,
             lat=y,
@@ -336,7 +366,7 @@ class BoundaryIndex:
         x: NDArray[np.float64],
         y: NDArray[np.float64],
         unit: NDArray[np.intp],
-        status: NDArray[np.str_],
+        status: NDArray[np.int8],
         distance: NDArray[np.float64],
     ) -> None:
         """The same rules with shapely's robust predicates, for the points ``todo`` that lie
@@ -355,7 +385,7 @@ class BoundaryIndex:
             remaining, points = remaining[keep], points[keep]
         placed = todo[unit[todo] >= 0]
         distance[placed] = 0.0
-        status[placed] = np.where(self._has_children[unit[placed]], GAP, ASSIGNED)
+        status[placed] = self._status_of[unit[placed]]
         rest = todo[unit[todo] < 0]
         if rest.size:
             self._snap(rest, x, y, unit, status, distance)
@@ -391,7 +421,10 @@ class BoundaryIndex:
             cache = self._metric_cache
             if not cache:
                 metric = self.bset.metric_geometries
+                shapely.prepare(metric)
                 cache["trees"] = [shapely.STRtree(metric[pos]) for pos in self._level_pos]
+                many = shapely.get_num_coordinates(metric) > _LARGE_UNIT_VERTICES
+                cache["large"] = [many[pos] for pos in self._level_pos]
                 cache["edges"] = shapely.STRtree(_segments(metric[self._level_pos[0]]))
             return cache["trees"], cache["edges"]
 
@@ -401,7 +434,7 @@ class BoundaryIndex:
         x: NDArray,
         y: NDArray,
         unit: NDArray[np.intp],
-        status: NDArray[np.str_],
+        status: NDArray[np.int8],
         distance: NDArray[np.float64],
         *,
         screened: bool = False,
@@ -414,6 +447,7 @@ class BoundaryIndex:
         if remaining.size == 0:
             return
         trees, _ = self._metric()
+        large = self._metric_cache["large"]
         mx, my = self._to_metric.transform(x[remaining], y[remaining])
         points = shapely.points(mx, my)
         todo = np.arange(remaining.size)
@@ -421,10 +455,19 @@ class BoundaryIndex:
         for depth in range(len(trees) - 1, -1, -1):
             if todo.size == 0:
                 break
-            # the units in reach (a prepared distance test, with a hair of slack), measured
-            # exactly; per point the nearest, and the smaller code at equal distances
+            # the units in reach (their boxes, then for units of many vertices, such as a
+            # district, a prepared distance test with a hair of slack), measured exactly; per
+            # point the nearest, and the smaller code at equal distances
             tree = trees[depth]
-            i, j = tree.query(points[todo], predicate="dwithin", distance=reach)
+            box = shapely.box(
+                mx[todo] - reach, my[todo] - reach, mx[todo] + reach, my[todo] + reach
+            )
+            i, j = tree.query(box)
+            big = np.flatnonzero(large[depth][j])
+            if big.size:
+                near = np.ones(i.size, dtype=bool)
+                near[big] = shapely.dwithin(tree.geometries[j[big]], points[todo][i[big]], reach)
+                i, j = i[near], j[near]
             dist = shapely.distance(points[todo][i], tree.geometries[j])
             near = dist <= self.snap_tolerance_m
             i, j, dist = i[near], j[near], dist[near]
@@ -436,7 +479,7 @@ class BoundaryIndex:
             i, pos, dist = i[first], pos[first], dist[first]
             target = remaining[todo[i]]
             unit[target] = pos
-            status[target] = SNAPPED
+            status[target] = _SNAPPED
             distance[target] = dist
             todo = np.setdiff1d(todo, todo[i], assume_unique=True)
 
@@ -457,6 +500,19 @@ class BoundaryIndex:
                 f"tolerance of {self.snap_tolerance_m:g} m"
             )
         return None
+
+
+def _one_point(lon: ArrayLike, lat: ArrayLike) -> tuple[float, float] | None:
+    """(lon, lat) when the input is one point of valid WGS84 degrees (a list or a 1-d array of
+    one number each), else None: everything else takes the general path and its checks."""
+    if isinstance(lon, np.ndarray | list | tuple) and isinstance(lat, np.ndarray | list | tuple):
+        if len(lon) == 1 and len(lat) == 1 and np.ndim(lon) == 1 and np.ndim(lat) == 1:
+            x, y = lon[0], lat[0]
+            if isinstance(x, _NUMBERS) and isinstance(y, _NUMBERS):
+                x, y = float(x), float(y)
+                if -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0:  # NaN fails both
+                    return x, y
+    return None
 
 
 def _segments(polygons: NDArray[np.object_]) -> NDArray[np.object_]:

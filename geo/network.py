@@ -13,8 +13,9 @@ The service area of a facility (:func:`network_service_areas`) is built in four 
    Dijkstra pass from many facilities at once (``scipy.sparse.csgraph``, :mod:`geo.reach`).
 3. Every street reached is kept; a street reached only in part is cut where the budget runs
    out, from either end.
-4. The kept streets and the walk from the facility are buffered by ``buffer_m`` (default 50 m:
-   the doors along a street) and clipped to the circle of the same radius round the facility.
+4. The kept streets (joined end to end along the network's strokes, :mod:`geo.strokes`) and
+   the walk from the facility are buffered by ``buffer_m`` (default 50 m: the doors along a
+   street) and clipped to the circle of the same radius round the facility.
    Nothing is nearer along the streets than in a straight line, so the clip only removes the
    buffer's overshoot at the far ends, and a network area always lies inside the circle.
 """
@@ -40,13 +41,13 @@ from numpy.typing import NDArray
 from geo.crs import check_lonlat, local_metric_crs
 from geo.errors import InvalidGeometry, NetworkFileError
 from geo.reach import (
-    EdgeBands,
     nearest_distances,
     reach_blocks,
     service_area_polygons,
     street_matrix,
     street_pieces,
 )
+from geo.strokes import Strokes, street_strokes
 
 #: Default width of the band kept on each side of a reachable street, in metres.
 DEFAULT_BUFFER_M = 50.0
@@ -186,9 +187,9 @@ class StreetNetwork:
         return street_matrix(self)
 
     @cached_property
-    def edge_bands(self) -> EdgeBands:
-        """Buffers of whole edges per width, built on first need (:mod:`geo.reach`)."""
-        return EdgeBands()
+    def strokes(self) -> Strokes:
+        """The edges chained into strokes, to join reached pieces (:mod:`geo.strokes`)."""
+        return street_strokes(self)
 
     @cached_property
     def _edge_tree(self) -> shapely.STRtree:
@@ -603,8 +604,8 @@ def network_service_areas(
     205
     """
     points = points_in_crs(facilities, network.crs, what="facilities")
-    # buffering piece by piece and then unioning is ~15x faster than buffering them as one
-    # multi-line in GEOS
+    # the pieces are joined along strokes, then buffered line by line and unioned: GEOS
+    # takes several times longer to union the bands of hundreds of short pieces
     areas = service_area_polygons(network, points, distance_m, buffer_m, quad_segs, workers=workers)
     index = facilities.index
     return gpd.GeoSeries(np.array(areas, dtype=object), index=index, crs=network.crs)

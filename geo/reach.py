@@ -10,15 +10,15 @@ through a facility. The distances are those of one networkx Dijkstra per end of 
 facility's street (:func:`networkx_node_distances`, kept as the reference), up to rounding.
 
 Street pieces (:func:`street_pieces`) and service areas (:func:`service_area_polygons`)
-follow the rules in :mod:`geo.network`; the band round a whole street is buffered once per
-network and width and reused by every facility that reaches it, and the per-facility unions
-run on a thread pool (GEOS releases the GIL).
+follow the rules in :mod:`geo.network`. A service area joins its pieces along the network's
+strokes first (:mod:`geo.strokes`): a few long lines to buffer and union instead of hundreds of
+short ones, the same area up to how GEOS draws arcs. The per-facility unions run on a thread
+pool (GEOS releases the GIL).
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -30,6 +30,8 @@ import shapely
 import shapely.ops
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import dijkstra
+
+from geo.strokes import stroke_lines
 
 if TYPE_CHECKING:
     from geo.network import StreetNetwork
@@ -234,29 +236,6 @@ def street_pieces(
     return np.array(([walk] if walk is not None else []) + pieces, dtype=object)
 
 
-class EdgeBands:
-    """Buffers of whole edges, built once per network and width, on first need."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._bands: dict[tuple[float, int], NDArray[np.object_]] = {}
-
-    def get(
-        self, network: StreetNetwork, edges: NDArray[np.intp], buffer_m: float, quad_segs: int
-    ) -> NDArray[np.object_]:
-        """The buffers of all edges, those of ``edges`` built if they are not yet."""
-        with self._lock:
-            bands = self._bands.setdefault(
-                (buffer_m, quad_segs), np.full(network.num_edges, None, dtype=object)
-            )
-            missing = edges[shapely.is_missing(bands[edges])]
-            if len(missing):
-                bands[missing] = shapely.buffer(
-                    network.edge_geometry[missing], buffer_m, quad_segs=quad_segs
-                )
-            return bands
-
-
 def service_area_polygons(
     network: StreetNetwork,
     points: NDArray[np.object_],
@@ -269,7 +248,7 @@ def service_area_polygons(
     if len(points) == 0:
         return []
     edge, along, gap = network.snap(points)
-    network.edge_length, network._incident  # noqa: B018  (built here, not in the threads)
+    network.edge_length, network._incident, network.strokes  # noqa: B018  (not in the threads)
     workers = workers or min(4, os.cpu_count() or 1)
     areas: list[shapely.Geometry] = [shapely.Polygon()] * len(points)
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -292,19 +271,14 @@ def _one_area(
     network: StreetNetwork, point: shapely.Point, edge: int, along: float, gap: float,
     dist: NDArray[np.float64], distance_m: float, buffer_m: float, quad_segs: int,
 ) -> shapely.Geometry:  # fmt: skip
-    reached = _reached_edges(network, dist, distance_m)
-    edges, whole = reached[0], reached[1]
-    bands = network.edge_bands.get(network, edges[whole], buffer_m, quad_segs)
-    pieces = street_pieces(
-        network, point, edge, along, gap, dist, distance_m, reached=reached, whole_geometry=bands
-    )
-    # the whole edges arrive buffered; the walk and the cut pieces are buffered here
-    walk = 1 if gap > 0 else 0
-    n_whole = int(whole.sum())
-    lines = np.concatenate([pieces[:walk], pieces[walk + n_whole :]])
-    buffered = shapely.buffer(lines, buffer_m, quad_segs=quad_segs)
-    bands_all = np.concatenate([buffered[:walk], pieces[walk : walk + n_whole], buffered[walk:]])
-    band = shapely.union_all(bands_all)
+    # the same pieces as street_pieces, joined along their strokes into a few long lines
+    lines = stroke_lines(network, *_reached_edges(network, dist, distance_m))
+    line, left_over = network.edge_geometry[edge], distance_m - gap
+    own = shapely.ops.substring(line, max(0.0, along - left_over), along + left_over)
+    joined = shapely.line_interpolate_point(line, along)
+    walk = [shapely.LineString([point, joined])] if gap > 0 else []
+    pieces = np.concatenate([np.array([*walk, own], dtype=object), lines])
+    band = shapely.union_all(shapely.buffer(pieces, buffer_m, quad_segs=quad_segs))
     return shapely.intersection(band, shapely.buffer(point, distance_m, quad_segs=quad_segs))
 
 

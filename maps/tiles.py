@@ -37,8 +37,9 @@ TILE_RESOURCES = Resources(
 
 
 #: A finer level takes over this many zooms after its tiles' minzoom: there its typical unit
-#: spans about 16 pixels rather than 4 (specks, and many of them per tile).
-SWITCH_AFTER = 2
+#: spans about 32 pixels rather than 4 (specks, and thousands of them on the screen: a
+#: screen of 16-pixel micro-grids is some 3,600 of them to cut, send and draw at each move).
+SWITCH_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def tile_levels_config(
     >>> one = TileLevel("district", "/tiles/district/{z}/{x}/{y}.mvt", 8, np.array([0, 3, 9]))
     >>> two = TileLevel("street", "/tiles/street/{z}/{x}/{y}.mvt", 11, np.array([1, 2]))
     >>> [(lv["name"], lv["minZoom"], lv["maxZoom"]) for lv in tile_levels_config([one, two], "en")["levels"]]
-    [('district', 0, 12), ('street', 13, 22)]
+    [('district', 0, 13), ('street', 14, 22)]
     """  # noqa: E501
     ordered = sorted(levels, key=lambda lv: lv.minzoom)
     starts = [0] + [min(lv.minzoom + SWITCH_AFTER, MAX_ZOOM) for lv in ordered[1:]]

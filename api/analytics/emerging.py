@@ -79,7 +79,7 @@ def weekly_z(counts: NDArray[np.float64], weights: LevelWeights) -> NDArray[np.f
             warnings.simplefilter("ignore")
             g = G_Local(
                 row.astype(np.float64),
-                weights.w,
+                weights.star,
                 transform="B",
                 star=True,
                 permutations=0,

@@ -72,23 +72,24 @@ def gi_star(
     True
     """
     from api.analytics.compiled import G_Local
+    from api.analytics.permutations import gi_star_p_sim
 
     y = np.asarray(counts, dtype=np.float64)
     jitter = np.random.default_rng(seed).uniform(0.0, TIE_BREAK, len(y))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # esda warns about inferring the star weights
-        g = G_Local(
-            y + jitter,
-            weights.w,
-            transform="B",
-            star=True,
-            permutations=permutations,
-            keep_simulations=False,
-            n_jobs=1,
-            seed=seed,
-        )
+        warnings.simplefilter("ignore")  # esda warns about islands
+        g = G_Local(y + jitter, weights.star, transform="B", star=True, permutations=0)
     z = np.asarray(g.Zs, dtype=np.float64)
-    p = np.asarray(g.p_sim, dtype=np.float64)
+    # esda's own conditional permutations (its draws, its p_sim), without its copy of every
+    # value for every unit (see api.analytics.permutations)
+    p = gi_star_p_sim(
+        y + jitter,
+        weights,
+        np.ones(len(y)),
+        np.asarray(g.Gs, dtype=np.float64),
+        permutations=permutations,
+        seed=12345 if seed is None else seed,
+    )
     usable = np.isfinite(z) & np.isfinite(p) & ~weights.islands
     z = np.where(usable, z, np.nan)
     p = np.where(usable, p, np.nan)

@@ -84,6 +84,7 @@ def unit_figures(
             "rating": round(float(rating), 2) if rating is not None else None,
             "reopened": 0,
             "escalations": 0,
+            "ever_resolved": 0,
         }
     events = _of_level(
         select(
@@ -96,7 +97,11 @@ def unit_figures(
         since,
         until,
         events=True,
-    ).where(ReportEvent.to_status.in_([Status.REOPENED.value, Status.ESCALATED.value]))
+    ).where(
+        ReportEvent.to_status.in_(
+            [Status.REOPENED.value, Status.ESCALATED.value, Status.RESOLVED.value]
+        )
+    )
     events = events.group_by(ReportUnit.code, ReportEvent.to_status)
     for code, status, cases, times in session.execute(_scope(events, principal)).all():
         row = figures.get(str(code))
@@ -104,6 +109,8 @@ def unit_figures(
             continue
         if status == Status.REOPENED.value:
             row["reopened"] = int(cases)
+        elif status == Status.RESOLVED.value:
+            row["ever_resolved"] = int(cases)
         else:
             row["escalations"] = int(times)
     accepted = _of_level(
@@ -124,9 +131,10 @@ def unit_figures(
     for row in figures.values():
         row.setdefault("median_hours_to_accept", None)
         row.setdefault("median_hours_to_resolve", None)
-        row["reopen_rate"] = (
-            round(row["reopened"] / row["resolved"], 3) if row["resolved"] else None
-        )
+        # of the cases resolved at some time, the share reopened (a reopened case is no
+        # longer resolved, so the resolved ones now would count it out of the base)
+        ever = row.pop("ever_resolved")
+        row["reopen_rate"] = round(row["reopened"] / ever, 3) if ever else None
     return figures
 
 

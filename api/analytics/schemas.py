@@ -114,7 +114,7 @@ class PerformanceUnit(BaseModel):
     median_hours_to_resolve: float | None
     rating: float | None = Field(description="Average rating")
     reopened: int
-    reopen_rate: float | None
+    reopen_rate: float | None = Field(description="Reopened cases over those ever resolved")
     escalations: int
     leader: UnitLeader
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from api.access.errors import Forbidden
 from api.access.policy import Principal, Role
 from api.cases.lifecycle import DONE, OPEN
+from api.cases.queries import CaseFilter, filtered
 from api.cases.visibility import scoped
 from api.db.models import Report, ReportUnit
 from geo.units import BoundarySet
@@ -55,10 +56,15 @@ def unit_stats(
 
 
 def counts_by_unit(
-    session: Session, codes: list[str], principal: Principal
+    session: Session,
+    codes: list[str],
+    principal: Principal,
+    where: CaseFilter | None = None,
+    bset: BoundarySet | None = None,
 ) -> dict[str, tuple[int, int]]:
-    """(cases, open cases) in each of these units and below, of the cases the caller may see;
-    units without any are left out."""
+    """(cases, open cases) in each of these units and below, of the cases the caller may see
+    and ``where`` selects (a filter by unit needs ``bset``, which knows the units); units
+    without any are left out."""
     if not codes:
         return {}
     is_open = case((Report.status.in_([s.value for s in OPEN]), 1), else_=0)
@@ -69,5 +75,8 @@ def counts_by_unit(
         .where(ReportUnit.code.in_(codes))
         .group_by(ReportUnit.code),
     )
+    if where is not None and where != CaseFilter():
+        dialect = session.get_bind().dialect.name
+        statement = filtered(statement, where, bset=cast(BoundarySet, bset), dialect=dialect)
     rows = session.execute(scoped(statement, principal)).all()
     return {str(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}

@@ -37,14 +37,16 @@ def get_visible(session: Session, report_id: int, principal: Principal) -> Repor
     return report
 
 
+def area_ids(principal: Principal) -> Select[Any] | None:
+    """The ids of the cases in a grid worker's area, as a subquery (None for other roles)."""
+    if principal.role != Role.GRID_WORKER:
+        return None
+    return select(ReportUnit.report_id).where(ReportUnit.code == principal.unit_code)
+
+
 def scoped(query: Select[Any], principal: Principal) -> Select[Any]:
     """Restrict a query of reports to what the caller may see."""
     if principal.role == Role.REPORTER:
         return query.where(Report.submitted_by == principal.key_id)
-    if principal.role == Role.GRID_WORKER:
-        return query.where(
-            Report.id.in_(
-                select(ReportUnit.report_id).where(ReportUnit.code == principal.unit_code)
-            )
-        )
-    return query
+    area = area_ids(principal)
+    return query if area is None else query.where(Report.id.in_(area))

@@ -24,15 +24,20 @@ def map_density(
     status: Annotated[list[str] | None, typer.Option(help="Only these statuses")] = None,
     days: Annotated[float | None, typer.Option(help="Only cases of the last N days")] = None,
     phones: Annotated[bool, typer.Option(help="Put leaders' phones in the popups")] = False,
+    analytics: Annotated[
+        bool, typer.Option(help="Draw the hot and cold units and the recurring places")
+    ] = True,
 ) -> None:
     """Write the density map as served at /maps/density, with its scripts and styles copied
-    beside it (static/maps/), so the page opens from the file with no network."""
+    beside it (static/maps/), so the page opens from the file with no network. The hot spots
+    and recurring places are those the served page shows, put in the page."""
     from datetime import UTC, datetime, timedelta
 
+    from api.analytics import Analytics
     from api.cases.catalogue import check_categories
     from api.cases.queries import CaseFilter, check_statuses
     from api.pages.coverage import FILE_ASSET_BASE, write_page
-    from api.pages.density import density_page
+    from api.pages.density import density_page, with_written_analytics
     from api.services import open_services
 
     settings = Settings()
@@ -67,6 +72,10 @@ def map_density(
                 show_phones=phones,
                 display_tz=settings.display_tz,
             )
+            if analytics:
+                html = with_written_analytics(
+                    html, Analytics(services.boundaries), services.cases, session, level
+                )
     except WanggeError as exc:
         raise fail(exc) from None
     finally:

@@ -26,6 +26,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from geo.grid import grid_cell
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every database (SQLite stores naive text: UTC is assumed)."""
@@ -96,6 +98,16 @@ class BrowserSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
+#: Side in metres of each report's stored heat cell (changing it needs a migration).
+HEAT_CELL_M = 75.0
+
+
+def _heat_cell(context: Any) -> tuple[int, int]:
+    """A new report's heat cell, from its lon and lat, whatever writes the row."""
+    row = context.get_current_parameters()
+    return grid_cell(row["lon"], row["lat"], HEAT_CELL_M)
+
+
 class Report(Base):
     """A geotagged report (a case) and where it stands."""
 
@@ -136,6 +148,9 @@ class Report(Base):
     boundary_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     #: The responsible leader's own id (a staff number), with the name and phone above.
     leader_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: Its cell of geo.grid, set when written (it never moves): see api.db.heat.
+    heat_x: Mapped[int | None] = mapped_column(default=lambda c: _heat_cell(c)[0])
+    heat_y: Mapped[int | None] = mapped_column(default=lambda c: _heat_cell(c)[1])
     # Only on PostGIS (the migration adds it there): a point computed from lon/lat, with a GiST
     # index for bounding-box queries. Deferred, so SQLite never selects it.
     geom: Mapped[Any] = deferred(

@@ -37,6 +37,10 @@ class Change(BaseModel):
     to_status: str
     report_id: int | None
     unit_code: str | None
+    units: list[str] = Field(
+        default_factory=list,
+        description="Codes of the units the case lies in, every level (for counts per unit)",
+    )
     category: str
     case: LiveCase | None
 

@@ -8,7 +8,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Integer, cast, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from api.access.policy import (
@@ -18,22 +18,24 @@ from api.access.policy import (
     sees_case_details,
     sees_leader_phones,
 )
+from api.analytics import Analytics
+from api.analytics.errors import NoCases, TooFewUnits
 from api.cases.lifecycle import OPEN, Status, status_label
 from api.cases.queries import CaseFilter, filtered
 from api.cases.service import Cases
-from api.cases.visibility import scoped
-from api.db.models import Report, ReportUnit
+from api.cases.visibility import area_ids, scoped
+from api.db.heat import HeatCell
+from api.db.models import HEAT_CELL_M, Report, ReportUnit
 from api.standards.levels import levels_of
 from api.standards.tiles import tile_set
 from geo.units import BoundarySet
 from maps import CaseStatus, render_html
+from maps.analytics import with_analytics_layers
 from maps.density import CaseSummary, build_summary_map
-from maps.heat import HeatCells, degree_cell
+from maps.heat import HeatCells
 from maps.i18n import DEFAULT_LANG, Lang, label, level_name
 from maps.tiles import TileLevel
 
-#: Side of the heat cells in metres.
-HEAT_CELL_M = 75.0
 #: More units than this in the set and the page draws them from vector tiles (``units="auto"``).
 TILES_ABOVE = 20_000
 
@@ -76,7 +78,6 @@ def density_page(
     now = datetime.now(UTC)
     max_markers = 5000 if sees_case_details(principal) else 0
     units = gpd.GeoDataFrame(units, geometry="geometry", crs=4326)
-    minx, miny, maxx, maxy = units.total_bounds if len(units) else bset.units.total_bounds
     summary = _aggregates(
         cases,
         session,
@@ -86,7 +87,6 @@ def density_page(
         principal,
         now,
         max_markers=max_markers,
-        lat0=(miny + maxy) / 2,
     )
     page = build_summary_map(
         units,
@@ -112,6 +112,30 @@ def density_page(
         unit_tiles=_unit_tiles(cases, session, principal, units_from, tile_cache_bytes, tiles_crs),
     )
     return render_html(page, asset_base)
+
+
+def with_written_analytics(
+    page: str, analytics: Analytics, cases: Cases, session: Session, level: str
+) -> str:
+    """A written page with the analytics layers the served page asks for (the hot and cold
+    units of its level over the last 28 days, the recurring places of the last 90) in it."""
+    try:
+        hot = analytics.hotspots(session, None, level=level, geometry=True)["units"]
+    except (NoCases, TooFewUnits):  # nothing to colour, as on the served page
+        hot = []
+    places = analytics.recurring(session, None)["places"]
+    return with_analytics_layers(
+        page,
+        level=level,
+        units=[u for u in hot if u["class"] != "not_significant"],
+        places=[
+            {**p, "first": p["first"].isoformat(), "last": p["last"].isoformat()} for p in places
+        ],
+        categories=[
+            {"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en}
+            for c in cases.categories.values()
+        ],
+    )
 
 
 def caption(where: CaseFilter, cases: Cases, lang: Lang) -> str:
@@ -165,7 +189,6 @@ def _aggregates(
     now: datetime,
     *,
     max_markers: int,
-    lat0: float,
 ) -> CaseSummary:
     """What the map needs, aggregated in the database: counts per unit (GROUP BY), heat cells
     binned in SQL, open and overdue counts, and at most ``max_markers`` open cases (overdue
@@ -183,19 +206,27 @@ def _aggregates(
         session.execute(text("SET LOCAL jit = off"))
     unfiltered = where == CaseFilter() and (principal is None or principal.role in SEES_ALL_CASES)
     per_unit = select(ReportUnit.code, func.count()).where(ReportUnit.level == level)
-    if not unfiltered:  # the join to reports only when a filter or a scope needs it
-        per_unit = restricted(per_unit.join(Report, Report.id == ReportUnit.report_id))
+    area = area_ids(principal) if principal is not None else None
+    if where == CaseFilter() and area is not None:  # a grid worker's area: units alone
+        per_unit = per_unit.where(ReportUnit.report_id.in_(area))
+    elif not unfiltered:  # reports only when a filter or a scope needs them
+        # the reports selected first, then their units: joined the other way round, a million
+        # units of the level would each look up their report
+        per_unit = per_unit.where(ReportUnit.report_id.in_(restricted(select(Report.id))))
     tally = {str(c): int(n) for c, n in session.execute(per_unit.group_by(ReportUnit.code))}
     counts = np.array([int(tally.get(code, 0)) for code in codes], dtype=np.int64)
 
-    dlon, dlat = degree_cell(HEAT_CELL_M, lat0)
-    cell_x = _cell_index(Report.lon + 180.0, dlon, dialect).label("cx")
-    cell_y = _cell_index(Report.lat + 90.0, dlat, dialect).label("cy")
-    heat_rows = session.execute(
-        restricted(
+    # each report's cell is stored with it (geo.grid); the database keeps the reports per
+    # cell (api.db.heat), which is the whole heat layer when nothing is filtered
+    if unfiltered:
+        heat_query: Any = select(
+            HeatCell.lat_sum / HeatCell.cases, HeatCell.lon_sum / HeatCell.cases, HeatCell.cases
+        ).where(HeatCell.cases > 0)
+    else:
+        heat_query = restricted(
             select(func.avg(Report.lat), func.avg(Report.lon), func.count()).select_from(Report)
-        ).group_by(cell_x, cell_y)
-    ).all()
+        ).group_by(Report.heat_y, Report.heat_x)
+    heat_rows = session.execute(heat_query).all()
     heat_array = np.array(heat_rows, dtype=float).reshape(-1, 3)
     heat = HeatCells(heat_array[:, 0], heat_array[:, 1], heat_array[:, 2].astype(np.int64))
     total = int(heat.weight.sum())  # every case is in one cell: no second scan for the total
@@ -229,13 +260,6 @@ def _aggregates(
         open_by_status=open_by_status,
         overdue_open=overdue,
     )
-
-
-def _cell_index(value: ColumnElement[float], step: float, dialect: str) -> ColumnElement[int]:
-    """The heat cell a (non-negative) coordinate falls in: floor(value / step)."""
-    if dialect == "postgresql":
-        return func.floor(value / step)
-    return cast(value / step, Integer)  # SQLite: truncation is floor for values >= 0
 
 
 MARKER_COLUMNS = (

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal, Role
-from api.deps import BoundariesDep, IndexDep, SessionDep
+from api.deps import BoundariesDep, IndexDep, SessionDep, SettingsDep
 from api.errors import KEYED, error_responses
 from api.schemas import MAX_ID, Code, DateTime, StatusName
 from api.volunteers.candidates import rank_candidates
@@ -81,6 +82,7 @@ def read_service_types(
 )
 def create_service_order(
     session: SessionDep,
+    settings: SettingsDep,
     boundaries: BoundariesDep,
     principal: Annotated[Principal, _may(Step.ORDER)],
     body: OrderIn,
@@ -96,7 +98,13 @@ def create_service_order(
     """点单: a resident (or a grid worker on a resident's behalf) orders a service at a place,
     in any supported coordinate system; it is placed in the units like a report."""
     placed = place_order(
-        session, boundaries, principal, OrderSpec(**body.model_dump()), _now(), idempotency_key
+        session,
+        boundaries,
+        principal,
+        OrderSpec(**body.model_dump()),
+        _now(),
+        idempotency_key,
+        tz=ZoneInfo(settings.display_tz),
     )
     OrderOut.model_validate(placed.body)
     headers = {"Location": f"/services/orders/{placed.body['id']}"}
@@ -131,11 +139,15 @@ def read_service_order_events(session: SessionDep, principal: Reader, order_id: 
 
 @router.get("/orders/{order_id}/candidates", response_model=list[CandidateOut], responses=NOT_FOUND)
 def read_order_candidates(
-    session: SessionDep, principal: Annotated[Principal, _may(Step.DISPATCH)], order_id: OrderId
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, _may(Step.DISPATCH)],
+    order_id: OrderId,
 ) -> Any:
     """派单: the teams offering the service that serve the order's place, best first (room in
     the window, distance, room, rating), each with why."""
-    return rank_candidates(session, get_order(session, order_id, principal))
+    order = get_order(session, order_id, principal)
+    return rank_candidates(session, order, tz=ZoneInfo(settings.display_tz))
 
 
 @router.post("/orders/{order_id}/dispatch", response_model=OrderOut, responses=STEP_ERRORS)

@@ -10,8 +10,11 @@ from fastapi.responses import JSONResponse
 
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal, sees_case_counts
+from api.cases.catalogue import check_categories
+from api.cases.queries import CaseFilter, check_statuses
 from api.cases.stats import counts_by_unit
-from api.deps import IndexDep, SessionDep, SettingsDep
+from api.deps import CasesDep, IndexDep, SessionDep, SettingsDep
+from api.schemas import Code, DateTime, StatusName
 from api.standards.errors import ogc_error, standard_route
 from api.standards.levels import levels_of
 from api.standards.tiles import MEDIA_TYPE, tile_set
@@ -50,6 +53,7 @@ def read_tilejson(
 )
 def read_tile(
     index: IndexDep,
+    cases: CasesDep,
     session: SessionDep,
     settings: SettingsDep,
     principal: Anyone,
@@ -62,15 +66,30 @@ def read_tile(
         Literal["wgs84", "gcj02"],
         Query(description="Coordinates the geometry is drawn in (gcj02: for GCJ-02 base maps)"),
     ] = "wgs84",
+    category: Annotated[
+        list[Code] | None, Query(description="Count only these categories' cases")
+    ] = None,
+    status: Annotated[
+        list[StatusName] | None, Query(description="Count only cases in these statuses")
+    ] = None,
+    since: Annotated[DateTime | None, Query(description="Count cases created at or after")] = None,
+    until: Annotated[DateTime | None, Query(description="Count cases created before")] = None,
 ) -> Response:
     """One Web Mercator tile of a level's units (code, name, parent, leader; case counts for
-    the roles that see them), simplified for its zoom. ETag; 304 when unchanged."""
+    the roles that see them, of the cases the filters select, as on the density page),
+    simplified for its zoom. ETag; 304 when unchanged."""
     tiles = tile_set(levels_of(index), settings.tile_cache_bytes)
     counts = None
     if sees_case_counts(principal):
+        where = CaseFilter(
+            categories=check_categories(cases.categories, category),
+            statuses=check_statuses(status),
+            since=since,
+            until=until,
+        )
 
         def counts(codes: list[str]) -> dict[str, tuple[int, int]]:
-            return counts_by_unit(session, codes, principal)
+            return counts_by_unit(session, codes, principal, where, index.bset)
 
     tile = tiles.tile(collection, z, x, y, counts, crs)
     headers = {"ETag": tile.etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}

@@ -4,8 +4,9 @@ A level's tiles start at the zoom where a typical unit spans a few pixels (``min
 :func:`geo.tiles.min_zoom_for`); below it a tile would hold thousands of specks. A tile
 without case counts depends only on the boundary version, so it is encoded once and kept
 (in memory, up to ``WANGGE_TILE_CACHE_BYTES``) with its ETag; a tile with counts (for the
-roles that may see them) is encoded per request from the same drawn geometries, which are
-kept too, and answered 304 when its content has not changed.
+roles that may see them) is made from the same drawn geometries, which are kept too, and the
+counts read for each request: encoded once for the same counts, and answered 304 when its
+content has not changed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import shapely
 from numpy.typing import NDArray
 
 from api.standards.errors import TileOutOfRange
-from api.standards.levels import Level, Levels
+from api.standards.levels import Level, Levels, levels_of
+from api.versions.active import Snapshot
 from geo.crs import wgs84_to_gcj02
 from geo.tiles import (
     MAX_ZOOM,
@@ -174,8 +176,25 @@ class TileSet:
         drawn: Drawn = self._kept(
             ("drawn", crs, name, z, x, y), lambda: self._drawn(tiles, z, x, y)
         )
-        counts = counts_for([tiles.codes[i] for i in drawn.units])
-        return Tile.of(tiles.encode(drawn, counts), self.levels.version)
+        codes = [tiles.codes[i] for i in drawn.units]
+        counts = counts_for(codes)
+        # the same counts make the same tile: encoded once (counts change a few tiles at a time)
+        seen = np.array([counts.get(code, (0, 0)) for code in codes], dtype=np.int64)
+        digest = hashlib.blake2b(seen.tobytes(), digest_size=16).hexdigest()
+        return self._kept(
+            ("counted", crs, name, z, x, y, digest),
+            lambda: self._counted(tiles, drawn, counts),
+        )
+
+    def prepare(self, crs: str = "wgs84") -> TileSet:
+        """Build now what every tile of every level needs (the units in Web Mercator, their
+        zooms and trees), which is otherwise built by the first tile of a level: seconds at
+        city scale, better spent before requests come."""
+        for name in self.levels.bset.levels:
+            tiles = self.level(name, crs)
+            tiles.mercator  # noqa: B018 - cached
+            tiles.minzoom  # noqa: B018 - cached
+        return self
 
     def tilejson(self, name: str, url: str, *, with_counts: bool) -> dict[str, Any]:
         """The TileJSON 3.0 document of a level's tiles."""
@@ -205,6 +224,12 @@ class TileSet:
 
     def _plain(self, tiles: LevelTiles, z: int, x: int, y: int) -> tuple[int, Tile]:
         tile = Tile.of(tiles.encode(tiles.draw(z, x, y), None), self.levels.version)
+        return len(tile.data), tile
+
+    def _counted(
+        self, tiles: LevelTiles, drawn: Drawn, counts: Mapping[str, tuple[int, int]]
+    ) -> tuple[int, Tile]:
+        tile = Tile.of(tiles.encode(drawn, counts), self.levels.version)
         return len(tile.data), tile
 
     def _drawn(self, tiles: LevelTiles, z: int, x: int, y: int) -> tuple[int, Drawn]:
@@ -251,3 +276,18 @@ def tile_set(levels: Levels, cache_bytes: int) -> TileSet:
             found = levels.extras["tiles"] = TileSet(levels, cache_bytes)
     assert isinstance(found, TileSet)
     return found
+
+
+def prepare_tiles(snapshot: Snapshot, cache_bytes: int) -> None:
+    """Build what the tiles of the index answers come from need (:meth:`TileSet.prepare`)."""
+    tile_set(levels_of(snapshot.index), cache_bytes).prepare()
+
+
+def prepare_tiles_later(snapshot: Snapshot, cache_bytes: int) -> threading.Thread:
+    """:func:`prepare_tiles` in the background, for an index swapped in while serving (a
+    tile asked for meanwhile waits for the part it needs, built once)."""
+    thread = threading.Thread(
+        target=prepare_tiles, args=(snapshot, cache_bytes), name="prepare-tiles", daemon=True
+    )
+    thread.start()
+    return thread

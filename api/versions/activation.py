@@ -24,7 +24,8 @@ from api.versions import store
 from api.versions.active import ActiveBoundaries
 from api.versions.errors import ActivationInProgress, VersionNotActivatable
 from api.versions.roster import Roster, seed_from_file
-from api.webhooks.boundaries import record_activation
+from api.webhooks import outbox
+from api.webhooks.boundaries import Changes, activation_changes, record_activation
 from geo.assign import BoundaryIndex
 
 if TYPE_CHECKING:
@@ -74,6 +75,17 @@ def lock_boundaries(session: Session) -> None:
         raise
 
 
+def unit_changes(
+    session: Session, boundaries: ActiveBoundaries, previous_id: int | None, raw: BoundaryIndex
+) -> tuple[int | None, Changes | None]:
+    """The units activating ``raw`` changes against the version ``previous_id``, that
+    boundaries.activated lies in (None while no subscription exists: nothing is compared; a
+    second at city scale, so made before the lock), with the version compared against."""
+    if previous_id is None or not outbox.subscribed(session):
+        return previous_id, None
+    return previous_id, activation_changes(boundaries.geometry(previous_id).bset, raw.bset)
+
+
 def switch(
     session: Session,
     cases: Cases,
@@ -83,8 +95,11 @@ def switch(
     actor: str,
     role: str,
     now: datetime,
+    changes: tuple[int | None, Changes | None] | None = None,
 ) -> Switched:
-    """Everything an activation changes, in the caller's transaction (which holds the lock)."""
+    """Everything an activation changes, in the caller's transaction (which holds the lock);
+    ``changes``: the units it changes against a version (api.webhooks.boundaries), made
+    before the lock."""
     previous = store.active_version(session)
     previous_id = previous.id if previous is not None else None
     holder = cases.boundaries
@@ -106,7 +121,9 @@ def switch(
         note=f"(activation of boundary version {version_id})",
     )
     store.record_activation(session, version_id, previous_id, actor=actor, now=now, counts=counts)
-    record_activation(session, version_id, previous_id, counts, now)
+    if changes is None or changes[0] != previous_id:  # none made, or another version came first
+        changes = unit_changes(session, holder, previous_id, raw)
+    record_activation(session, version_id, previous_id, counts, now, changes[1])
     session.flush()
     return Switched(
         index=index,
@@ -132,13 +149,17 @@ def activate_version(
     check_activatable(store.get_version(session, version_id))
     # seconds at city scale, before the lock: lookups and intake go on meanwhile
     raw = boundaries.geometry(version_id).prepare_snapping()
+    active = store.active_version(session)
+    changes = unit_changes(session, boundaries, active.id if active else None, raw)
     built = time.perf_counter()
     session.commit()  # the lock must open the next transaction (SQLite: no stale snapshot)
     lock_boundaries(session)
     version = store.get_version(session, version_id)
     session.refresh(version)
     check_activatable(version)  # another activation may have come first
-    switched = switch(session, cases, raw, version_id, actor=actor, role=role, now=cases.clock())
+    switched = switch(
+        session, cases, raw, version_id, actor=actor, role=role, now=cases.clock(), changes=changes
+    )
     session.commit()
     boundaries.adopt(version_id, switched.roster, switched.seen, index=switched.index)
     session.refresh(version)

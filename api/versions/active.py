@@ -63,6 +63,7 @@ class ActiveBoundaries:
         self._lock = threading.RLock()
         self._building: dict[int, threading.Lock] = {}
         self._listeners: list[Callable[[Snapshot], object]] = []
+        self._swap_listeners: list[Callable[[Snapshot], object]] = []
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -152,6 +153,11 @@ class ActiveBoundaries:
         written meanwhile under the old one)."""
         self._listeners.append(listener)
 
+    def on_swap(self, listener: Callable[[Snapshot], object]) -> None:
+        """Call ``listener`` after each swap of the index answers come from (another version,
+        or the same version led by another roster), e.g. to build what its pages need."""
+        self._swap_listeners.append(listener)
+
     def load(self) -> None:
         """Read the active version and the roster from the database and answer from them."""
         with self.db.session() as session:
@@ -184,6 +190,12 @@ class ActiveBoundaries:
             answer_each_kind(index)
             self._snapshot = Snapshot(version_id, index)
             self._seen = dict(seen)
+        if previous is not None and previous.index is not index:
+            for listener in self._swap_listeners:
+                try:
+                    listener(self.current)
+                except Exception:
+                    log.exception("after the swap of the boundary index")
         if previous is not None and previous.version_id != version_id:
             log.info("answering from boundary version %d (was %d)", version_id, previous.version_id)
             for listener in self._listeners:

@@ -2,51 +2,58 @@
 
 A team is a candidate when it offers the order's service and serves the order's place: one
 of its units holds the place (a code reaches everything below it), or the place lies within
-its radius of its base. Candidates with room in the wanted window come first, then the
+its radius of its base. Room is counted per calendar day (api.volunteers.capacity).
+Candidates with room in the wanted window come first, then the
 nearest (geodesic metres from the base; teams without a base after those with one), then the
 most room, then the best rated.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import timedelta
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import ServiceOrder, VolunteerTeam
+from api.volunteers.capacity import HORIZON, free_places, service_days
 from api.volunteers.lifecycle import HOLDS_CAPACITY
 from api.volunteers.reach import served_unit, within_radius
 from api.volunteers.teams import team_ratings
 
-
-def window_days(order: ServiceOrder) -> int:
-    """Days of capacity the wanted window spans (at least one)."""
-    return max(1, math.ceil((order.wanted_until - order.wanted_from) / timedelta(days=1)))
+#: The city's time, whose calendar days the capacity is counted in, unless told otherwise.
+SERVICE_TZ = ZoneInfo("Asia/Shanghai")
 
 
-def booked(session: Session, order: ServiceOrder, team_ids: list[int]) -> dict[int, int]:
-    """Orders each team holds (dispatched or accepted) whose window overlaps this order's."""
+def held_windows(
+    session: Session, order: ServiceOrder, team_ids: list[int], tz: tzinfo
+) -> dict[int, list[tuple[int, int]]]:
+    """The calendar days (first, last) of the orders each team holds (dispatched or accepted)
+    around this order's window."""
     if not team_ids:
         return {}
     rows = session.execute(
-        select(ServiceOrder.team_id, func.count())
-        .where(
+        select(ServiceOrder.team_id, ServiceOrder.wanted_from, ServiceOrder.wanted_until).where(
             ServiceOrder.team_id.in_(team_ids),
             ServiceOrder.status.in_([s.value for s in HOLDS_CAPACITY]),
             ServiceOrder.id != order.id,
-            ServiceOrder.wanted_from < order.wanted_until,
-            ServiceOrder.wanted_until > order.wanted_from,
+            ServiceOrder.wanted_from < order.wanted_until + HORIZON,
+            ServiceOrder.wanted_until > order.wanted_from - HORIZON,
         )
-        .group_by(ServiceOrder.team_id)
     )
-    return {int(t or 0): int(n) for t, n in rows}
+    held: dict[int, list[tuple[int, int]]] = {}
+    for team_id, start, end in rows:
+        held.setdefault(int(team_id or 0), []).append(service_days(start, end, tz))
+    return held
 
 
-def rank_candidates(session: Session, order: ServiceOrder) -> list[dict[str, Any]]:
-    """The candidate teams of an order, best first, each with ``why`` in words."""
+def rank_candidates(
+    session: Session, order: ServiceOrder, *, tz: tzinfo = SERVICE_TZ
+) -> list[dict[str, Any]]:
+    """The candidate teams of an order, best first, each with ``why`` in words (capacity
+    counted per calendar day in ``tz``, the city's time)."""
     teams = [
         t
         for t in session.scalars(select(VolunteerTeam).order_by(VolunteerTeam.id))
@@ -58,13 +65,14 @@ def rank_candidates(session: Session, order: ServiceOrder) -> list[dict[str, Any
         inside, distance = within_radius(team, order.lon, order.lat)
         if unit is not None or inside:
             found.append((team, unit, inside, distance))
-    load = booked(session, order, [t.id for t, *_ in found])
+    held = held_windows(session, order, [t.id for t, *_ in found], tz)
     ratings = team_ratings(session)
-    days = window_days(order)
+    window = service_days(order.wanted_from, order.wanted_until, tz)
+    days = window[1] - window[0] + 1
     out: list[dict[str, Any]] = []
     for team, unit, inside, distance in found:
         capacity = team.capacity_per_day * days
-        free = max(0, capacity - load.get(team.id, 0))
+        free = free_places(team.capacity_per_day, window, held.get(team.id, []))
         rating = ratings.get(team.id)
         why = [f"offers {order.service}"]
         if unit is not None:
@@ -72,10 +80,11 @@ def rank_candidates(session: Session, order: ServiceOrder) -> list[dict[str, Any
         if distance is not None:
             reach = "within" if inside else "beyond"
             why.append(f"base {distance:.0f} m away, {reach} its {team.radius_m:g} m radius")
+        per_day = f"{team.capacity_per_day} a day over {days} day{'s' if days > 1 else ''}"
         why.append(
-            f"{free} of {capacity} free in the window"
+            f"{free} of {capacity} free in the window ({per_day})"
             if free
-            else f"no room: {capacity} of {capacity} taken in the window"
+            else f"no room: the {capacity} places in the window ({per_day}) are taken"
         )
         why.append(f"rated {rating:g}" if rating is not None else "not rated yet")
         out.append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select, update
@@ -185,6 +185,8 @@ def place_order(
     spec: OrderSpec,
     now: datetime,
     idempotency_key: str | None = None,
+    *,
+    tz: tzinfo | None = None,
 ) -> Placed:
     """Check, place and store an order (committed); dispatched at once to the best candidate
     with room when its service type says so. The same Idempotency-Key and body replays the
@@ -242,9 +244,10 @@ def place_order(
     )
     _announce(session, order, Step.ORDER, OrderStatus.ORDERED, now)
     if kind.auto_dispatch:
-        from api.volunteers.candidates import rank_candidates
+        from api.volunteers.candidates import SERVICE_TZ, rank_candidates
 
-        best = [c for c in rank_candidates(session, order) if c["free_capacity"] > 0]
+        ranked = rank_candidates(session, order, tz=tz or SERVICE_TZ)
+        best = [c for c in ranked if c["free_capacity"] > 0]
         if best:
             _move(
                 session,

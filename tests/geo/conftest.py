@@ -182,3 +182,31 @@ def cambridge_gpkg(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def cambridge(cambridge_gpkg: Path) -> BoundarySet:
     return read_boundary_set(cambridge_gpkg)
+
+
+@pytest.fixture(scope="session")
+def precincts() -> tuple[BoundarySet, pd.DataFrame]:
+    """Wards -> precincts with their 2020 census population (TOTALPOP; no age split)."""
+    raw = gpd.read_file(CAMBRIDGE / "ELECTIONS_WardsPrecincts.geojson", engine="pyogrio")
+    wards = raw.dissolve("Ward").reset_index()
+    bset = BoundarySet.from_levels(
+        [
+            ("ward", gpd.GeoDataFrame(
+                {"code": "W" + wards["Ward"], "name": "Ward " + wards["Ward"], "parent": ""},
+                geometry=wards.geometry, crs=raw.crs)),
+            ("precinct", gpd.GeoDataFrame(
+                {"code": raw["WardPrecinct"], "name": "Precinct " + raw["WardPrecinct"],
+                 "parent": "W" + raw["Ward"]},
+                geometry=raw.geometry, crs=raw.crs)),
+        ]
+    )  # fmt: skip
+    # Only totals are published per precinct, so every resident is counted in both columns:
+    # the "60" figures below are people of all ages.
+    population = pd.DataFrame(
+        {
+            "code": raw["WardPrecinct"],
+            "residents": raw["TOTALPOP"],
+            "residents_60": raw["TOTALPOP"],
+        }
+    )
+    return bset, population

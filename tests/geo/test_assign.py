@@ -10,6 +10,7 @@ import shapely
 from geo.assign import ASSIGNED, GAP, SNAPPED, UNASSIGNED, BoundaryIndex
 from geo.crs import wgs84_to_bd09, wgs84_to_gcj02
 from geo.errors import InvalidCoordinates, UnknownCRS
+from geo.kernel import _SORT_MIN
 from geo.units import BoundarySet
 
 # One metre in degrees near Tianjin (lat 39.1).
@@ -162,6 +163,21 @@ def test_unknown_crs_raises(index):
 def test_empty_batch(index):
     result = index.assign([], [])
     assert len(result) == 0
+
+
+def test_assignment_rules_in_one_large_batch(index):
+    # the rule points repeated past the size from which a batch is sorted by cell and shared
+    # among the cores: each answer as the point's own
+    lon, lat = (np.tile([row[k] for row in RULES], 1 + _SORT_MIN // len(RULES)) for k in (0, 1))
+    batch = index.assign(lon, lat)
+    assert lon.size >= _SORT_MIN
+    for k, (x, y, *_rest) in enumerate(RULES):
+        one = index.assign([x], [y])
+        same = np.arange(k, lon.size, len(RULES))
+        assert (batch.status[same] == one.status[0]).all(), k
+        assert (batch.unit[same] == one.unit[0]).all(), k
+        assert (batch.chain[same] == one.chain[0]).all(), k
+        assert np.allclose(batch.distance_m[same], one.distance_m[0], equal_nan=True), k
 
 
 # -- batch equals single ---------------------------------------------------------------------

@@ -80,6 +80,11 @@ def test_kernel_agrees_with_shapely(seed, snap, holes):
     for pts, exact in ((vertices, True), (others, False)):
         x, y = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
         unit, kind = kernel.locate(x, y)
+        # the batch path (sorted by cell, in runs on every core) and the one-point entry agree
+        sorted_unit, sorted_kind = kernel.locate(x, y, runs=3)
+        assert np.array_equal(sorted_unit, unit) and np.array_equal(sorted_kind, kind)
+        for k in range(0, x.size, 37):
+            assert kernel.locate_point(float(x[k]), float(y[k])) == (unit[k], kind[k])
         want = _expected(polygons, ranks, x, y)
         decided = kind != AMBIGUOUS
         if exact and len(polygons) == 1:  # its own vertices are recognised exactly

@@ -5,7 +5,6 @@ from __future__ import annotations
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from shapely import LineString
@@ -13,7 +12,6 @@ from shapely import LineString
 from geo.coverage import coverage_by_unit, service_areas, suggest_sites
 from geo.errors import NetworkFileError
 from geo.network import StreetNetwork, network_distances, network_service_areas, read_street_network
-from geo.units import BoundarySet
 from tests.geo.conftest import CAMBRIDGE, METRIC_CRS
 
 # -- hand-made networks, in metres (EPSG:32650) -----------------------------------------------
@@ -156,34 +154,6 @@ def streets() -> StreetNetwork:
 @pytest.fixture(scope="module")
 def elderly() -> gpd.GeoDataFrame:
     return gpd.read_file(CAMBRIDGE / "LANDMARK_ElderlyFacilities.geojson", engine="pyogrio")
-
-
-@pytest.fixture(scope="module")
-def precincts() -> tuple[BoundarySet, pd.DataFrame]:
-    """Wards -> precincts with their 2020 census population (TOTALPOP; no age split)."""
-    raw = gpd.read_file(CAMBRIDGE / "ELECTIONS_WardsPrecincts.geojson", engine="pyogrio")
-    wards = raw.dissolve("Ward").reset_index()
-    bset = BoundarySet.from_levels(
-        [
-            ("ward", gpd.GeoDataFrame(
-                {"code": "W" + wards["Ward"], "name": "Ward " + wards["Ward"], "parent": ""},
-                geometry=wards.geometry, crs=raw.crs)),
-            ("precinct", gpd.GeoDataFrame(
-                {"code": raw["WardPrecinct"], "name": "Precinct " + raw["WardPrecinct"],
-                 "parent": "W" + raw["Ward"]},
-                geometry=raw.geometry, crs=raw.crs)),
-        ]
-    )  # fmt: skip
-    # Only totals are published per precinct, so every resident is counted in both columns:
-    # the "60" figures below are people of all ages.
-    population = pd.DataFrame(
-        {
-            "code": raw["WardPrecinct"],
-            "residents": raw["TOTALPOP"],
-            "residents_60": raw["TOTALPOP"],
-        }
-    )
-    return bset, population
 
 
 def test_cambridge_network(streets):

@@ -19,6 +19,7 @@ from geo.network import (
     points_in_crs,
     read_street_network,
 )
+from geo.strokes import stroke_lines
 from tests.geo.conftest import CAMBRIDGE, METRIC_CRS
 
 
@@ -46,6 +47,20 @@ def assert_same_distances(ours: np.ndarray, theirs: np.ndarray) -> None:
     assert (np.isfinite(ours) == np.isfinite(theirs)).all()
     finite = np.isfinite(theirs)
     np.testing.assert_allclose(ours[finite], theirs[finite], rtol=0, atol=1e-6)
+
+
+#: How far the joined drawing of an area may lie from the piece-by-piece one: the arcs of the
+#: 50 m bands are polygons of 16 segments a quarter, whose corners fall elsewhere when pieces
+#: are joined before they are buffered; each drawing is within a sagitta of the true arc.
+ARC_SLACK_M = 2 * 50.0 * (1 - np.cos(np.pi / 64)) + 1e-3
+
+
+def assert_same_area(ours: shapely.Geometry, theirs: shapely.Geometry) -> None:
+    """The same area but for the drawing of arcs: every difference hugs today's boundary."""
+    diff = shapely.symmetric_difference(ours, theirs)
+    assert diff.area <= 1e-4 * theirs.area
+    corners = shapely.points(shapely.get_coordinates(diff))
+    assert shapely.distance(corners, shapely.boundary(theirs)).max(initial=0.0) <= ARC_SLACK_M
 
 
 def reference_area(
@@ -114,6 +129,55 @@ def test_no_facilities():
     assert np.isinf(network_distances(net, none, 100)).all()
 
 
+def assert_same_lines(joined: np.ndarray, pieces: np.ndarray) -> None:
+    """The joined lines run over exactly the pieces: as long, and nowhere off them."""
+    assert shapely.length(joined).sum() == pytest.approx(shapely.length(pieces).sum(), abs=1e-6)
+    if len(pieces):
+        assert shapely.hausdorff_distance(
+            shapely.union_all(joined), shapely.union_all(pieces)
+        ) == pytest.approx(0, abs=1e-6)
+
+
+def joined_and_pieces(net: StreetNetwork, point: shapely.Point, budget: float):
+    """A facility's reached pieces as street_pieces cuts them (no walk, no own street), and as
+    stroke_lines joins them."""
+    [edge], [along], [gap] = net.snap(np.array([point], dtype=object))
+    dist = compiled(net, np.array([point], dtype=object), budget)[0]
+    reached = reach._reached_edges(net, dist, budget)
+    pieces = reach.street_pieces(net, point, int(edge), float(along), float(gap), dist, budget)
+    walk = 1 if gap > 0 else 0
+    return stroke_lines(net, *reached), pieces[walk:-1] if gap <= budget else pieces
+
+
+# (streets, facility, budget, lines joined): one commented row per case
+JOINED = [
+    # a straight street of three edges, reached whole: one line
+    ([[(0, 0), (100, 0)], [(100, 0), (200, 0)], [(200, 0), (300, 0)]], (150, 0), 400, 1),
+    # the same, cut 50 m past both far nodes: still one line
+    ([[(0, 0), (100, 0)], [(100, 0), (200, 0)], [(200, 0), (300, 0)]], (150, 0), 100, 1),
+    # a crossing: the straight pairs go on through the node, two lines
+    ([[(-100, 0), (0, 0)], [(0, 0), (100, 0)], [(0, -100), (0, 0)], [(0, 0), (0, 100)]],
+     (50, 0), 300, 2),
+    # an L: the only pair at the corner turns it, one line
+    ([[(0, 0), (100, 0)], [(100, 0), (100, 100)]], (50, 0), 500, 1),
+    # a loop street from one node and a stub: the stub goes on straight into the loop, one line
+    ([[(0, 0), (100, 0), (100, 100), (0, 100), (0, 0)], [(0, 0), (-50, 0)]], (50, -10), 500, 1),
+    # a street cut from both ends, not reached in its middle: two lines
+    ([[(0, 0), (100, 0)], [(100, 0), (400, 0)], [(400, 0), (500, 0)], [(0, 0), (0, 300)],
+      [(0, 300), (500, 300)], [(500, 300), (500, 0)]], (50, 0), 700, 2),
+    # reached at a node with nothing left to walk: no line at all
+    ([[(0, 0), (100, 0)], [(100, 0), (200, 0)]], (100, 10), 10, 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("streets, facility, budget, count", JOINED)
+def test_stroke_lines_join_the_pieces(streets, facility, budget, count):
+    net = StreetNetwork.from_lines(lines(*streets))
+    joined, pieces = joined_and_pieces(net, shapely.Point(facility), budget)
+    assert len(joined) == count
+    assert_same_lines(joined, pieces)
+
+
 # -- a random street grid --------------------------------------------------------------------
 
 
@@ -146,6 +210,12 @@ def test_grid_distances_match_networkx(grid, budget):
     assert_same_distances(nearest, np.min(ours, axis=0))
 
 
+def test_grid_stroke_lines_join_the_pieces(grid):
+    rng = np.random.default_rng(11)
+    for point in shapely.points(rng.uniform(-100, 1300, (30, 2))):
+        assert_same_lines(*joined_and_pieces(grid, point, float(rng.uniform(50, 900))))
+
+
 def test_grid_areas_match_the_reference(grid):
     rng = np.random.default_rng(3)
     pts = shapely.points(rng.uniform(0, 1000, (12, 2)))
@@ -153,7 +223,7 @@ def test_grid_areas_match_the_reference(grid):
     for area, point in zip(ours, pts, strict=True):
         theirs = reference_area(grid, point, 400)
         assert theirs.area > 0
-        assert shapely.symmetric_difference(area, theirs).area <= 1e-9 * theirs.area
+        assert_same_area(area, theirs)
 
 
 # -- Cambridge: 23 elderly facilities on 2,643 street segments ------------------------------
@@ -179,6 +249,25 @@ def test_street_matrix_is_the_networkx_graph(streets):
         assert graph[u][v]["length"] == length
 
 
+def test_cambridge_strokes_chain_the_edges(streets):
+    s = streets.strokes
+    by = np.lexsort((s.position, s.stroke))
+    stroke, position = s.stroke[by], s.position[by]
+    # every edge in one stroke, at places 0, 1, 2, ... along it
+    starts = np.r_[True, stroke[1:] != stroke[:-1]]
+    first_place = np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    np.testing.assert_array_equal(position, np.arange(len(by)) - first_place)
+    # each edge leaves by the node the next one enters by
+    enter = np.where(s.forward, streets.edge_u, streets.edge_v)[by]
+    leave = np.where(s.forward, streets.edge_v, streets.edge_u)[by]
+    np.testing.assert_array_equal(leave[:-1][~starts[1:]], enter[1:][~starts[1:]])
+    assert stroke.max() + 1 < streets.num_edges / 2  # strokes are long: 2,643 edges in 746
+    rng = np.random.default_rng(5)
+    low, high = streets.node_xy.min(axis=0), streets.node_xy.max(axis=0)
+    for point in shapely.points(rng.uniform(low, high, (20, 2))):
+        assert_same_lines(*joined_and_pieces(streets, point, 1200.0))
+
+
 @pytest.mark.parametrize("budget", [400.0, 1200.0])
 def test_cambridge_distances_match_networkx(streets, elderly, budget):
     pts = points_in_crs(elderly, streets.crs)
@@ -195,8 +284,8 @@ def test_cambridge_areas_and_coverage_match_the_reference(cambridge, streets, el
     pts = points_in_crs(elderly, streets.crs)
     ours = network_service_areas(streets, elderly, 1200).to_numpy()
     theirs = np.array([reference_area(streets, p, 1200) for p in pts], dtype=object)
-    diff = shapely.area(shapely.symmetric_difference(ours, theirs))
-    assert (diff <= 1e-9 * shapely.area(theirs)).all()
+    for area, reference_one in zip(ours, theirs, strict=True):
+        assert_same_area(area, reference_one)
     # the coverage answers built on them: the blocks served and the covered area
     result = coverage_by_unit(
         cambridge, "block", elderly, mode="network", network=streets, minutes=15,
@@ -209,3 +298,28 @@ def test_cambridge_areas_and_coverage_match_the_reference(cambridge, streets, el
     np.testing.assert_array_equal(result.units["served"].to_numpy(), served)
     covered = shapely.area(shapely.intersection(blocks, shapely.union_all(theirs))).sum()
     assert result.summary["covered_area_m2"] == pytest.approx(covered, rel=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("budget", [400.0, 1200.0])
+def test_cambridge_people_covered_match_the_reference(precincts, streets, elderly, budget):
+    """Each precinct's people covered and uncovered, spread over its area: the same, to a
+    twentieth of a resident, on the areas drawn piece by piece."""
+    bset, population = precincts
+    result = coverage_by_unit(
+        bset, "precinct", elderly, population, mode="network", network=streets,
+        minutes=budget / 80, speed_m_per_min=80,
+    )  # fmt: skip
+    pts = points_in_crs(elderly, streets.crs)
+    theirs = shapely.union_all([reference_area(streets, p, budget) for p in pts])
+    crs = result.service_areas.crs
+    theirs = gpd.GeoSeries([theirs], crs=streets.crs).to_crs(crs).iloc[0]
+    units = result.units
+    geoms = bset.units.set_index("code").geometry.loc[units["code"]]
+    geoms = gpd.GeoSeries(geoms.to_numpy(), crs=bset.units.crs).to_crs(crs).to_numpy()
+    residents = population.set_index("code")["residents"].loc[units["code"]].to_numpy()
+    uncovered = residents * shapely.area(shapely.difference(geoms, theirs)) / shapely.area(geoms)
+    assert 0.1 * residents.sum() < uncovered.sum() < 0.9 * residents.sum()  # not all or none
+    np.testing.assert_allclose(units["uncovered"], uncovered, rtol=0, atol=0.05)
+    np.testing.assert_allclose(units["covered"], residents - uncovered, rtol=0, atol=0.05)
+    assert round(result.summary["covered"]) == round(float(residents.sum() - uncovered.sum()))

@@ -72,3 +72,45 @@ def test_hot_grids_and_recurring_places_are_drawn(browser, service, tmp_path: Pa
     visit.screenshot(tmp_path / "analytics.png")
     visit.assert_clean()
     assert all(url.startswith(base) for url in visit.requested)
+
+
+def test_the_written_page_draws_the_same_layers(
+    browser, service, hexi_gpkg: Path, hexi_demo_data: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """`wangge map density` puts the hot spots and recurring places in the page, which draws
+    them with no route to ask: the units the service classes, the places it finds."""
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from maps.assets import asset_files
+    from tests.maps.browser import serve_asgi, static_app
+
+    base, key = service
+    headers = {"Authorization": f"Bearer {key}"}
+    hot = httpx.get(
+        f"{base}/analytics/hotspots", params={"level": "grid"}, headers=headers, timeout=120
+    ).json()
+    coloured = {u["code"]: u["class"] for u in hot["units"] if u["class"] != "not_significant"}
+    places = httpx.get(f"{base}/analytics/recurring", headers=headers, timeout=60).json()
+    data = copy_demo_data(hexi_demo_data, tmp_path / "data")
+    monkeypatch.setenv("WANGGE_BOUNDARIES", str(hexi_gpkg))
+    monkeypatch.setenv("WANGGE_DATA_DIR", str(data))
+    out = tmp_path / "page" / "density.html"
+    done = CliRunner().invoke(cli, ["map", "density", "--out", str(out), "--level", "grid"])
+    assert done.exit_code == 0, done.output
+    html = out.read_text(encoding="utf-8")
+    assert '<meta name="wangge-analytics" content="inline" data-level="grid">' in html
+    with serve_asgi(static_app({"/density.html": html}, asset_files())) as page_base:
+        visit = browser.open(f"{page_base}/density.html", ready=MAP_READY)
+        visit.wait_until(ANALYTICS_READY)
+        drawn = visit.evaluate(
+            """() => ({units: Object.fromEntries(wangge.analytics.units.getLayers()
+                           .map(l => [l.feature.properties.code, l.feature.properties.class])),
+                       places: wangge.analytics.recurring.getLayers().length})"""
+        )
+        assert drawn["units"] == coloured and coloured
+        assert drawn["places"] == len(places["places"]) > 0
+        legend = visit.page.inner_text(".wg-analytics-legend")
+        assert "热点（95%置信）" in legend and "反复投诉点" in legend  # the page's language
+        assert not any("/analytics/" in url for url in visit.requested)
+        visit.assert_clean()

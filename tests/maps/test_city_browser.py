@@ -101,10 +101,14 @@ class Wire:
 
 
 @contextmanager
-def open_city(browser: Browser, base: str, key: str) -> Iterator[tuple[PageVisit, Wire]]:
-    """The density page from tiles, signed in, bytes counted from the sign-in on; closed
-    afterwards (its live stream too, so that the server stops at once)."""
-    visit = browser.open(f"{base}/signin?next=/maps/density%3Funits%3Dtiles%26level%3Dgrid")
+def open_city(
+    browser: Browser, base: str, key: str, also: str = ""
+) -> Iterator[tuple[PageVisit, Wire]]:
+    """The density page from tiles (with ``also``, more of its query, already escaped),
+    signed in, bytes counted from the sign-in on; closed afterwards (its live stream too, so
+    that the server stops at once)."""
+    query = "%3Funits%3Dtiles%26level%3Dgrid" + also
+    visit = browser.open(f"{base}/signin?next=/maps/density{query}")
     try:
         wire = Wire(visit)
         visit.page.fill("#key", key)
@@ -150,4 +154,14 @@ def test_zoom_and_pan_switch_levels_and_finish_drawing(browser, base, key):
         print(f"levels {first} -> {deeper}; zoom drawn in {zoom_s:.2f} s, pan in {pan_s:.2f} s")
         levels = visit.evaluate(f"{group}.wgConfig.levels.map(l => l.name)")
         assert levels.index(deeper) > levels.index(first)  # the zoom switched to a finer level
+        visit.assert_clean()
+
+
+def test_the_tiles_count_what_the_page_filters(browser, base, key):
+    with open_city(browser, base, key, also="%26category%3Dnoise%26status%3Dassigned") as (
+        visit,
+        wire,
+    ):
+        tiles = [url for url in wire.urls.values() if "/tiles/" in url and ".mvt" in url]
+        assert tiles and all("category=noise" in url and "status=assigned" in url for url in tiles)
         visit.assert_clean()

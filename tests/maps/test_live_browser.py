@@ -51,7 +51,7 @@ def env(tiny_gpkg: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def keys(env: dict[str, str]) -> dict[str, str]:
-    return {role: new_key(env, role) for role in ("dispatcher", "reporter")}
+    return {role: new_key(env, role) for role in ("dispatcher", "reporter", "planner")}
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +60,10 @@ def base(env: dict[str, str], keys: dict[str, str]) -> Iterator[str]:
         yield url
 
 
-def signed_in(browser: Browser, base: str, key: str):
-    """The density page in a browser signed in with ``key``, once its stream is open."""
-    visit = browser.open(f"{base}/signin?next=/maps/density")
+def signed_in(browser: Browser, base: str, key: str, query: str = ""):
+    """The density page (``query``: its own, escaped) in a browser signed in with ``key``,
+    once its stream is open."""
+    visit = browser.open(f"{base}/signin?next=/maps/density{query}")
     visit.page.fill("#key", key)
     visit.page.click("button[type=submit]")
     visit.wait_until(LIVE)
@@ -220,3 +221,38 @@ def test_writes_without_the_token_or_from_elsewhere_are_refused(browser, base, k
         page.wait_for_function("document.body.dataset.sent === 'yes'")
         page.close()
     assert status_of(base, keys["dispatcher"], report) == "assigned"
+
+
+#: The page's count of grid G1 (M1 lies in it), as its choropleth holds it.
+G1_COUNT = (
+    "(() => { const u = wangge.last.layers.choropleth.wgUnits;"
+    " return u.count[u.code.indexOf('G1')]; })()"
+)
+G1_COLOUR = (
+    "(() => { const g = wangge.last.layers.choropleth; const i = g.wgUnits.code.indexOf('G1');"
+    " return g.getLayers().find(l => l.options.unit === i).options.fillColor; })()"
+)
+
+
+def test_the_choropleth_counts_new_cases_as_they_come(browser, base, keys):
+    # a planner's page: no case markers, but the counts per unit follow
+    visit = signed_in(browser, base, keys["planner"])
+    before = visit.evaluate(G1_COUNT)
+    for _ in range(3):
+        post_case(base, keys["reporter"], IN_M1)
+    visit.wait_until(f"{G1_COUNT} === {before + 3}", timeout_s=5)
+    colours = visit.evaluate("wangge.last.layers.choropleth.wgColors")
+    assert visit.evaluate(G1_COLOUR) == colours[-1]  # the most cases of the page: top class
+    assert visit.evaluate("wangge.live.layer.getLayers().length") == 0
+    visit.assert_clean()
+
+
+def test_a_filtered_choropleth_counts_only_what_it_selects(browser, base, keys):
+    visit = signed_in(browser, base, keys["dispatcher"], "%3Fcategory%3Drubbish")
+    before = visit.evaluate(G1_COUNT)
+    post_case(base, keys["reporter"], IN_M1)  # noise: not on this page
+    post_case(base, keys["reporter"], {**IN_M1, "category": "rubbish"})
+    visit.wait_until(f"wangge.live.recounted >= 1 && {G1_COUNT} > {before}", timeout_s=5)
+    # the noise case came first in the stream and was not counted
+    assert visit.evaluate(G1_COUNT) == before + 1
+    visit.assert_clean()

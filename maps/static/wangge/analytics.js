@@ -4,7 +4,8 @@
  * sized by their count) from GET /analytics/recurring, with a legend in the page's language
  * (Chinese; English with ?lang=en or an English page). Same origin: the session cookie
  * authorises the GETs. The map is read from window.wangge.map (the page API of density.js).
- * When the routes cannot be reached (a written page opened from disk) nothing is added.
+ * A written page (wangge map density) has no routes to ask: it carries the same layers in a
+ * JSON script element (id wangge-analytics-data, maps/analytics.py), drawn from there.
  *
  * The hot spots are of the page's level (its meta tag wangge-analytics says which); recurring
  * places are named by the catalogue's names of their categories (GET /categories).
@@ -86,16 +87,26 @@
     return control;
   }
 
-  function draw(map, lang, level) {
+  // the three answers the layers are drawn from: [hot spots, recurring places, categories]
+  function asked(level) {
+    return Promise.all([
+      getJson(
+        "/analytics/hotspots?level=" + encodeURIComponent(level) + "&geometry=true&permutations=199"
+      ),
+      getJson("/analytics/recurring"),
+      getJson("/categories"),
+    ]);
+  }
+
+  function written(data) {
+    return Promise.resolve([{ units: data.units }, { places: data.places }, data.categories]);
+  }
+
+  function draw(map, lang, answered) {
     var L = global.L;
     var text = TEXT[lang];
     var container = map.getContainer();
-    var hotspots = getJson(
-      "/analytics/hotspots?level=" + encodeURIComponent(level) + "&geometry=true&permutations=199"
-    );
-    var places = getJson("/analytics/recurring");
-    var categories = getJson("/categories");
-    Promise.all([hotspots, places, categories])
+    answered
       .then(function (answers) {
         var names = {};
         answers[2].forEach(function (c) {
@@ -157,19 +168,26 @@
 
   // density.js sets window.wangge.map when it has built the map; wait for it (with a deadline)
   var started = Date.now();
-  function whenMap() {
+  function whenMap(answers) {
     var wangge = global.wangge || {};
-    if (wangge.map) return draw(wangge.map, wangge.lang || pageLang(), served().dataset.level);
-    if (Date.now() - started < 30000) global.setTimeout(whenMap, 50);
+    if (wangge.map) return draw(wangge.map, wangge.lang || pageLang(), answers());
+    if (Date.now() - started < 30000) global.setTimeout(function () { whenMap(answers); }, 50);
   }
-  // only on the page the service answers, for a level with units enough for hot spots
-  // (GET /maps/density says so): a written page, from disk or from another web server, has no routes to ask
-  function served() {
-    return global.document.querySelector('meta[name="wangge-analytics"][content="on"]');
+  // the page the service answers says so (for a level with units enough for hot spots, GET
+  // /maps/density); a written page carries its layers; any other page has nothing to draw
+  function meta(content) {
+    return global.document.querySelector('meta[name="wangge-analytics"][content="' + content + '"]');
   }
-  if (global.fetch && global.location.protocol.indexOf("http") === 0) {
-    global.addEventListener("load", function () {
-      if (served()) whenMap(); // read once the whole page (head included) is there
-    });
-  }
+  global.addEventListener("load", function () {
+    // read once the whole page (head included) is there
+    var inline = global.document.getElementById("wangge-analytics-data");
+    if (meta("inline") && inline) {
+      var data = JSON.parse(inline.textContent);
+      return whenMap(function () { return written(data); });
+    }
+    var served = meta("on");
+    if (served && global.fetch && global.location.protocol.indexOf("http") === 0) {
+      whenMap(function () { return asked(served.dataset.level); });
+    }
+  });
 })(window);

@@ -194,7 +194,7 @@
 
   /* Fill of each unit by the class of its case count; no outline (the boundaries draw it). */
   wangge.choroplethLayer = function (units, options) {
-    return unitGroup(units, function (i) {
+    var group = unitGroup(units, function (i) {
       return {
         stroke: false,
         fill: true,
@@ -202,6 +202,10 @@
         fillOpacity: 0.75,
       };
     });
+    // for live.js, which keeps the counts up to date
+    group.wgUnits = units;
+    group.wgColors = options.colors;
+    return group;
   };
 
   /* Outlines of the units, with a popup: name, code, cases, leader (and phone if sent). */

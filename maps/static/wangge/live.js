@@ -5,7 +5,11 @@
  * the actions a case's popup offers (GET /maps/density/cases/{id}, from the lifecycle),
  * made with POST /reports/{id}/transitions: the session cookie plus the page's CSRF token.
  *
- * State for scripts and tests: wangge.live = {cases, events, cursor, state}; the panel's
+ * The choropleth's counts follow too: a new case adds one to every unit of the page's level
+ * it lies in, as far as the page's filters select it (category, status, times; a status
+ * change moves it in or out of a page filtered by status), recoloured in the page's classes.
+ *
+ * State for scripts and tests: wangge.live = {cases, events, cursor, state, recounted}; the panel's
  * data-live is "open" while the stream is connected, "ended" once the session ended.
  * Text from the data is always set with textContent, never parsed as HTML.
  */
@@ -182,6 +186,7 @@
     events: 0,
     cursor: parseInt(meta("wangge-live-cursor"), 10) || 0,
     state: "connecting",
+    recounted: 0, // changes that moved a count of the choropleth
   });
   var csrf = meta("csrf-token");
   var panel = doc.getElementById("queue");
@@ -516,6 +521,87 @@
     }, 200);
   }
 
+  // -- counts per unit -------------------------------------------------------------------------
+
+  var FILTER = (function () {
+    var query = new global.URLSearchParams(global.location.search);
+    return {
+      category: query.getAll("category"),
+      status: query.getAll("status"),
+      since: query.get("since") ? Date.parse(query.get("since")) : null,
+      until: query.get("until") ? Date.parse(query.get("until")) : null,
+    };
+  })();
+
+  /* How a change moves the count of the units it lies in, on this page: +1 for a new case
+     the page's filters select; with a status filter, +1 or -1 as the case moves in or out.
+     A page filtered by time counts new cases only (a change does not say when its case was
+     made); a case moved to another unit is not followed (reload for that). */
+  function countDelta(change) {
+    if (change.kind !== "transition") return 0;
+    if (FILTER.category.length && FILTER.category.indexOf(change.category) < 0) return 0;
+    var created = change.from_status === null;
+    if (FILTER.since !== null || FILTER.until !== null) {
+      if (!created) return 0;
+      var at = Date.parse(change.at);
+      if (FILTER.since !== null && at < FILTER.since) return 0;
+      if (FILTER.until !== null && at >= FILTER.until) return 0;
+    }
+    if (!FILTER.status.length) return created ? 1 : 0;
+    var was = !created && FILTER.status.indexOf(change.from_status) >= 0;
+    var is = FILTER.status.indexOf(change.to_status) >= 0;
+    return (is ? 1 : 0) - (was ? 1 : 0);
+  }
+
+  /* The choropleth's lookups, made once: unit index by code, its polygon, each class's
+     highest count (as the page classed them). */
+  function choropleth() {
+    var group = wangge.last && wangge.last.layers && wangge.last.layers.choropleth;
+    if (!group || !group.wgUnits) return null;
+    if (!group.wgLive) {
+      var units = group.wgUnits;
+      var at = {};
+      var shapes = {};
+      var upper = [];
+      units.code.forEach(function (code, i) {
+        at[code] = i;
+        var c = units.cls[i];
+        upper[c] = Math.max(upper[c] === undefined ? 0 : upper[c], units.count[i]);
+      });
+      for (var k = 0; k < group.wgColors.length; k++) {
+        if (upper[k] === undefined) upper[k] = k ? upper[k - 1] : 0;
+      }
+      group.eachLayer(function (layer) {
+        shapes[layer.options.unit] = layer;
+      });
+      group.wgLive = { at: at, shapes: shapes, upper: upper };
+    }
+    return group;
+  }
+
+  function recount(change) {
+    var delta = countDelta(change);
+    var group = delta && change.units && change.units.length ? choropleth() : null;
+    if (!group) return;
+    var units = group.wgUnits;
+    var lookup = group.wgLive;
+    change.units.forEach(function (code) {
+      var i = lookup.at[code];
+      if (i === undefined) return;
+      units.count[i] = Math.max(0, units.count[i] + delta);
+      var cls = lookup.upper.length - 1;
+      for (var k = 0; k < lookup.upper.length; k++) {
+        if (units.count[i] <= lookup.upper[k]) {
+          cls = k;
+          break;
+        }
+      }
+      units.cls[i] = cls;
+      if (lookup.shapes[i]) lookup.shapes[i].setStyle({ fillColor: group.wgColors[cls] });
+    });
+    live.recounted += 1;
+  }
+
   // -- the stream -----------------------------------------------------------------------------
 
   function connect() {
@@ -529,6 +615,7 @@
       live.events += 1;
       live.cursor = change.event_id;
       if (change.case) showCase(change.case);
+      recount(change);
       refreshQueue();
     });
     source.addEventListener("cursor", function (e) {

@@ -51,6 +51,21 @@
     return box;
   }
 
+  /* The page's own filters (?category=&status=&since=&until=), for the tiles' counts to
+     count what the page shows. */
+  var FILTERS = ["category", "status", "since", "until"];
+  function withFilters(url) {
+    var page = new global.URLSearchParams(global.location.search);
+    var parts = [];
+    FILTERS.forEach(function (name) {
+      page.getAll(name).forEach(function (value) {
+        parts.push(encodeURIComponent(name) + "=" + encodeURIComponent(value));
+      });
+    });
+    if (!parts.length) return url;
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + parts.join("&");
+  }
+
   function levelLayer(level, group) {
     var styles = {};
     styles[level.name] = function (props) {
@@ -82,7 +97,7 @@
         [level.bounds[3], level.bounds[2]]
       );
     }
-    var layer = L.vectorGrid.protobuf(level.url, options);
+    var layer = L.vectorGrid.protobuf(withFilters(level.url), options);
     layer.wgLevel = level;
     layer.on("loading", function () {
       layer.wgLoading = true;

@@ -62,6 +62,7 @@ def test_planted_places_are_found_with_their_counts(planted: Planted) -> None:
         # the first was fixed and closed; every later report came after that
         assert place.recurs_after_closure == n - 1
         assert place.open == n - 1
+        assert place.median_hours_to_resolve == 24.0  # the one resolved, a day after it came
         assert place.first < place.last
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from api.analytics.schemas import PerformanceOut, RecurringOut, TargetsOut
+from api.schemas import ErrorBody
 from tests.api.conftest import auth
 
 POINTS = {"M1": (117.2025, 39.1025), "M2": (117.2075, 39.1025), "M5": (117.2125, 39.105)}
@@ -66,9 +69,22 @@ def test_grid_workers_see_their_area(stored) -> None:
         headers=auth(keys["grid_worker"]),
     )
     assert answer.status_code == 200, answer.text
-    assert {u["code"] for u in answer.json()["units"]} <= {"M1", "M2", "M3"}
+    assert {u["code"] for u in answer.json()["units"]} == {"M1", "M2", "M3"}  # G1's own
+    assert answer.json()["summary"]["units"] == 3
     everyone = client.get("/analytics/hotspots", params={"level": "microgrid", "permutations": 99})
     assert {u["code"] for u in everyone.json()["units"]} == {"M1", "M2", "M3", "M5"}
+    trends = client.get(
+        "/analytics/emerging", params={"level": "microgrid"}, headers=auth(keys["grid_worker"])
+    )
+    assert {u["code"] for u in trends.json()["units"]} == {"M1", "M2", "M3"}
+    targets = client.get(
+        "/analytics/targets", params={"level": "microgrid"}, headers=auth(keys["grid_worker"])
+    )
+    assert targets.json()["items"] and {i["unit"] for i in targets.json()["items"]} <= {
+        "M1",
+        "M2",
+        "M3",
+    }
 
 
 def test_empty_results_are_lists_with_a_summary(stored) -> None:
@@ -113,3 +129,72 @@ def test_cli_prints_tables_and_writes_csv(stored, wangge, tmp_path) -> None:
     bad = wangge("analytics", "hotspots", "--level", "block")
     assert bad.exit_code == 2
     assert "unknown level" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "code"),
+    [
+        ("/analytics/emerging", {"level": "block"}, "unknown_level"),
+        ("/analytics/emerging", {"level": "microgrid", "category": "nope"}, "unknown_category"),
+        ("/analytics/emerging", {"level": "microgrid", "weeks": 53}, "invalid_request"),
+        ("/analytics/recurring", {"category": "nope"}, "unknown_category"),
+        ("/analytics/recurring", {"radius_m": 1}, "invalid_request"),
+        ("/analytics/targets", {"level": "block"}, "unknown_level"),
+        ("/analytics/targets", {"level": "district"}, "too_few_units"),
+        ("/analytics/targets", {"top": 0}, "invalid_request"),
+        ("/analytics/performance", {"level": "block"}, "unknown_level"),
+        (
+            "/analytics/performance",
+            {"since": "2026-11-20T00:00:00Z", "until": "2026-11-10T00:00:00Z"},
+            "invalid_window",
+        ),
+        ("/analytics/performance", {"order": "up"}, "invalid_request"),
+    ],
+)
+def test_bad_queries_get_the_common_error(stored, path, params, code) -> None:
+    client, _ = stored
+    answer = client.get(path, params=params)
+    assert answer.status_code == 422, answer.text
+    body = ErrorBody.model_validate(answer.json())
+    assert body.code == code and body.allowed
+
+
+def test_performance_rates_reopens_and_sorts_by_any_figure(stored) -> None:
+    client, keys = stored
+    for score in (2, 5):  # 2 reopens the case, 5 closes it
+        report = _report(client, keys, "M5")
+        _move(client, report, "accepted", "resolved")
+        rated = client.post(
+            f"/reports/{report}/rating", json={"score": score}, headers=auth(keys["reporter"])
+        )
+        assert rated.status_code == 200, rated.text
+    by_rate = client.get(
+        "/analytics/performance", params={"level": "grid", "sort": "reopen_rate"}
+    ).json()
+    body = PerformanceOut.model_validate(by_rate)
+    g2 = next(u for u in body.units if u.code == "G2")
+    # both were resolved once; the reopened one is no longer resolved, but it counts in the rate
+    assert g2.rating == 3.5 and g2.reopened == 1 and g2.resolved == 1 and g2.reopen_rate == 0.5
+    assert body.units[0].code == "G2"  # the highest reopen rate first
+    rates = [u.reopen_rate for u in body.units if u.reopen_rate is not None]
+    assert rates == sorted(rates, reverse=True)
+    assert body.summary["sort"] == "reopen_rate"
+
+
+def test_cli_emerging_and_recurring(stored, wangge, tmp_path) -> None:
+    client, keys = stored
+    for _ in range(5):
+        _report(client, keys, "M1", "rubbish")
+    trends = tmp_path / "emerging.csv"
+    done = wangge("analytics", "emerging", "--level", "microgrid", "--csv", trends)
+    assert done.exit_code == 0, done.output
+    header, *rows = trends.read_text(encoding="utf-8").splitlines()
+    assert header.startswith("code,name,class,trend") and len(rows) == 4
+    places = tmp_path / "recurring.csv"
+    done = wangge("analytics", "recurring", "--category", "rubbish", "--csv", places)
+    assert done.exit_code == 0, done.output
+    header, *rows = places.read_text(encoding="utf-8").splitlines()
+    assert header.startswith("category,lon,lat,count") and rows[0].startswith("rubbish,")
+    assert rows[0].split(",")[3] == "5"
+    bad = wangge("analytics", "recurring", "--category", "nope")
+    assert bad.exit_code == 2 and "unknown category" in bad.output

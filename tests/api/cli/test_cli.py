@@ -1,6 +1,8 @@
 """The wangge command line, run in-process on real files."""
 
 import json
+import os
+import subprocess
 
 import pandas as pd
 import pytest
@@ -8,6 +10,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from geo.crs import wgs84_to_gcj02
+from tests.api.process import WANGGE
 
 runner = CliRunner()
 
@@ -149,3 +152,21 @@ def test_imports_say_what_is_wrong_in_one_line(
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("WANGGE_WEBHOOK_MAX_ATTEMPTS", "0", "greater than or equal to 1"),
+        ("WANGGE_PORT", "abc", "valid integer"),
+        ("WANGGE_DISPLAY_TZ", "Mars/Base", "unknown time zone"),
+    ],
+)
+def test_a_bad_setting_is_named_with_exit_2(tmp_path, variable, value, says):
+    env = {**os.environ, "WANGGE_DATA_DIR": str(tmp_path), variable: value}
+    done = subprocess.run(
+        [*WANGGE, "keys", "list"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"setting {variable}" in done.stderr and says in done.stderr
+    assert "Traceback" not in done.stderr

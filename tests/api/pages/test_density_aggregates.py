@@ -4,12 +4,15 @@ real PostGIS database; and the page's language follows ?lang= and Accept-Languag
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from api.db.models import Report
+from api.db.models import HEAT_CELL_M, Report, ReportUnit
+from geo.grid import grid_cell
 from tests.api.conftest import auth
 from tests.maps.pages import payload
 
@@ -142,3 +145,80 @@ def test_the_hot_spot_layer_asks_for_the_pages_own_level(posted, level, meta):
     client, keys, _ = posted
     html = density(client, keys["dispatcher"], level=level)
     assert f'<meta name="wangge-analytics" {meta}>' in html
+
+
+def _direct(client, keep):
+    """Every stored report and its units read back one by one, and those ``keep`` admits:
+    the count the aggregates must give, made without them."""
+    with client.app.state.db.session() as session:
+        reports = session.execute(select(Report)).scalars().all()
+        chains = session.execute(select(ReportUnit.report_id, ReportUnit.code)).all()
+    kept = [r for r in reports if keep(r)]
+    ids = {r.id for r in kept}
+    per_unit: dict[str, int] = {}
+    for report_id, code in chains:
+        if report_id in ids:
+            per_unit[code] = per_unit.get(code, 0) + 1
+    cells: dict[tuple[int, int], int] = {}
+    for r in kept:
+        cell = grid_cell(r.lon, r.lat, HEAT_CELL_M)
+        cells[cell] = cells.get(cell, 0) + 1
+    return len(kept), per_unit, sorted(cells.values())
+
+
+def _heat_weights(html):
+    found = re.search(r"L\.heatLayer\(\s*(\[.*?\]),\s*\{", html, re.S)
+    assert found, "no heat layer in the page"
+    return sorted(int(row[2]) for row in json.loads(found.group(1)))
+
+
+def test_filtered_counts_match_a_direct_count(posted):
+    """Each filter's numbers (total, per unit, heat cells) differ from the unfiltered page's
+    and equal a count made case by case in Python, from the stored rows."""
+    client, keys, _ = posted
+    with client.app.state.db.session() as session:
+        created = sorted(session.execute(select(Report.created_at)).scalars())
+    middle = created[len(created) // 2]
+    unfiltered = _direct(client, lambda r: True)
+    filters = [
+        ({"status": "closed"}, lambda r: r.status == "closed"),
+        ({"status": ["submitted", "assigned"]}, lambda r: r.status in ("submitted", "assigned")),
+        ({"category": "noise"}, lambda r: r.category == "noise"),
+        ({"since": middle.isoformat()}, lambda r: r.created_at >= middle),
+        ({"until": middle.isoformat()}, lambda r: r.created_at < middle),
+    ]
+    for params, keep in filters:
+        html = density(client, keys["dispatcher"], level="microgrid", **params)
+        total, per_unit, cells = _direct(client, keep)
+        legend = payload(html, "decorate")
+        units = payload(html, "decodeUnits")
+        counts = dict(zip(units["code"], units["count"], strict=True))
+        assert legend["cases"] == total, params
+        assert counts == {c: per_unit.get(c, 0) for c in counts}, params
+        assert _heat_weights(html) == cells, params
+        if params != {"category": "noise"}:  # every posted case is a noise case
+            assert (total, cells) != (unfiltered[0], unfiltered[2]), params
+
+
+def test_a_grid_workers_counts_match_a_direct_count(posted):
+    """The role's area reaches the heat cells and the unit counts too (G1: M1 and M2)."""
+    client, keys, ids = posted
+    area = set(ids["M1"] + ids["M2"])
+    html = density(client, keys["grid_worker"], level="microgrid")
+    total, per_unit, cells = _direct(client, lambda r: r.id in area)
+    assert payload(html, "decorate")["cases"] == total == 6
+    assert _heat_weights(html) == cells
+    units = payload(html, "decodeUnits")
+    assert dict(zip(units["code"], units["count"], strict=True)) == {
+        c: per_unit.get(c, 0) for c in units["code"]
+    }
+
+
+def test_reports_store_their_heat_cell(posted):
+    """Intake writes each report's cell of the global grid (geo.grid), as the map groups."""
+    client, _, _ = posted
+    with client.app.state.db.session() as session:
+        rows = session.execute(select(Report.lon, Report.lat, Report.heat_x, Report.heat_y)).all()
+    assert rows
+    for lon, lat, x, y in rows:
+        assert (x, y) == grid_cell(lon, lat, HEAT_CELL_M)

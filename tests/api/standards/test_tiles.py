@@ -7,8 +7,10 @@ import mapbox_vector_tile
 import numpy as np
 import pytest
 import shapely
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from api.db.models import Report
 from api.schemas import ErrorBody
 from geo.tiles import EXTENT, tile_geometries, tiles_covering, to_mercator
 from tests.api.conftest import auth
@@ -23,8 +25,14 @@ def decode(data: bytes) -> dict:
     return mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
 
 
-def units_in(api: TestClient, z: int, x: int, y: int, key: str | None = None) -> dict[str, dict]:
-    answer = api.get(f"/tiles/microgrid/{z}/{x}/{y}.mvt", headers=auth(key) if key else None)
+def units_in(
+    api: TestClient, z: int, x: int, y: int, key: str | None = None, **filters: object
+) -> dict[str, dict]:
+    answer = api.get(
+        f"/tiles/microgrid/{z}/{x}/{y}.mvt",
+        params=filters or None,
+        headers=auth(key) if key else None,
+    )
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/vnd.mapbox-vector-tile"
     layer = decode(answer.content).get("microgrid", {"features": []})
@@ -81,6 +89,38 @@ def test_case_counts_for_the_roles_that_see_them(api, keys):
     assert planner["cases"] == after["cases"]
     reporter = units_in(api, Z, *M1_TILE, key=keys["reporter"])["M1"]["properties"]
     assert "cases" not in reporter and "open_cases" not in reporter
+
+
+def test_counts_follow_the_density_pages_filters(api, keys):
+    lon, lat = M1_POINT
+    for category in ("parking", "parking", "noise"):
+        made = api.post("/reports", json={"lon": lon, "lat": lat, "category": category})
+        assert made.status_code == 201, made.text
+    every = units_in(api, Z, *M1_TILE)["M1"]["properties"]
+    parking = units_in(api, Z, *M1_TILE, category="parking")["M1"]["properties"]
+    both = units_in(api, Z, *M1_TILE, category=["parking", "noise"])["M1"]["properties"]
+    with api.app.state.db.session() as session:
+        rows = session.execute(
+            sa.select(Report.category, sa.func.count())
+            .where(Report.unit_code == "M1")
+            .group_by(Report.category)
+        ).all()
+    stored = dict(rows)
+    assert parking["cases"] == stored["parking"] < every["cases"] == sum(stored.values())
+    assert both["cases"] == stored["parking"] + stored["noise"]
+    later = units_in(api, Z, *M1_TILE, since="2999-01-01T00:00:00Z")["M1"]["properties"]
+    assert "cases" not in later or later["cases"] == 0
+    closed = units_in(api, Z, *M1_TILE, status="closed")["M1"]["properties"]
+    assert closed.get("cases", 0) == 0 < every["open_cases"]
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [({"category": "nope"}, "nope"), ({"status": "asleep"}, "asleep"), ({"since": "x"}, "since")],
+)
+def test_bad_tile_filters_are_4xx_naming_them(api, params, says):
+    answer = api.get(f"/tiles/microgrid/{Z}/{M1_TILE[0]}/{M1_TILE[1]}.mvt", params=params)
+    assert 400 <= answer.status_code < 500 and says in answer.text, answer.text
 
 
 def test_etag_answers_304_until_the_tile_changes(api, keys):

@@ -79,3 +79,45 @@ def test_ranked_by_room_then_distance(ranked):
     assert "no room" in by_id[teams["full"]].why
     assert "within its 1000 m radius" in by_id[teams["inside"]].why
     assert "serves unit G1" in by_id[teams["by_code"]].why
+
+
+def test_the_better_rated_of_two_equal_teams_comes_first(app_settings):  # type: ignore[no-untyped-def]
+    from tests.api.volunteers.conftest import lead_key, make_volunteer
+
+    client, keys = make_client(app_settings)
+    try:
+        admin, dispatcher, resident = keys["admin"], keys["dispatcher"], keys["reporter"]
+        body = {
+            "service": "haircut",
+            "lon": IN_M1[0],
+            "lat": IN_M1[1],
+            "wanted_from": "2026-12-08T09:00:00+08:00",
+            "wanted_until": "2026-12-08T11:00:00+08:00",
+        }
+        teams = {}
+        # the poorly rated team is made first, so the id alone would put it first
+        for label, stars in [("poorly", 2), ("well", 5)]:
+            team = make_team(client, admin, name=label, units=["G1"], capacity_per_day=3)["id"]
+            lead = lead_key(client, admin, team)
+            person = make_volunteer(client, lead, team, f"{label}志愿", "13900000077")
+            order = client.post("/services/orders", json=body, headers=auth(resident)).json()
+            path = f"/services/orders/{order['id']}"
+            steps = [
+                (f"{path}/dispatch", {"team_id": team}, dispatcher),
+                (f"{path}/accept", None, lead),
+                (f"{path}/complete", {"volunteers": [{"id": person, "hours": 1}]}, lead),
+                (f"{path}/rating", {"stars": stars}, resident),
+            ]
+            for url, payload, key in steps:
+                answer = client.post(url, json=payload, headers=auth(key))
+                assert answer.status_code == 200, answer.text
+            teams[label] = team
+        mine = client.post("/services/orders", json=body, headers=auth(resident)).json()
+        answer = client.get(f"/services/orders/{mine['id']}/candidates", headers=auth(dispatcher))
+        every = TypeAdapter(list[CandidateOut]).validate_python(answer.json())
+        ranked = [c for c in every if c.team_id in teams.values()]  # the module's others aside
+        assert [c.team_id for c in ranked] == [teams["well"], teams["poorly"]]
+        assert [c.rating for c in ranked] == [5, 2] and "rated 5" in ranked[0].why
+        assert ranked[0].free_capacity == ranked[1].free_capacity == 3  # rated orders hold none
+    finally:
+        client.__exit__(None, None, None)

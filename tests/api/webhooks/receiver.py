@@ -1,11 +1,13 @@
 """A webhook receiver run as its own process: checks each request's signature and age, logs it.
 
 python -m tests.api.webhooks.receiver PORT SECRET_FILE LOG [--fail N] [--hang N]
+    [--redirect URL] [--flood]
 
 Each request is one JSON line in LOG: the event id header, whether the signature was valid
 and fresh, the body, the status answered and the time received. The secret is read from
 SECRET_FILE at each request (503 while it does not exist). ``--fail N``: the first N requests
-are answered 500; ``--hang N``: the first N are never answered.
+are answered 500; ``--hang N``: the first N are never answered; ``--redirect URL``: every
+request is answered 307 to URL; ``--flood``: answered 200 with a body that never ends.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def main() -> None:
     parser.add_argument("log", type=Path)
     parser.add_argument("--fail", type=int, default=0)
     parser.add_argument("--hang", type=int, default=0)
+    parser.add_argument("--redirect")
+    parser.add_argument("--flood", action="store_true")
     args = parser.parse_args()
     lock = threading.Lock()
     seen = [0]
@@ -52,6 +56,22 @@ def main() -> None:
                 self._log(0, body, received, valid, fresh)
                 time.sleep(3600)  # never answers
                 return
+            if args.redirect:
+                self._log(307, body, received, valid, fresh)
+                self.send_response(307)
+                self.send_header("Location", args.redirect)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if args.flood and valid:
+                self._log(200, body, received, valid, fresh)
+                self.send_response(200)
+                self.end_headers()  # no length: the body runs until the connection closes
+                try:
+                    while True:
+                        self.wfile.write(b"x" * 65536)
+                except OSError:  # the sender stopped reading and closed
+                    return
             status = 500 if n <= args.hang + args.fail else (200 if valid and fresh else 401)
             self._answer(status, body, received, valid=valid, fresh=fresh)
 

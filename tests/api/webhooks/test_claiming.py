@@ -283,3 +283,19 @@ def test_nothing_is_recorded_while_no_subscription_exists(db):
     subscribe(db)
     record(db, ["report:3"])
     assert len(_pks(db)) == 1
+
+
+def test_events_live_and_die_with_the_transaction_of_their_change(db):
+    """An event is written in the transaction of its change: rolled back with it, or committed
+    with it (and then seen by a dispatcher's fan-out on its own connection)."""
+    subscribe(db)
+    event = Event("report.created", {"n": 1}, NOW, entity="report:1", units=("D", "G1"))
+    with db.session() as session:
+        assert outbox.record(session, [event]) == 1
+        session.rollback()
+    assert _pks(db) == []
+    with db.session() as session:
+        outbox.record(session, [event])
+        session.commit()
+    assert len(_pks(db)) == 1
+    assert Dispatcher(db, Settings(webhook_allowed_hosts="127.0.0.1")).fan_out() == 1

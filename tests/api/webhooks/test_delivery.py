@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from api.schemas import ErrorBody
@@ -123,6 +124,34 @@ def test_a_target_off_the_allowed_hosts_is_refused(hooked):
     assert client.get("/webhooks", headers=auth(keys["admin"])).json() == []
 
 
+def test_redirects_are_not_followed(hooked, subscribe, receiver_factory):
+    elsewhere = receiver_factory()  # on an allowed host, so only the rule stops it
+    redirecting = receiver_factory("--redirect", elsewhere.url)
+    sub = subscribe(redirecting)
+    elsewhere.use_secret(sub.secret or "")
+    report = post_report(hooked)
+    redirecting.wait_for(lambda r: len(of_report(r, report["id"])) >= 2)  # tried, then again
+    deadline = time.monotonic() + 5
+    while not (tried := [d for d in deliveries(hooked, sub.id) if d.last_status_code == 307]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert tried[0].state == "pending" and "307" in (tried[0].last_error or "")
+    assert elsewhere.requests() == []
+
+
+def test_an_endless_answer_is_cut_at_the_cap(hooked, subscribe, receiver_factory):
+    receiver = receiver_factory("--flood")
+    sub = subscribe(receiver)
+    report = post_report(hooked)
+    receiver.wait_for(lambda r: of_report(r, report["id"]))
+    # the answer never ends: only the size cap lets the delivery be recorded
+    deadline = time.monotonic() + 5
+    while not (done := [d for d in deliveries(hooked, sub.id) if d.state == "delivered"]):
+        assert time.monotonic() < deadline, deliveries(hooked, sub.id)
+        time.sleep(0.05)
+    assert done[0].last_response.startswith("xxxx") and len(done[0].last_response) == 500
+
+
 def test_a_receiver_that_never_answers_blocks_nobody(hooked, subscribe, receiver_factory):
     silent = receiver_factory("--hang", "1000")
     healthy = receiver_factory()
@@ -161,6 +190,33 @@ def test_subscriptions_are_read_changed_and_deleted(hooked, subscribe, receiver_
     assert answer.status_code == 422 and answer.json()["code"] == "unknown_role"
     assert client.delete(f"/webhooks/{sub.id}", headers=admin).status_code == 200
     assert client.get(f"/webhooks/{sub.id}", headers=admin).status_code == 404
+
+
+def test_the_secret_is_shown_once_and_never_logged(hooked, subscribe, receiver_factory, caplog):
+    client, keys = hooked
+    admin = auth(keys["admin"])
+    receiver = receiver_factory("--fail", "1")
+    with caplog.at_level(logging.DEBUG):
+        sub = subscribe(receiver, units=["G1"])
+        assert sub.secret and sub.secret.startswith("whsec_")
+        report = post_report(hooked)
+        # one failure, then delivered: the attempts and their answers are logged if anything
+        receiver.wait_for(lambda r: len(of_report(r, report["id"])) == 2)
+        changed = client.patch(f"/webhooks/{sub.id}", json={"paused": True}, headers=admin)
+        answers = [
+            changed,
+            client.get("/webhooks", headers=admin),
+            client.get(f"/webhooks/{sub.id}", headers=admin),
+            client.get(f"/webhooks/{sub.id}/deliveries", headers=admin),
+            client.post(f"/webhooks/{sub.id}/replay", json={"since": "2026-01-01"}, headers=admin),
+            client.delete(f"/webhooks/{sub.id}", headers=admin),
+        ]
+    assert [a.status_code for a in answers] == [200] * len(answers)
+    assert changed.json()["paused"] is True and changed.json()["secret"] is None
+    for answer in answers:
+        assert sub.secret not in answer.text
+    assert caplog.records  # the flow was logged (httpx's requests at least)...
+    assert sub.secret not in caplog.text  # ...without the secret
 
 
 def test_replay_of_one_event_and_of_a_time_range(hooked, subscribe, receiver_factory):
@@ -225,3 +281,12 @@ def test_the_command_line_lists_and_replays(hooked, subscribe, receiver_factory,
     assert refused.exit_code == 2 and "event_id" in refused.output
     missing = runner.invoke(cli, ["webhooks", "deliveries", "999999"])
     assert missing.exit_code == 2
+
+
+def test_no_target_is_allowed_by_default_but_loopback_for_the_demo(tiny_gpkg):
+    configured = Settings(boundaries=str(tiny_gpkg), webhook_allowed_hosts="")
+    assert configured.webhook_hosts == []  # a real set: nothing until configured
+    demo = Settings(boundaries="", webhook_allowed_hosts="")
+    assert demo.webhook_hosts == ["127.0.0.1", "localhost", "::1"]
+    chosen = Settings(boundaries="", webhook_allowed_hosts="Hooks.Example.org, *.gov.cn")
+    assert chosen.webhook_hosts == ["hooks.example.org", "*.gov.cn"]  # no loopback then
