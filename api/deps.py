@@ -51,6 +51,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 async def reject_unknown_query_params(request: Request) -> None:
     """Refuse query parameters the route does not declare, naming the ones it does."""
+    if not request.scope.get("query_string"):  # most requests: nothing to parse
+        return
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:

@@ -94,6 +94,7 @@ class Services:
     def close(self) -> None:
         """Stop watching for changes, finish queued writes and close the database."""
         self.boundaries.close()
+        self.keys.close()
         self.cases.close()
         if self.dispatcher is not None:
             self.dispatcher.close()
@@ -106,7 +107,7 @@ def open_services(settings: Settings, *, writer: bool = True, watch: bool = True
     ``writer=False`` commits each report alone instead of through the group writer (the CLI);
     ``watch=False`` does not follow changes made by other processes (a one-off command).
     """
-    db = Database(settings.database)
+    db = Database(settings.database, background_checkpoints=writer)
     with db.session() as session:
         sync_catalogue(session, load_catalogue(settings.categories_file))
         sync_service_types(session, load_service_types(settings.service_types_file))
@@ -128,6 +129,9 @@ def open_services(settings: Settings, *, writer: bool = True, watch: bool = True
         cases.follow()  # reports made through the other workers: possible duplicates here
     planning = Planning(boundaries, db, street_network=settings.street_network)
     keys = KeyStore(db)
+    if watch:
+        keys.preload()
+        keys.follow()  # keys in use answered from memory, revocations elsewhere seen soon
     sessions = BrowserSessions(
         db, keys, secret=settings.session_secret, hours=settings.session_hours
     )

@@ -474,6 +474,28 @@ def transform_coords(
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
+def _fine(lon: float, lat: float) -> bool:
+    return math.isfinite(lon) and math.isfinite(lat) and abs(lat) <= 90 and abs(lon) <= 180
+
+
+def _one_valid_point(x: ArrayLike, y: ArrayLike, system: CoordSystem) -> tuple[float, float] | None:
+    """One point given as plain numbers (or lists of one), valid and converted to WGS84 as
+    :func:`points_to_wgs84` would; None for anything else (left to the general path)."""
+    if isinstance(x, list | tuple) and isinstance(y, list | tuple) and len(x) == len(y) == 1:
+        x, y = x[0], y[0]
+    if not (isinstance(x, float | int) and isinstance(y, float | int)):
+        return None
+    lon, lat = float(x), float(y)
+    if not _fine(lon, lat):
+        return None
+    if system.name != "wgs84":
+        wlon, wlat = transform_coords(lon, lat, system, "wgs84")
+        lon, lat = float(wlon), float(wlat)
+        if not _fine(lon, lat):
+            return None
+    return lon, lat
+
+
 def points_to_wgs84(
     x: ArrayLike,
     y: ArrayLike,
@@ -526,6 +548,10 @@ def points_to_wgs84(
     ['x or y is not a finite number']
     """
     system = parse_crs(crs)
+    if system.is_geographic_named:
+        one = _one_valid_point(x, y, system)
+        if one is not None:  # a single point (a report, a lookup): no array operations
+            return np.array([one[0]]), np.array([one[1]]), np.array([""])
     xs = np.atleast_1d(np.asarray(x, dtype=float))
     ys = np.atleast_1d(np.asarray(y, dtype=float))
     if system.is_geographic_named:

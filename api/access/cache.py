@@ -43,6 +43,23 @@ class ShortCache(Generic[V]):
                 self._entries.clear()
             self._entries[key] = (time.monotonic(), value)
 
+    def entries(self) -> list[tuple[str, V]]:
+        """Every entry still fresh, as (key, value)."""
+        now = time.monotonic()
+        with self._lock:
+            return [(k, v) for k, (at, v) in self._entries.items() if now - at < self.ttl_s]
+
+    def renew_many(self, renewals: list[tuple[str, V, V]]) -> None:
+        """For each (key, seen, value): store ``value`` as of now, unless the entry changed or
+        was dropped since ``seen`` was read from it (a revocation here must not be undone by
+        a renewal)."""
+        now = time.monotonic()
+        with self._lock:
+            for key, seen, value in renewals:
+                entry = self._entries.get(key)
+                if entry is not None and entry[1] is seen:
+                    self._entries[key] = (now, value)
+
     def drop(self, where: Callable[[str, V], bool]) -> None:
         """Drop every entry for which ``where(key, value)`` holds."""
         with self._lock:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -21,6 +23,11 @@ from api.access.policy import Principal, Role
 from api.db import Database
 from api.db.models import ApiKey, BrowserSession, VolunteerTeam
 from geo.units import BoundarySet
+
+log = logging.getLogger("wangge")
+
+#: How often a server reads the keys it has cached again (see ``KeyStore.follow``).
+RENEW_INTERVAL_S = 0.25
 
 
 def hash_key(key: str) -> str:
@@ -130,6 +137,51 @@ class KeyStore:
     def __init__(self, db: Database, *, ttl_s: float = REVOCATION_TTL_S) -> None:
         self._db = db
         self._cache: ShortCache[Principal | None] = ShortCache(ttl_s=ttl_s)
+        self._following: threading.Event | None = None
+
+    def follow(self, interval_s: float = RENEW_INTERVAL_S) -> None:
+        """Read the cached keys again every ``interval_s``, in a thread: a key in use is
+        always answered from memory (no request waits for a database read once its key has
+        been seen), and one revoked elsewhere is refused within ``interval_s`` plus a read.
+        Should the thread fall behind, the entries expire as before (``ttl_s``)."""
+        if self._following is not None:
+            return
+        stop = self._following = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(interval_s):
+                try:
+                    self.renew()
+                except Exception:  # the database away for a moment: entries expire meanwhile
+                    log.warning("could not read the API keys again", exc_info=True)
+
+        threading.Thread(target=run, name="wangge-keys", daemon=True).start()
+
+    def close(self) -> None:
+        if self._following is not None:
+            self._following.set()
+            self._following = None
+
+    def preload(self) -> int:
+        """Cache every key not revoked (a server's start, before it reports ready): the first
+        request with a key made before then waits for no database read. Returns how many."""
+        with self._db.session() as session:
+            rows = list(session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None))))
+        for row in rows:
+            self._cache.put(row.key_hash, _principal(row))
+        return len(rows)
+
+    def renew(self) -> int:
+        """Keep the cached keys as of now, but for those revoked since (refused from now on):
+        one read of the revoked keys' ids, however many keys are cached (keys change only by
+        being revoked). Returns how many entries were renewed."""
+        known = [(k, p) for k, p in self._cache.entries() if p is not None]
+        if not known:
+            return 0
+        with self._db.session() as session:
+            revoked = set(session.scalars(select(ApiKey.id).where(ApiKey.revoked_at.is_not(None))))
+        self._cache.renew_many([(k, p, None if p.key_id in revoked else p) for k, p in known])
+        return len(known)
 
     def cached(self, key: str) -> tuple[bool, Principal | None]:
         """(hit, principal) from the cache alone; a miss says nothing of the key."""

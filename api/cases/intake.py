@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,7 +27,7 @@ from api.cases.errors import IdempotencyKeyReused, UnknownCategory
 from api.cases.lifecycle import Status
 from api.cases.photos import CleanPhoto, store_photo
 from api.cases.transitions import event_row
-from api.cases.views import jsonable, report_view
+from api.cases.views import iso, report_view
 from api.db.models import IdempotencyRecord, Photo, Report, ReportEvent, ReportUnit
 from api.webhooks import outbox
 from api.webhooks.cases import intake_events
@@ -296,19 +296,23 @@ def _answer(
     reason: str | None,
 ) -> dict[str, Any]:
     """The 201's body (as stored for replays) from the values written."""
-    return dict(
-        jsonable(
-            report_view(
-                SimpleNamespace(id=report_id, **row),
-                [SimpleNamespace(**u) for u in units],
-                [SimpleNamespace(**p) for p in photos],
-                principal,
-                now=row["created_at"],
-                duplicates=duplicates,
-                reason=reason,
-            )
-        )
+    view = report_view(
+        SimpleNamespace(id=report_id, **row),
+        [SimpleNamespace(**u) for u in units],
+        [SimpleNamespace(**p) for p in photos],
+        principal,
+        now=row["created_at"],
+        duplicates=[{**d, "created_at": iso(d["created_at"])} for d in duplicates],
+        reason=reason,
     )
+    # a new report's only datetimes are these (jsonable would walk the whole answer)
+    for name in _TIMES:
+        if view[name] is not None:
+            view[name] = iso(view[name])
+    return view
+
+
+_TIMES = ("created_at", "updated_at", "due_at", "resolved_at", "closed_at")
 
 
 def write_jobs(cases: Cases, session: Session, jobs: list[Job]) -> list[Receipt]:
@@ -446,8 +450,12 @@ def _forget(cases: Cases, stored: list[Path]) -> None:
         (cases.settings.media / path).unlink(missing_ok=True)
 
 
+_HASHED = [f.name for f in fields(Submission) if f.name != "reported_at"]
+
+
 def _request_hash(submission: Submission, photos: list[CleanPhoto]) -> str:
-    values = {k: v for k, v in asdict(submission).items() if k != "reported_at"}
+    # the fields one by one (asdict would deep-copy each value): the same JSON, the same hash
+    values = {name: getattr(submission, name) for name in _HASHED}
     values["reported_at"] = submission.reported_at.isoformat() if submission.reported_at else None
     if submission.media_url is None:  # absent: the hash of every report made before it existed
         del values["media_url"]

@@ -100,7 +100,9 @@ class Cases:
     def start_writer(self) -> None:
         """Write new reports through one thread in group commits."""
         self.writer = GroupWriter(
-            self.db.sessions, lambda session, jobs: intake.write_jobs(self, session, jobs)
+            self.db.sessions,
+            lambda session, jobs: intake.write_jobs(self, session, jobs),
+            turn=self.db.writers_turn,
         )
 
     def follow_changes(self) -> int:

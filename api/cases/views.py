@@ -123,10 +123,15 @@ def stored_view(
     )
 
 
+def iso(value: datetime) -> str:
+    """A datetime as ISO 8601 UTC ('Z'): the form stored for idempotent replays."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def jsonable(value: Any) -> Any:
     """Datetimes as ISO 8601 UTC ('Z'), recursively: the form stored for idempotent replays."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso(value)
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -26,7 +26,7 @@ def worker_app() -> FastAPI:
     # shorter GIL switch interval (default 5 ms) lets that thread back in sooner, which raises
     # intake throughput and cuts its tail latency under load (see bench/intake.py).
     sys.setswitchinterval(0.001)
-    return create_app(Settings())
+    return create_app(Settings(), freeze_at_start=True)
 
 
 def serve(

@@ -18,6 +18,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,9 +39,12 @@ class GroupWriter(Generic[J, R]):
         handle: Callable[[Session, list[J]], list[R]],
         *,
         max_batch: int = 128,
+        turn: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         self._factory = factory
         self._handle = handle
+        #: Held around each batch's transaction (other processes' writers wait for it).
+        self._turn = turn
         self._max_batch = max_batch
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="wangge-writer", daemon=True)
@@ -48,19 +52,25 @@ class GroupWriter(Generic[J, R]):
 
     def submit(self, job: J) -> R:
         """Write a job in the next batch; returns its result once the batch is committed."""
-        return self._enqueue(job).result()
+        future: Future[R] = Future()
+        self._enqueue(job, future)
+        return future.result()
 
     async def submit_async(self, job: J) -> R:
         """``submit`` awaited on the event loop. A caller that goes away (its request
-        cancelled) does not take the job back: once queued, it is written."""
-        return await asyncio.shield(asyncio.wrap_future(self._enqueue(job)))
+        cancelled) does not take the job back: once queued, it is written.
 
-    def _enqueue(self, job: J) -> Future[R]:
+        The writer hands each batch's results to the loop in one call (one wake-up of the
+        loop per batch, not one per job)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._enqueue(job, (loop, future))
+        return await future
+
+    def _enqueue(self, job: J, waiter: Waiter[R]) -> None:
         if not self._thread.is_alive():
             raise RuntimeError("the writer has stopped")
-        future: Future[R] = Future()
-        self._queue.put((job, future))
-        return future
+        self._queue.put((job, waiter))
 
     def close(self) -> None:
         """Finish what is queued, then stop."""
@@ -87,9 +97,9 @@ class GroupWriter(Generic[J, R]):
             if stop:
                 return
 
-    def _write(self, batch: list[tuple[J, Future[R]]]) -> None:
+    def _write(self, batch: list[tuple[J, Waiter[R]]]) -> None:
         try:
-            with self._factory() as session:
+            with self._turn(), self._factory() as session:
                 results = self._handle(session, [job for job, _ in batch])
                 session.commit()
         except Exception as exc:
@@ -98,7 +108,39 @@ class GroupWriter(Generic[J, R]):
                 for one in batch:
                     self._write([one])
                 return
-            batch[0][1].set_exception(exc)
+            _settle([(batch[0][1], None, exc)])
             return
-        for (_, future), result in zip(batch, results, strict=True):
+        _settle([(w, r, None) for (_, w), r in zip(batch, results, strict=True)])
+
+
+#: Who waits for a job: a thread (a concurrent future) or a task (its loop and future).
+Waiter = Future[R] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[R]"]
+
+
+def _settle(answers: list[tuple[Waiter[Any], Any, BaseException | None]]) -> None:
+    """Give each waiter its result or error: threads at once, each loop in one call."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
+    for waiter, result, error in answers:
+        if isinstance(waiter, Future):
+            if error is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(result)
+        else:
+            loop, future = waiter
+            by_loop.setdefault(loop, []).append((future, result, error))
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, items)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            pass
+
+
+def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in items:
+        if future.done():  # its request was cancelled; the job was written all the same
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
             future.set_result(result)

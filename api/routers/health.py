@@ -13,8 +13,9 @@ router = APIRouter(tags=["health"], responses=error_responses((422, "Unknown que
 
 
 @router.get("/health", response_model=Health)
-def read_health(boundaries: BoundariesDep) -> Health:
+async def read_health(boundaries: BoundariesDep) -> Health:
     """Whether the service is up, and which boundary version it answers with."""
+    # (on the event loop: it only reads what is in memory)
     snapshot = boundaries.current
     bset = snapshot.index.bset
     building = [part for part, built in snapshot.index.prepared.items() if not built]

@@ -7,7 +7,10 @@ from datetime import datetime
 from typing import Annotated
 
 import numpy as np
+import orjson
 from fastapi import APIRouter, Body, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from api.access.auth import allow
 from api.access.policy import ALL_ROLES, Principal, sees_leader_phones
@@ -67,7 +70,7 @@ def _results(
 
 
 @router.get("", response_model=LookupResult)
-def read_lookup(
+async def read_lookup(
     boundaries: BoundariesDep,
     versions: VersionsDep,
     principal: Caller,
@@ -75,15 +78,30 @@ def read_lookup(
     lat: Annotated[float, Query(description="Latitude (or y)", examples=[39.0985])],
     crs: Annotated[CrsName, CRS_QUERY] = "wgs84",
     at: Annotated[datetime | None, AT_QUERY] = None,
-) -> LookupResult:
+) -> Response:
     """The chain of units containing a point, top first, and the responsible leader.
 
     A point on a shared edge goes to the unit whose code sorts first; a point between
     micro-grids gets the grid (status `gap`); a point just outside the set (within the snap
     tolerance, 50 m by default) gets the nearest unit (status `snapped`).
     """
-    version_id, index = _answering(boundaries, versions, at)
-    return _results(index, index.assign([lon], [lat], crs=crs), None, principal, version_id)[0]
+    # One point takes a fraction of a millisecond, answered on the event loop (a hop to the
+    # thread pool and back costs more); an older version's index may have to be built first,
+    # which takes seconds: that in a thread.
+    if at is None:
+        version_id, index = _answering(boundaries, versions, at)
+    else:
+        version_id, index = await run_in_threadpool(_answering, boundaries, versions, at)
+    result = index.assign([lon], [lat], crs=crs)
+    answer = index.describe(result, 0, with_phone=sees_leader_phones(principal))
+    # the shape of LookupResult (tests validate it), encoded once without a model between
+    answer |= {
+        "lon": float(result.lon[0]),
+        "lat": float(result.lat[0]),
+        "id": None,
+        "boundary_version_id": version_id,
+    }
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 BATCH_EXAMPLES = {

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import shapely
+
 from api.db import Database
 from api.versions import store
 from api.versions.roster import Roster
@@ -185,6 +187,7 @@ class ActiveBoundaries:
             else:
                 self._keep_view((version_id, roster.key()), index)
             index.prepare_snapping()  # built before any request is answered from it
+            answer_each_kind(index)
             self._snapshot = Snapshot(version_id, index)
             self._seen = dict(seen)
         if previous is not None and previous.index is not index:
@@ -235,3 +238,20 @@ class ActiveBoundaries:
         if self._watcher is not None:
             self._watcher.join(timeout=10)
             self._watcher = None
+
+
+def answer_each_kind(index: BoundaryIndex) -> None:
+    """Look up a point of each kind once (inside a unit, just outside the set, far outside;
+    alone and together, in WGS84 and GCJ-02), so that whatever an index builds on first use
+    is built before a request is answered from it, not during the first one."""
+    units = index.bset.units.geometry
+    inside = units.iloc[-1].representative_point()
+    corners = shapely.get_coordinates(units.iloc[0])
+    north = corners[corners[:, 1].argmax()]  # a northernmost corner: just north of it snaps
+    lon = [inside.x, float(north[0]), float(north[0]) + 1.0]
+    lat = [inside.y, float(north[1]) + index.snap_tolerance_m / 2 / 111_000, float(north[1])]
+    for crs in ("wgs84", "gcj02"):
+        for points in ([0], [1], [2], [0, 1, 2]):
+            result = index.assign([lon[i] for i in points], [lat[i] for i in points], crs=crs)
+            for i in range(len(result)):
+                index.describe(result, i)

@@ -6,6 +6,8 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import geo.crs
 from geo.crs import (
@@ -257,3 +259,19 @@ def test_densify_limits_can_be_set():
         transform_geometries(square, "wgs84", "EPSG:32650", max_edge_vertices=18)
     with pytest.raises(InvalidGeometry, match="at most 50"):
         transform_geometries(square, "wgs84", "EPSG:32650", max_vertices=50)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lon=st.floats(-180, 180),
+    lat=st.floats(-90, 90),
+    crs=st.sampled_from(["wgs84", "gcj02", "bd09"]),
+)
+def test_one_point_converts_as_in_a_batch(lon, lat, crs):
+    """A single point (a report's, a lookup's) takes a path without arrays: the same answer,
+    to the bit, as the same point among others."""
+    one = points_to_wgs84([lon], [lat], crs, errors="flag")
+    many = points_to_wgs84(np.array([lon, 117.2]), np.array([lat, 39.1]), crs, errors="flag")
+    np.testing.assert_array_equal(one[0], many[0][:1])  # NaN where refused, in both
+    np.testing.assert_array_equal(one[1], many[1][:1])
+    assert one[2].tolist() == many[2][:1].tolist() and one[0].shape == (1,)

@@ -1,0 +1,143 @@
+"""The group writer and the background checkpoints, on a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.db import Database
+from api.db.writer import GroupWriter
+
+
+def _database(tmp_path: Path, **options: bool) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}", upgrade=False, **options)
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    return db
+
+
+def _insert(gate: threading.Event | None = None):  # type: ignore[no-untyped-def]
+    """A batch handler inserting each job's text (a job 'bad' fails its batch); the first
+    batch waits for ``gate``, so that the jobs queued meanwhile go together."""
+    batches: list[list[str]] = []
+
+    def handle(session: Session, jobs: list[str]) -> list[int]:
+        if gate is not None:
+            gate.wait(10)
+        batches.append(list(jobs))
+        if "bad" in jobs:
+            raise ValueError("a bad job")
+        ids = []
+        for job in jobs:
+            row = session.execute(
+                text("INSERT INTO notes (body) VALUES (:b) RETURNING id"), {"b": job}
+            )
+            ids.append(int(row.scalar_one()))
+        return ids
+
+    return handle, batches
+
+
+def _bodies(db: Database) -> list[str]:
+    with db.engine.connect() as connection:
+        return [r[0] for r in connection.execute(text("SELECT body FROM notes ORDER BY id"))]
+
+
+def test_tasks_get_their_own_results_and_a_bad_job_fails_alone(tmp_path):
+    db = _database(tmp_path)
+    gate = threading.Event()
+    handle, batches = _insert(gate)
+    writer = GroupWriter(db.sessions, handle)
+
+    async def run() -> list[object]:
+        first = asyncio.ensure_future(writer.submit_async("first"))
+        await asyncio.sleep(0)  # queued, and held at the gate while the others queue
+        rest = [asyncio.ensure_future(writer.submit_async(b)) for b in ("a", "bad", "b", "c")]
+        await asyncio.sleep(0)
+        gate.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    try:
+        first, a, bad, b, c = asyncio.run(run())
+    finally:
+        writer.close()
+    assert isinstance(bad, ValueError)
+    assert _bodies(db) == ["first", "a", "b", "c"]
+    assert (first, a, b, c) == (1, 2, 3, 4)
+    # queued together (behind the held first batch, or with it), then retried one by one
+    assert any(len(batch) > 1 and "bad" in batch for batch in batches)
+    assert ["bad"] in batches
+    db.dispose()
+
+
+def test_a_cancelled_caller_is_still_written(tmp_path):
+    db = _database(tmp_path)
+    gate = threading.Event()
+    handle, _ = _insert(gate)
+    writer = GroupWriter(db.sessions, handle)
+
+    async def run() -> None:
+        task = asyncio.ensure_future(writer.submit_async("left"))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        gate.set()
+        assert writer.submit("after") == 2  # from a thread, once the first is written
+
+    try:
+        asyncio.run(run())
+    finally:
+        writer.close()
+    assert _bodies(db) == ["left", "after"]
+    db.dispose()
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_checkpoints_in_the_background_leave_commits_one_wal_sync(tmp_path, background):
+    db = _database(tmp_path, background_checkpoints=background)
+    try:
+        with db.engine.begin() as connection:
+            auto = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+            connection.exec_driver_sql("INSERT INTO notes (body) VALUES ('x')")
+        assert auto == (0 if background else 1000)
+        if background:
+            db._checkpointer.checkpoint()  # type: ignore[union-attr]  # what its thread does
+            with db.engine.connect() as connection:
+                busy, log, copied = connection.exec_driver_sql(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).one()
+            assert busy == 0 and log == copied  # everything in the WAL is in the database
+    finally:
+        db.dispose()
+    assert _bodies(Database(f"sqlite:///{tmp_path / 'w.db'}", upgrade=False)) == ["x"]
+
+
+def test_writers_of_two_processes_take_turns(tmp_path):
+    """The lock beside a SQLite file: a second holder (as another worker's writer would be)
+    waits until the first lets go, then goes at once."""
+    one, two = _database(tmp_path), Database(f"sqlite:///{tmp_path / 'w.db'}", upgrade=False)
+    entered = threading.Event()
+    order: list[str] = []
+
+    def second() -> None:
+        with two.writers_turn():
+            order.append("second")
+            entered.set()
+
+    with one.writers_turn():
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        assert not entered.wait(0.2)  # held here: the other cannot enter
+        order.append("first done")
+    assert entered.wait(10)
+    waiting.join()
+    assert order == ["first done", "second"]
+    assert (tmp_path / "w.db-writers.lock").exists()
+    one.dispose()
+    two.dispose()
