@@ -43,6 +43,25 @@ def _insert(gate: threading.Event | None = None):  # type: ignore[no-untyped-def
     return handle, batches
 
 
+def _run(coroutine):  # type: ignore[no-untyped-def]
+    """``asyncio.run`` in a thread of its own: the test process's main thread may hold a
+    running loop already (Playwright's, from a browser test run before in this process)."""
+    done: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            done["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # handed to the test's thread
+            done["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in done:
+        raise done["error"]  # type: ignore[misc]
+    return done.get("value")
+
+
 def _bodies(db: Database) -> list[str]:
     with db.engine.connect() as connection:
         return [r[0] for r in connection.execute(text("SELECT body FROM notes ORDER BY id"))]
@@ -63,7 +82,7 @@ def test_tasks_get_their_own_results_and_a_bad_job_fails_alone(tmp_path):
         return await asyncio.gather(first, *rest, return_exceptions=True)
 
     try:
-        first, a, bad, b, c = asyncio.run(run())
+        first, a, bad, b, c = _run(run())
     finally:
         writer.close()
     assert isinstance(bad, ValueError)
@@ -91,7 +110,7 @@ def test_a_cancelled_caller_is_still_written(tmp_path):
         assert writer.submit("after") == 2  # from a thread, once the first is written
 
     try:
-        asyncio.run(run())
+        _run(run())
     finally:
         writer.close()
     assert _bodies(db) == ["left", "after"]
