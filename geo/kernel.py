@@ -19,29 +19,16 @@ The compiled functions are cached on disk (numba ``cache=True``) when the packag
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import shapely
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from geo.imports import numba_can_cache
 
-def _cache_writable() -> bool:
-    """Whether numba can keep its compiled functions on disk here."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return True
-    folder = Path(__file__).parent / "__pycache__"
-    try:
-        folder.mkdir(exist_ok=True)
-    except OSError:
-        return False
-    return os.access(folder, os.W_OK)
-
-
-_CACHE = _cache_writable()
+_CACHE = numba_can_cache(__file__)
 #: Bound on the relative error of a double-precision 2x2 orientation (3.3e-16, rounded up).
 _ORIENT_ERR = 1e-15
 #: From this many points on, look them up in the order of the cells they fall in.

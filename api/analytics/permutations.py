@@ -15,28 +15,15 @@ The loop is compiled with numba and cached on disk when ``api/analytics/__pycach
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
 from api.analytics.weights import LevelWeights
+from geo.imports import numba_can_cache
 
 
-def _cache_writable() -> bool:
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return True
-    folder = Path(__file__).parent / "__pycache__"
-    try:
-        folder.mkdir(exist_ok=True)
-    except OSError:
-        return False
-    return os.access(folder, os.W_OK)
-
-
-@njit(cache=_cache_writable(), nogil=True)
+@njit(cache=numba_can_cache(__file__), nogil=True)
 def _larger(
     y: NDArray[np.float64],
     indptr: NDArray[np.int64],
