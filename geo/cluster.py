@@ -146,7 +146,11 @@ class DaskAssigner:
         with dask.config.set({"dataframe.convert-string": False}):
             dask_frame = dd.from_pandas(frame, npartitions=parts, sort=True)
             out = dask_frame.map_partitions(_assign_partition, self.loader, options, meta=meta)
-            result = out.compute()
+            # each partition's answer comes back on its own and is joined here: computing the
+            # frame would join them on one worker first (10,000,000 rows of chains and
+            # leaders there exceed a worker's memory)
+            pieces = self._client.gather(self._client.compute(out.to_delayed()))
+            result = pd.concat(pieces) if pieces else meta
         result.index = table.index
         return result
 
