@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import secrets
 import threading
 from datetime import UTC, datetime
@@ -22,9 +21,8 @@ from api.access.errors import InvalidKeyRequest, KeyNotFound, UnknownRole
 from api.access.policy import Principal, Role
 from api.db import Database
 from api.db.models import ApiKey, BrowserSession, VolunteerTeam
+from api.periodic import every
 from geo.units import BoundarySet
-
-log = logging.getLogger("wangge")
 
 #: How often a server reads the keys it has cached again (see ``KeyStore.follow``).
 RENEW_INTERVAL_S = 0.25
@@ -146,16 +144,10 @@ class KeyStore:
         Should the thread fall behind, the entries expire as before (``ttl_s``)."""
         if self._following is not None:
             return
-        stop = self._following = threading.Event()
-
-        def run() -> None:
-            while not stop.wait(interval_s):
-                try:
-                    self.renew()
-                except Exception:  # the database away for a moment: entries expire meanwhile
-                    log.warning("could not read the API keys again", exc_info=True)
-
-        threading.Thread(target=run, name="wangge-keys", daemon=True).start()
+        # should a read fail (the database away for a moment), entries expire meanwhile
+        self._following = every(
+            interval_s, self.renew, name="wangge-keys", failed="could not read the API keys again"
+        )
 
     def close(self) -> None:
         if self._following is not None:

@@ -32,6 +32,7 @@ from api.cases.visibility import get_visible
 from api.db import Database
 from api.db.models import Category, Report
 from api.db.writer import GroupWriter
+from api.periodic import every
 from api.settings import Settings
 from geo.assign import BoundaryIndex
 from geo.live_index import OpenCase, OpenCaseIndex
@@ -145,16 +146,12 @@ class Cases:
         report made through any worker is a possible duplicate on every other within that."""
         if self._following is not None:
             return
-        stop = self._following = threading.Event()
-
-        def run() -> None:
-            while not stop.wait(interval_s):
-                try:
-                    self.follow_changes()
-                except Exception:  # the database away for a moment: tried again next time
-                    log.warning("could not follow the cases' changes", exc_info=True)
-
-        threading.Thread(target=run, name="wangge-follow-cases", daemon=True).start()
+        self._following = every(
+            interval_s,
+            self.follow_changes,
+            name="wangge-follow-cases",
+            failed="could not follow the cases' changes",
+        )
 
     def close(self) -> None:
         """Stop following changes; finish queued writes."""
