@@ -25,6 +25,7 @@ from api.routers import (
     categories,
     coverage,
     facilities,
+    fast_intake,
     health,
     keys,
     leaders,
@@ -64,6 +65,29 @@ Every coordinate names its system: `wgs84` (GPS), `gcj02` (Amap, Tencent, WeChat
 """
 
 
+class Wangge(FastAPI):
+    """The application: FastAPI, but for POST /reports in its common case, answered by
+    :class:`api.routers.fast_intake.FastIntake` once the services have started."""
+
+    intake: fast_intake.FastIntake | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        intake = self.intake
+        if (
+            intake is not None
+            and scope["type"] == "http"
+            and scope["path"] == fast_intake.PATH
+            and scope["method"] == "POST"
+        ):
+            await intake(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def full_stack(self, scope: Any, receive: Any, send: Any) -> None:
+        """Every request through FastAPI's whole stack (the fast intake's fallback)."""
+        await super().__call__(scope, receive, send)
+
+
 async def _route_once(app: FastAPI) -> None:
     """Route one request (to no route) through the application before it serves: FastAPI
     builds each included router's table of routes on its first match, tens of milliseconds
@@ -93,7 +117,7 @@ async def _route_once(app: FastAPI) -> None:
     await app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, *, freeze_at_start: bool = False) -> FastAPI:
+def create_app(settings: Settings | None = None, *, freeze_at_start: bool = False) -> Wangge:
     """Build the application; boundaries are loaded when it starts, not at import.
 
     ``freeze_at_start``: a server process (``wangge serve``) moves what its start built out of
@@ -102,7 +126,7 @@ def create_app(settings: Settings | None = None, *, freeze_at_start: bool = Fals
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Wangge) -> AsyncIterator[None]:
         services = open_services(settings)
         state = app.state
         state.services = services
@@ -120,6 +144,7 @@ def create_app(settings: Settings | None = None, *, freeze_at_start: bool = Fals
             lambda swapped: prepare_tiles_later(swapped, settings.tile_cache_bytes)
         )
         await _route_once(app)
+        app.intake = fast_intake.FastIntake(app, app.full_stack)
         if freeze_at_start:
             # What the start built (boundaries, indexes, catalogues: some 400,000 objects)
             # lives as long as the server: kept out of the collector's full passes, each of
@@ -129,10 +154,11 @@ def create_app(settings: Settings | None = None, *, freeze_at_start: bool = Fals
         try:
             yield
         finally:
+            app.intake = None
             state.rate_limiter.close()
             services.close()
 
-    app = FastAPI(
+    app = Wangge(
         title="Wangge",
         version=VERSION,
         description=DESCRIPTION,

@@ -35,7 +35,7 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from geo.crs import CoordSystem, points_to_wgs84
+from geo.crs import CoordSystem, one_point_to_wgs84, points_to_wgs84
 from geo.kernel import AMBIGUOUS, FOUND, SNAP, PointKernel, take_rows
 from geo.units import LEADER_COLUMNS, BoundarySet
 
@@ -223,8 +223,9 @@ class BoundaryIndex:
         -------
         See :class:`BoundaryIndex`.
         """
-        point = _one_point(lon, lat) if crs == "wgs84" else None
-        if point is not None:  # a request's point: no arrays until the answer
+        # a request's point (in any named geographic system): no arrays until the answer
+        point = _one_point(lon, lat) if crs == "wgs84" else one_point_to_wgs84(lon, lat, crs)
+        if point is not None:
             return self._assign_point(*point)
         x, y, _ = points_to_wgs84(lon, lat, crs)
         return self._assign_wgs84(x, y)

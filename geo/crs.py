@@ -496,6 +496,29 @@ def _one_valid_point(x: ArrayLike, y: ArrayLike, system: CoordSystem) -> tuple[f
     return lon, lat
 
 
+def one_point_to_wgs84(
+    x: ArrayLike, y: ArrayLike, crs: str | CoordSystem
+) -> tuple[float, float] | None:
+    """One valid point (plain numbers, or lists of one) of a named geographic system
+    (``wgs84``, ``gcj02``, ``bd09``) in WGS84, converted without arrays exactly as
+    :func:`points_to_wgs84` converts it; None for anything else (left to the general path).
+
+    Raises
+    ------
+    UnknownCRS
+        When ``crs`` names no known system.
+
+    Example
+    -------
+    >>> [round(v, 6) for v in one_point_to_wgs84(116.41024449916938, 39.91640428150164, "gcj02")]
+    [116.404, 39.915]
+    >>> one_point_to_wgs84(200.0, 39.9, "gcj02") is None
+    True
+    """
+    system = parse_crs(crs)
+    return _one_valid_point(x, y, system) if system.is_geographic_named else None
+
+
 def points_to_wgs84(
     x: ArrayLike,
     y: ArrayLike,
@@ -548,10 +571,9 @@ def points_to_wgs84(
     ['x or y is not a finite number']
     """
     system = parse_crs(crs)
-    if system.is_geographic_named:
-        one = _one_valid_point(x, y, system)
-        if one is not None:  # a single point (a report, a lookup): no array operations
-            return np.array([one[0]]), np.array([one[1]]), np.array([""])
+    one = one_point_to_wgs84(x, y, system)
+    if one is not None:  # a single point (a report, a lookup): no array operations
+        return np.array([one[0]]), np.array([one[1]]), np.array([""])
     xs = np.atleast_1d(np.asarray(x, dtype=float))
     ys = np.atleast_1d(np.asarray(y, dtype=float))
     if system.is_geographic_named:

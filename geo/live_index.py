@@ -1,9 +1,12 @@
 """A live spatial index of open cases, for nearby-duplicate suggestions.
 
-Open cases come and go one at a time, so this uses an ``rtree`` index that is updated in place
-(an STRtree would have to be rebuilt on every change). Coordinates are WGS84; the search box is
-widened from metres to degrees at the point's latitude and the exact distance is then measured
-on the ellipsoid.
+Open cases come and go one at a time, on the path of every new report (a look-up, then an
+insert), so the index is updated in place: a hash of fixed cells of 0.001 degrees (about 110 m
+by 85 m in Tianjin), each holding its cases by id. A search visits the few cells its box
+covers; inserting and removing are a dictionary's. (An ``rtree`` took 36 us to insert and 19 us
+to search here, a tenth of a report's whole time on the event loop; an STRtree would have to be
+rebuilt on every change.) Coordinates are WGS84; the search box is widened from metres to
+degrees at the point's latitude and the exact distance is then measured on the ellipsoid.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyproj
-from rtree import index as rtree_index
 
 _GEOD = pyproj.Geod(ellps="WGS84")
 _M_PER_DEG_LAT = 110_574.0  # the smallest value (at the equator), so boxes are never too small
+#: The side of the index's cells, in degrees.
+CELL_DEG = 0.001
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class OpenCaseIndex:
     """
 
     def __init__(self) -> None:
-        self._tree = rtree_index.Index()
+        self._cells: dict[tuple[int, int], dict[int, OpenCase]] = {}
         self._cases: dict[int, OpenCase] = {}
         self._lock = threading.Lock()
 
@@ -72,7 +76,11 @@ class OpenCaseIndex:
             if case.id in self._cases:
                 self._remove(case.id)
             self._cases[case.id] = case
-            self._tree.insert(case.id, (case.lon, case.lat, case.lon, case.lat))
+            cell = _cell(case.lon, case.lat)
+            found = self._cells.get(cell)
+            if found is None:
+                found = self._cells[cell] = {}
+            found[case.id] = case
 
     def remove(self, case_id: int) -> None:
         """Remove a case if present."""
@@ -82,7 +90,11 @@ class OpenCaseIndex:
     def _remove(self, case_id: int) -> None:
         case = self._cases.pop(case_id, None)
         if case is not None:
-            self._tree.delete(case_id, (case.lon, case.lat, case.lon, case.lat))
+            cell = _cell(case.lon, case.lat)
+            found = self._cells[cell]
+            del found[case_id]
+            if not found:
+                del self._cells[cell]
 
     def nearby(
         self,
@@ -117,10 +129,24 @@ class OpenCaseIndex:
         dlat = radius_m / _M_PER_DEG_LAT
         widest = math.cos(math.radians(min(abs(lat) + dlat, 89.9)))
         dlon = radius_m / (_M_PER_DEG_LAT * max(widest, 1e-6))
+        west, south, east, north = lon - dlon, lat - dlat, lon + dlon, lat + dlat
+        x0, y0 = _cell(west, south)
+        x1, y1 = _cell(east, north)
         with self._lock:
+            if (x1 - x0 + 1) * (y1 - y0 + 1) > len(self._cells):  # a box wider than the cases
+                cells = list(self._cells.values())
+            else:
+                cells = [
+                    found
+                    for x in range(x0, x1 + 1)
+                    for y in range(y0, y1 + 1)
+                    if (found := self._cells.get((x, y))) is not None
+                ]
             hits = [
-                self._cases[i]
-                for i in self._tree.intersection((lon - dlon, lat - dlat, lon + dlon, lat + dlat))
+                case
+                for cell in cells
+                for case in cell.values()
+                if west <= case.lon <= east and south <= case.lat <= north
             ]
         found = []
         for case in hits:
@@ -130,3 +156,7 @@ class OpenCaseIndex:
             if distance <= radius_m:
                 found.append(NearbyCase(case, float(distance)))
         return sorted(found, key=lambda n: (n.distance_m, n.case.id))
+
+
+def _cell(lon: float, lat: float) -> tuple[int, int]:
+    return math.floor(lon / CELL_DEG), math.floor(lat / CELL_DEG)

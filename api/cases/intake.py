@@ -28,9 +28,18 @@ from api.cases.lifecycle import Status
 from api.cases.photos import CleanPhoto, store_photo
 from api.cases.transitions import event_row
 from api.cases.views import iso, report_view
-from api.db.models import IdempotencyRecord, Photo, Report, ReportEvent, ReportUnit
+from api.db.bulk import RawInsert
+from api.db.models import (
+    HEAT_CELL_M,
+    IdempotencyRecord,
+    Photo,
+    Report,
+    ReportEvent,
+    ReportUnit,
+)
 from api.webhooks import outbox
 from api.webhooks.cases import intake_events
+from geo.grid import grid_cell
 from geo.live_index import OpenCase
 
 if TYPE_CHECKING:
@@ -343,9 +352,11 @@ def write_jobs(cases: Cases, session: Session, jobs: list[Job]) -> list[Receipt]
             first[ident] = n
         fresh.append(n)
     if fresh:
-        # Core statements, not the ORM: one multi-row INSERT ... RETURNING for the reports
-        # and one executemany per table (the writer's time is the intake's ceiling)
-        ids = _insert_returning(connection, Report, [jobs[n].row for n in fresh])
+        # The driver's own executemany, statements compiled once (api.db.bulk): the
+        # writer's Python time is the intake's ceiling
+        ids = _raw(connection, Report, REPORT_COLUMNS).returning_ids(
+            connection, [_with_heat_cell(jobs[n].row) for n in fresh]
+        )
         units: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         records: list[dict[str, Any]] = []
@@ -385,7 +396,7 @@ def write_jobs(cases: Cases, session: Session, jobs: list[Job]) -> list[Receipt]
             (IdempotencyRecord, records),
         ):
             if rows:
-                connection.execute(insert(_table(model)), rows)
+                _raw(connection, model, tuple(rows[0])).execute(connection, rows)
         # the webhooks' events, in the same transaction (one executemany for the batch)
         outbox.record(
             session, intake_events([(i, jobs[n]) for n, i in zip(fresh, ids, strict=True)])
@@ -402,6 +413,35 @@ def write_jobs(cases: Cases, session: Session, jobs: list[Job]) -> list[Receipt]
     done = [r for r in results if r is not None]
     assert len(done) == len(jobs)
     return done
+
+
+#: The columns of a new report's row (``_prepare``'s, and its heat cell).
+REPORT_COLUMNS = (
+    "category", "description", "address", "reporter_name", "reporter_phone", "submitted_by",
+    "lon", "lat", "input_crs", "input_lon", "input_lat", "status", "assignment", "distance_m",
+    "unit_code", "leader_unit", "leader_name", "leader_phone", "leader_id", "boundary_set",
+    "boundary_version_id", "department", "duplicate_of", "created_at", "updated_at", "due_at",
+    "resolved_at", "closed_at", "rating", "rating_comment", "heat_x", "heat_y",
+)  # fmt: skip
+
+_RAW: dict[tuple[str, str, tuple[str, ...]], RawInsert] = {}
+
+
+def _raw(connection: Any, model: Any, columns: tuple[str, ...]) -> RawInsert:
+    """The table's compiled insert of these columns for the connection's dialect."""
+    dialect = connection.dialect
+    key = (dialect.name, model.__tablename__, columns)
+    found = _RAW.get(key)
+    if found is None:
+        found = _RAW[key] = RawInsert(dialect, _table(model), columns)
+    return found
+
+
+def _with_heat_cell(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its heat cell (the column's default, computed here: RawInsert applies
+    no Python defaults)."""
+    x, y = grid_cell(row["lon"], row["lat"], HEAT_CELL_M)
+    return {**row, "heat_x": x, "heat_y": y}
 
 
 def _table(model: Any) -> Table:
