@@ -153,6 +153,8 @@ class BoundaryIndex:
             column: bset.units[column].tolist()
             for column in ("code", "name", "level", "leader_name", "leader_phone", "leader_id")
         }
+        # what :meth:`place` answers for a point inside each unit, kept as first asked
+        self._placed: dict[int, dict[str, Any]] = {}
         # built on first use and shared with the copies of :meth:`with_leaders`
         self._metric_lock = threading.Lock()
         self._metric_cache: dict[str, Any] = {}
@@ -191,6 +193,7 @@ class BoundaryIndex:
         other._text = dict(self._text)
         for column in LEADER_COLUMNS:
             other._text[column] = other.bset.units[column].tolist()
+        other._placed = {}  # (answers name the leaders)
         return other
 
     # -- public -----------------------------------------------------------------------------
@@ -229,6 +232,54 @@ class BoundaryIndex:
             return self._assign_point(*point)
         x, y, _ = points_to_wgs84(lon, lat, crs)
         return self._assign_wgs84(x, y)
+
+    def place(
+        self, lon: float, lat: float, crs: str | CoordSystem = "wgs84"
+    ) -> tuple[dict[str, Any], float, float] | None:
+        """One point's answer without arrays: what ``describe(assign([lon], [lat], crs), 0)``
+        gives, and the point's WGS84 lon and lat, for a valid point plainly inside a unit (the
+        answer of each unit is built once and kept). None for every other point (near the
+        set's edge, on a shared edge or vertex, outside, or invalid): :meth:`assign` decides
+        those. The answer's lists and dicts are shared: not to be modified.
+
+        Example
+        -------
+        >>> import geopandas as gpd, shapely
+        >>> from geo.units import BoundarySet
+        >>> top = gpd.GeoDataFrame({"code": ["A"], "name": ["Area"], "parent": [""]},
+        ...                        geometry=[shapely.box(117.2, 39.1, 117.21, 39.11)], crs=4326)
+        >>> index = BoundaryIndex(BoundarySet.from_levels([("area", top)]))
+        >>> placed, lon, lat = index.place(117.205, 39.105)
+        >>> placed["status"], [u["code"] for u in placed["units"]], lon
+        ('assigned', ['A'], 117.205)
+        >>> index.place(117.3, 39.105) is None  # outside: left to assign()
+        True
+        """
+        point = one_point_to_wgs84(lon, lat, crs)
+        if point is None:
+            return None
+        x, y = point
+        unit, kind = self._kernel.locate_point(x, y)
+        if kind != FOUND or unit < 0:
+            return None
+        placed = self._placed.get(unit)
+        if placed is None:
+            placed = self._placed[unit] = self._describe_unit(unit)
+        return {**placed}, x, y
+
+    def _describe_unit(self, unit: int) -> dict[str, Any]:
+        """:meth:`describe` of a point found inside ``unit``."""
+        row = slice(unit, unit + 1)
+        found = Assignment(
+            status=_STATUS_TEXT[self._status_of[row]],
+            unit=np.array([unit], dtype=np.intp),
+            chain=self.bset.chains[row],
+            leader=self.bset.responsible[row],
+            distance_m=np.zeros(1),
+            lon=np.zeros(1),
+            lat=np.zeros(1),
+        )
+        return self.describe(found, 0)
 
     def describe(self, result: Assignment, i: int, *, with_phone: bool = True) -> dict[str, Any]:
         """One point's result as plain values: status, units top first, leader, distance."""

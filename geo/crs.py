@@ -259,13 +259,7 @@ def gcj02_to_wgs84(
     """
     glon, glat = _as_arrays(lon, lat)
     if glon.size == 1 and glat.size == 1:
-        g = (float(glon.flat[0]), float(glat.flat[0]))
-        w = g
-        for _ in range(iterations):
-            f = _wgs84_to_gcj02_one(*w)
-            w = (w[0] - (f[0] - g[0]), w[1] - (f[1] - g[1]))
-        if _out_of_china_one(*g):
-            w = g
+        w = _gcj02_to_wgs84_one(float(glon.flat[0]), float(glat.flat[0]), iterations)
         return np.full(glon.shape, w[0]), np.full(glat.shape, w[1])
     wlon, wlat = glon.copy(), glat.copy()
     for _ in range(iterations):
@@ -274,6 +268,15 @@ def gcj02_to_wgs84(
         wlat = wlat - (flat - glat)
     outside = out_of_china(glon, glat)
     return np.where(outside, glon, wlon), np.where(outside, glat, wlat)
+
+
+def _gcj02_to_wgs84_one(lon: float, lat: float, iterations: int = 4) -> tuple[float, float]:
+    """:func:`gcj02_to_wgs84` of one point in plain floats (the same steps, the same bits)."""
+    w = (lon, lat)
+    for _ in range(iterations):
+        f = _wgs84_to_gcj02_one(*w)
+        w = (w[0] - (f[0] - lon), w[1] - (f[1] - lat))
+    return (lon, lat) if _out_of_china_one(lon, lat) else w
 
 
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray, NDArray]:
@@ -488,7 +491,9 @@ def _one_valid_point(x: ArrayLike, y: ArrayLike, system: CoordSystem) -> tuple[f
     lon, lat = float(x), float(y)
     if not _fine(lon, lat):
         return None
-    if system.name != "wgs84":
+    if system.name == "gcj02":  # (the phones' system: no arrays at all)
+        lon, lat = _gcj02_to_wgs84_one(lon, lat)
+    elif system.name != "wgs84":
         wlon, wlat = transform_coords(lon, lat, system, "wgs84")
         lon, lat = float(wlon), float(wlat)
         if not _fine(lon, lat):

@@ -137,10 +137,10 @@ class OpenCaseIndex:
                 cells = list(self._cells.values())
             else:
                 cells = [
-                    found
+                    cell
                     for x in range(x0, x1 + 1)
                     for y in range(y0, y1 + 1)
-                    if (found := self._cells.get((x, y))) is not None
+                    if (cell := self._cells.get((x, y))) is not None
                 ]
             hits = [
                 case

@@ -28,7 +28,7 @@ from api.cases.lifecycle import Status
 from api.cases.photos import CleanPhoto, store_photo
 from api.cases.transitions import event_row
 from api.cases.views import iso, report_view
-from api.db.bulk import RawInsert
+from api.db.bulk import RawInsert, rows_with_keys
 from api.db.models import (
     HEAT_CELL_M,
     IdempotencyRecord,
@@ -187,10 +187,14 @@ def _prepare(
         )
     active = cases.boundaries.current  # one version for the whole placement
     index = active.index
-    result = index.assign([submission.lon], [submission.lat], crs=submission.crs)
-    placed = index.describe(result, 0)
+    found = index.place(submission.lon, submission.lat, submission.crs)
+    if found is not None:  # inside a unit: the answer without arrays
+        placed, lon, lat = found
+    else:
+        result = index.assign([submission.lon], [submission.lat], crs=submission.crs)
+        placed = index.describe(result, 0)
+        lon, lat = float(result.lon[0]), float(result.lat[0])
     now = submission.reported_at or cases.clock()
-    lon, lat = float(result.lon[0]), float(result.lat[0])
     settings = cases.settings
     nearby = cases.open_cases.nearby(
         lon,
@@ -397,10 +401,11 @@ def write_jobs(cases: Cases, session: Session, jobs: list[Job]) -> list[Receipt]
         ):
             if rows:
                 _raw(connection, model, tuple(rows[0])).execute(connection, rows)
-        # the webhooks' events, in the same transaction (one executemany for the batch)
-        outbox.record(
-            session, intake_events([(i, jobs[n]) for n, i in zip(fresh, ids, strict=True)])
-        )
+        # the webhooks' events, in the same transaction (one executemany for the batch),
+        # built only when somebody subscribes
+        if outbox.subscribed(session):
+            written = [(i, jobs[n]) for n, i in zip(fresh, ids, strict=True)]
+            outbox.record(session, intake_events(written), checked=True)
     for n, job in enumerate(jobs):
         if results[n] is None:  # a key repeated within the batch: as its first use
             origin = first[(job.principal.client, job.key or "")]
@@ -457,21 +462,23 @@ def _insert_returning(connection: Any, model: Any, rows: list[dict[str, Any]]) -
 
 
 def _known_keys(session: Session, jobs: list[Job]) -> dict[tuple[str, str], Any]:
-    """The records of the batch's (client, key) pairs, found through the primary key (by
-    key alone it would be a scan of every record ever kept)."""
+    """The records of the batch's (client, key) pairs, found through the keys' index (read
+    on the driver's cursor: this runs for every batch of the writer)."""
     wanted = {(job.principal.client, job.key) for job in jobs if job.key}
     if not wanted:
         return {}
-    table = _table(IdempotencyRecord)
-    rows = session.connection().execute(
-        select(
-            table.c.client, table.c.key, table.c.request_hash, table.c.status_code, table.c.response
-        ).where(
-            table.c.client.in_({client for client, _ in wanted}),
-            table.c.key.in_({key for _, key in wanted}),
-        )
+    rows = rows_with_keys(
+        session.connection(),
+        _table(IdempotencyRecord),
+        "key",
+        sorted({key for _, key in wanted}),
+        ("client", "key", "request_hash", "status_code", "response"),
     )
-    return {(r.client, r.key): r for r in rows if (r.client, r.key) in wanted}
+    return {
+        (r["client"], r["key"]): SimpleNamespace(**r)
+        for r in rows
+        if (r["client"], r["key"]) in wanted
+    }
 
 
 def recorded_report(session: Session, key: str, client: str | None = None) -> int | None:

@@ -1,4 +1,4 @@
-"""Inserts of many rows on the database driver's own cursor, for the one hot writer (intake).
+"""Statements on the database driver's own cursor, for the one hot writer (intake).
 
 SQLAlchemy's Core ``insert`` spends more per row in Python than the database spends storing
 it: each execution builds its parameters through the compiled statement, and an INSERT ...
@@ -11,6 +11,7 @@ the per-row machinery.
 
 Rows are plain dicts with exactly the columns given (Python-side column defaults are not
 applied, so a table with one must be given that column; the constructor checks).
+:func:`rows_with_keys` reads rows by one column's values the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.engine import Dialect
 
 
@@ -106,3 +107,40 @@ def _cursor(connection: Connection) -> Any:
     raw = connection.connection.driver_connection
     assert raw is not None
     return raw.cursor()
+
+
+_SELECTS: dict[tuple[str, str, str, tuple[str, ...], int], tuple[str, bool, list[Any]]] = {}
+
+
+def rows_with_keys(
+    connection: Connection, table: Table, column: str, values: Sequence[Any], columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The rows of ``table`` whose ``column`` is one of ``values`` (its index serves the
+    search), with ``columns`` read as SQLAlchemy reads them (e.g. JSON decoded)."""
+    if not values:
+        return []
+    dialect = connection.dialect
+    key = (dialect.name, table.name, column, tuple(columns), len(values))
+    found = _SELECTS.get(key)
+    if found is None:
+        statement = select(*(table.c[c] for c in columns)).where(
+            table.c[column].in_([bindparam(f"v{i}") for i in range(len(values))])
+        )
+        compiled = statement.compile(dialect=dialect)
+        processors = [table.c[c].type._cached_result_processor(dialect, None) for c in columns]
+        found = _SELECTS[key] = (compiled.string, bool(compiled.positional), processors)
+    sql, positional, processors = found
+    parameters: Any = tuple(values) if positional else {f"v{i}": v for i, v in enumerate(values)}
+    cursor = _cursor(connection)
+    try:
+        cursor.execute(sql, parameters)
+        fetched = cursor.fetchall()
+    finally:
+        cursor.close()
+    return [
+        {
+            name: (p(value) if p is not None else value)
+            for name, p, value in zip(columns, processors, row, strict=True)
+        }
+        for row in fetched
+    ]

@@ -251,3 +251,36 @@ def test_batch_agrees_with_brute_force_covers():
             assert codes[result.unit[k]] == min(codes[hits])
         else:
             assert result.status[k] in (GAP, SNAPPED, UNASSIGNED)
+
+
+def test_a_point_placed_without_arrays_is_answered_as_assign_answers_it():
+    """place() answers the points plainly inside a unit, exactly as describe(assign()) does
+    (in WGS84 and GCJ-02), and leaves every other point to assign()."""
+    index = BoundaryIndex(_lattice_set())
+    rng = np.random.default_rng(7)
+    n = 20_000
+    span = STEP * 64
+    lon = 117.0 + rng.uniform(-0.002, span + 0.002, n)
+    lat = 39.0 + rng.uniform(-0.002, span + 0.002, n)
+    on_grid = rng.random(n) < 0.25
+    lon[on_grid] = 117.0 + rng.integers(0, 257, on_grid.sum()) * (STEP / 4)
+    lat[on_grid] = 39.0 + rng.integers(0, 257, on_grid.sum()) * (STEP / 4)
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    placed = {ASSIGNED: 0, GAP: 0}
+    for crs, xs, ys in (("wgs84", lon, lat), ("gcj02", glon, glat)):
+        for k in range(n):
+            x, y = float(xs[k]), float(ys[k])
+            found = index.place(x, y, crs)
+            result = index.assign([x], [y], crs=crs)
+            if found is None:
+                continue
+            answer, wlon, wlat = found
+            assert answer == index.describe(result, 0), (crs, k)
+            assert (wlon, wlat) == (result.lon[0], result.lat[0]), (crs, k)
+            placed[answer["status"]] += 1
+    # most points are inside a unit (some in gaps); those on edges and outside are not placed
+    assert placed[ASSIGNED] > n and placed[GAP] > 100
+    assert index.place(float("nan"), 39.0, "wgs84") is None
+    assert index.place(117.0 - 1.0, 39.0, "wgs84") is None  # outside
+    with pytest.raises(UnknownCRS):
+        index.place(117.0, 39.0, "mars")
