@@ -28,7 +28,7 @@ from api.cases.lifecycle import Status
 from api.cases.photos import CleanPhoto, store_photo
 from api.cases.transitions import event_row
 from api.cases.views import iso, report_view
-from api.db.bulk import RawInsert, rows_with_keys
+from api.db.bulk import RawInsert, begin_write, rows_with_keys
 from api.db.models import (
     HEAT_CELL_M,
     IdempotencyRecord,
@@ -336,6 +336,7 @@ def write_jobs(cases: Cases, session: Session, jobs: list[Job]) -> list[Receipt]
     """
     results: list[Receipt | None] = [None] * len(jobs)
     connection = session.connection()
+    begin_write(connection)  # the keys are read in the transaction that writes
     known = _known_keys(session, jobs)
     first: dict[tuple[str, str], int] = {}
     fresh: list[int] = []

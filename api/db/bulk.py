@@ -16,7 +16,8 @@ applied, so a table with one must be given that column; the constructor checks).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, select
@@ -24,7 +25,14 @@ from sqlalchemy.engine import Dialect
 
 
 class RawInsert:
-    """One table's INSERT of ``columns``, compiled for ``dialect``."""
+    """One table's INSERT of ``columns``, compiled for ``dialect``.
+
+    On SQLite a batch is one multi-row ``INSERT ... VALUES (...), (...)``: one step of the
+    database (the driver releases and retakes the GIL around each step, and a writer that
+    must retake it after every row waits each time for the event loop's thread to give it
+    up). New ids are given explicitly, after the largest id, inside a write transaction
+    (:func:`begin_write`), so nothing else can take them.
+    """
 
     def __init__(self, dialect: Dialect, table: Table, columns: Sequence[str]) -> None:
         missing = [
@@ -36,35 +44,20 @@ class RawInsert:
             raise ValueError(f"{table.name}: columns with Python defaults not given: {missing}")
         self.table = table
         self.columns = list(columns)
-        # inline: no RETURNING of the new key added by the dialect (PostgreSQL), added below
-        compiled = insert(table).inline().compile(dialect=dialect, column_keys=self.columns)
-        self.sql = compiled.string
-        self.positional = bool(compiled.positional)
-        if self.positional:
-            assert compiled.positiontup is not None
-            order = list(compiled.positiontup)
-        else:
-            order = self.columns
-        # the compiled statement's bind names are the column keys here (one VALUES row)
-        if sorted(order) != sorted(self.columns):
-            raise ValueError(f"{table.name}: unexpected parameters {order}")
-        self._order = order
-        self._processors: list[tuple[str, Callable[[Any], Any] | None]] = [
-            (name, table.c[name].type._cached_bind_processor(dialect)) for name in order
-        ]
-        self._returning_sql = f"{self.sql} RETURNING {table.c.id.name}" if "id" in table.c else ""
         self._sqlite = dialect.name == "sqlite"
+        self.sql, self.positional, self._processors = _compiled_insert(dialect, table, columns)
+        self._returning_sql = f"{self.sql} RETURNING {table.c.id.name}" if "id" in table.c else ""
+        # SQLite: the same with the id given (the ids are chosen here, see returning_ids)
+        self._with_id = (
+            _compiled_insert(dialect, table, [*columns, "id"])
+            if self._sqlite and "id" in table.c
+            else None
+        )
+        self._many: dict[tuple[bool, int], str] = {}
 
     def parameters(self, rows: Sequence[dict[str, Any]]) -> list[Any]:
         """The rows as the driver takes them: values bound as SQLAlchemy would bind them."""
-        processors = self._processors
-        if self.positional:
-            return [
-                tuple(p(row[n]) if p is not None else row[n] for n, p in processors) for row in rows
-            ]
-        return [
-            {n: (p(row[n]) if p is not None else row[n]) for n, p in processors} for row in rows
-        ]
+        return _bound(rows, self._processors, self.positional)
 
     def execute(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Insert the rows in the connection's transaction."""
@@ -72,7 +65,10 @@ class RawInsert:
             return
         cursor = _cursor(connection)
         try:
-            cursor.executemany(self.sql, self.parameters(rows))
+            if self._sqlite:
+                self._insert_sqlite(cursor, rows, with_id=False)
+            else:
+                cursor.executemany(self.sql, self.parameters(rows))
         finally:
             cursor.close()
 
@@ -84,15 +80,18 @@ class RawInsert:
             raise ValueError(f"{self.table.name} has no id column")
         cursor = _cursor(connection)
         try:
-            parameters = self.parameters(rows)
-            if self._sqlite:  # one row a step: the id the database gave it, never a guess
-                ids = []
-                for one in parameters:
-                    cursor.execute(self.sql, one)
-                    ids.append(int(cursor.lastrowid))
+            if self._sqlite:
+                raw: Any = connection.connection.driver_connection
+                if not raw.in_transaction:
+                    raise RuntimeError("ids are chosen only inside begin_write()")
+                cursor.execute(f"SELECT max(id) FROM {self.table.name}")
+                last = cursor.fetchone()[0] or 0
+                ids = list(range(last + 1, last + 1 + len(rows)))
+                with_ids = [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
+                self._insert_sqlite(cursor, with_ids, with_id=True)
                 return ids
             # psycopg: one pipelined executemany, a result set per row, in order
-            cursor.executemany(self._returning_sql, parameters, returning=True)
+            cursor.executemany(self._returning_sql, self.parameters(rows), returning=True)
             ids = []
             while True:
                 ids.append(int(cursor.fetchone()[0]))
@@ -100,6 +99,74 @@ class RawInsert:
                     return ids
         finally:
             cursor.close()
+
+    def _insert_sqlite(self, cursor: Any, rows: Sequence[dict[str, Any]], *, with_id: bool) -> None:
+        if with_id:
+            assert self._with_id is not None
+            sql, _, processors = self._with_id
+        else:
+            sql, processors = self.sql, self._processors
+        per = max(1, _sqlite_variables(cursor) // len(processors))
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            many = self._many.get((with_id, len(chunk)))
+            if many is None:
+                head, values = sql.split(" VALUES ", 1)
+                many = self._many[(with_id, len(chunk))] = (
+                    f"{head} VALUES {', '.join([values] * len(chunk))}"
+                )
+            flat = [v for one in _bound(chunk, processors, True) for v in one]
+            cursor.execute(many, flat)
+
+
+def begin_write(connection: Connection) -> None:
+    """Begin the connection's transaction as a writer now (SQLite: BEGIN IMMEDIATE, which takes
+    the database's write lock, so that what is read next cannot change before the writes);
+    nothing elsewhere (PostgreSQL's transaction has begun)."""
+    if connection.dialect.name != "sqlite":
+        return
+    raw: Any = connection.connection.driver_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+
+
+Processors = list[tuple[str, Any]]  # (column, its bind processor or None)
+
+
+def _compiled_insert(
+    dialect: Dialect, table: Table, columns: Sequence[str]
+) -> tuple[str, bool, Processors]:
+    """The INSERT's SQL for one row, whether its parameters are positional, and each
+    parameter's column and bind processor in order."""
+    # inline: no RETURNING of the new key added by the dialect (PostgreSQL)
+    compiled = insert(table).inline().compile(dialect=dialect, column_keys=list(columns))
+    positional = bool(compiled.positional)
+    if positional:
+        assert compiled.positiontup is not None
+        order = list(compiled.positiontup)
+    else:
+        order = list(columns)
+    # the compiled statement's bind names are the column keys here (one VALUES row)
+    if sorted(order) != sorted(columns):
+        raise ValueError(f"{table.name}: unexpected parameters {order}")
+    processors = [(name, table.c[name].type._cached_bind_processor(dialect)) for name in order]
+    return compiled.string, positional, processors
+
+
+def _bound(rows: Sequence[dict[str, Any]], processors: Processors, positional: bool) -> list[Any]:
+    if positional:
+        return [
+            tuple(p(row[n]) if p is not None else row[n] for n, p in processors) for row in rows
+        ]
+    return [{n: (p(row[n]) if p is not None else row[n]) for n, p in processors} for row in rows]
+
+
+def _sqlite_variables(cursor: Any) -> int:
+    """How many parameters one SQLite statement may have (32,766 since SQLite 3.32)."""
+    try:
+        return int(cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except (AttributeError, sqlite3.Error):  # Python before 3.11
+        return 999
 
 
 def _cursor(connection: Connection) -> Any:
