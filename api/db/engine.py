@@ -109,18 +109,37 @@ class Checkpointer:
 
 
 class _FileLock:
-    """An exclusive flock on a file, blocking until it is this process's turn."""
+    """An exclusive flock on a file, blocking until it is this process's turn; the file stays
+    open for the lock's life (a writer takes it for every batch). Threads of one process take
+    turns on a lock of their own first (a flock is the open file's, shared by its threads)."""
 
     def __init__(self, path: Path) -> None:
-        self._file = open(path, "a+b")  # noqa: SIM115 (open for the lock's whole life)
+        self._path = path
+        self._file: Any = None
+        self._threads = threading.Lock()
 
     def __enter__(self) -> object:
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+        self._threads.acquire()
+        try:
+            if self._file is None:
+                self._file = open(self._path, "a+b")  # noqa: SIM115 (kept open, see close)
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-        self._file.close()
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def close(self) -> None:
+        with self._threads:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
 
 class Database:
@@ -140,6 +159,7 @@ class Database:
             migrate(self.engine)
         self.sessions = session_factory(self.engine)
         self._checkpointer = Checkpointer(self.engine) if background else None
+        self._writers_lock: _FileLock | None = None
 
     def writers_turn(self) -> AbstractContextManager[object]:
         """Held around a group writer's transaction: on a SQLite file, an exclusive lock on a
@@ -150,7 +170,9 @@ class Database:
         path = self.url.split("///", 1)[-1] if self.url.startswith("sqlite") else ""
         if not path or path == ":memory:":
             return nullcontext()
-        return _FileLock(Path(f"{path}-writers.lock"))
+        if self._writers_lock is None:
+            self._writers_lock = _FileLock(Path(f"{path}-writers.lock"))
+        return self._writers_lock
 
     @property
     def dialect(self) -> str:
@@ -165,4 +187,6 @@ class Database:
         if self._checkpointer is not None:
             self._checkpointer.close()
             self._checkpointer = None
+        if self._writers_lock is not None:
+            self._writers_lock.close()
         self.engine.dispose()
