@@ -210,18 +210,23 @@ def _lattice_set() -> BoundarySet:
     return BoundarySet.from_levels(levels)
 
 
-def test_batch_equals_single_point_on_100k_points():
-    index = BoundaryIndex(_lattice_set())
-    rng = np.random.default_rng(42)
-    n = 100_000
+def _lattice_points(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A quarter of the points on the lattice's lines (edges and vertices), the rest anywhere,
+    including a margin outside the set for snapping and unassigned points."""
+    rng = np.random.default_rng(seed)
     span = STEP * 64
-    # a quarter of the points on lattice lines (edges and vertices), the rest anywhere,
-    # including a margin outside the set for snapping and unassigned points
     lon = 117.0 + rng.uniform(-0.002, span + 0.002, n)
     lat = 39.0 + rng.uniform(-0.002, span + 0.002, n)
     on_grid = rng.random(n) < 0.25
     lon[on_grid] = 117.0 + rng.integers(0, 257, on_grid.sum()) * (STEP / 4)
     lat[on_grid] = 39.0 + rng.integers(0, 257, on_grid.sum()) * (STEP / 4)
+    return lon, lat
+
+
+def test_batch_equals_single_point_on_100k_points():
+    index = BoundaryIndex(_lattice_set())
+    n = 100_000
+    lon, lat = _lattice_points(42, n)
     batch = index.assign(lon, lat)
     assert set(np.unique(batch.status)) == {ASSIGNED, GAP, SNAPPED, UNASSIGNED}
     for k in range(n):
@@ -257,14 +262,8 @@ def test_a_point_placed_without_arrays_is_answered_as_assign_answers_it():
     """place() answers the points plainly inside a unit, exactly as describe(assign()) does
     (in WGS84 and GCJ-02), and leaves every other point to assign()."""
     index = BoundaryIndex(_lattice_set())
-    rng = np.random.default_rng(7)
     n = 20_000
-    span = STEP * 64
-    lon = 117.0 + rng.uniform(-0.002, span + 0.002, n)
-    lat = 39.0 + rng.uniform(-0.002, span + 0.002, n)
-    on_grid = rng.random(n) < 0.25
-    lon[on_grid] = 117.0 + rng.integers(0, 257, on_grid.sum()) * (STEP / 4)
-    lat[on_grid] = 39.0 + rng.integers(0, 257, on_grid.sum()) * (STEP / 4)
+    lon, lat = _lattice_points(7, n)
     glon, glat = wgs84_to_gcj02(lon, lat)
     placed = {ASSIGNED: 0, GAP: 0}
     for crs, xs, ys in (("wgs84", lon, lat), ("gcj02", glon, glat)):
