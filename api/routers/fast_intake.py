@@ -62,7 +62,7 @@ class FastIntake:
         self._limiter = state.rate_limiter
         self._max_body = int(state.settings.max_body_bytes)
         self._roles = frozenset(CASE_READERS)
-        #: Requests answered here, and passed on to the route (for /health and the tests).
+        #: Requests answered here, and passed on to the route (what the tests check).
         self.answered = 0
         self.passed_on = 0
 
