@@ -47,6 +47,10 @@ ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
 PATH = "/reports"
 _JSON = b"application/json"
 _HEADERS = (b"content-type", _JSON)
+#: The request headers the fast intake reads.
+_READ = frozenset(
+    (b"authorization", b"x-api-key", b"content-type", b"content-length", b"idempotency-key")
+)
 
 
 class FastIntake:
@@ -67,27 +71,17 @@ class FastIntake:
         self.passed_on = 0
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
-        authorization = api_key = content_type = length = idempotency_key = None
-        for name, value in scope["headers"]:  # the first of each, as Starlette reads them
-            if name == b"authorization":
-                if authorization is None:
-                    authorization = value
-            elif name == b"x-api-key":
-                if api_key is None:
-                    api_key = value
-            elif name == b"content-type":
-                if content_type is None:
-                    content_type = value
-            elif name == b"content-length":
-                if length is None:
-                    length = value
-            elif name == b"idempotency-key" and idempotency_key is None:
-                idempotency_key = value
+        sent: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in _READ:
+                sent.setdefault(name, value)  # the first of each, as Starlette reads them
+        authorization, api_key = sent.get(b"authorization"), sent.get(b"x-api-key")
+        content_type, length = sent.get(b"content-type"), sent.get(b"content-length")
+        idempotency_key = sent.get(b"idempotency-key")
         # the key as api.access.auth reads it: a Bearer token first, else X-API-Key
+        key: bytes | None = api_key
         if authorization is not None and authorization[:7].lower() == b"bearer ":
             key = authorization[7:].strip()
-        else:
-            key = api_key
         if (
             not key
             or content_type is None
