@@ -6,8 +6,8 @@ RETURNING whose ids must come back in order runs row by row through the whole st
 The report writer holds the GIL that the event loop needs for every request, so its Python
 time is intake's ceiling. :class:`RawInsert` compiles one table's INSERT once for the engine's
 dialect (its SQL, parameter style and each column's bind processor, all SQLAlchemy's own) and
-then runs ``executemany`` on the DBAPI cursor: the same SQL and the same stored values, without
-the per-row machinery.
+then runs it on the DBAPI cursor (PostgreSQL: one pipelined ``executemany``; SQLite: one
+multi-row INSERT): the same stored values, without the per-row machinery.
 
 Rows are plain dicts with exactly the columns given (Python-side column defaults are not
 applied, so a table with one must be given that column; the constructor checks).
@@ -165,7 +165,7 @@ def _sqlite_variables(cursor: Any) -> int:
     """How many parameters one SQLite statement may have (32,766 since SQLite 3.32)."""
     try:
         return int(cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-    except (AttributeError, sqlite3.Error):  # Python before 3.11
+    except (AttributeError, sqlite3.Error):  # a driver without getlimit: SQLite's old default
         return 999
 
 
