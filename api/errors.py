@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.db.writer import WriterStopped
 from api.schemas import ErrorBody
 from geo.errors import (
     BoundaryFileError,
@@ -59,6 +60,8 @@ ERROR_STATUSES: dict[int, str] = {
     415: "A media type this route does not read",
     422: "Invalid request: a parameter or field missing, unknown, out of range or unreadable",
     429: "Over the key's rate limit (WANGGE_RATE_LIMIT_PER_MINUTE); Retry-After says when",
+    503: "The report's writer stopped before confirming it (it may be stored): send the same "
+    "request again with the same Idempotency-Key; Retry-After says when",
 }
 #: What every route with a key answers besides its own errors.
 KEYED = (401, 403, 422, 429)
@@ -269,6 +272,19 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _writer_stopped(_: Request, exc: Exception) -> JSONResponse:
+    log.error("%s", exc)
+    return JSONResponse(
+        error_body(
+            "writer_unavailable",
+            f"the report could not be confirmed: {exc}",
+            allowed="the same request again with the same Idempotency-Key: it is stored once",
+        ),
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 def _sign_in(_: Request, exc: Exception) -> RedirectResponse:
     assert isinstance(exc, SignInRequired)
     return RedirectResponse("/signin?next=" + quote(exc.target, safe=""), status_code=303)
@@ -283,4 +299,5 @@ def install_error_handlers(app: FastAPI, *status_maps: StatusCodes) -> None:
     app.add_exception_handler(WanggeError, _domain_error_handler(status_codes))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(WriterStopped, _writer_stopped)
     app.add_exception_handler(Exception, _unexpected)

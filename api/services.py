@@ -123,7 +123,7 @@ def open_services(settings: Settings, *, writer: bool = True, watch: bool = True
     cases.load()
     boundaries.on_new_version(lambda _: cases.catch_up())
     if writer:
-        cases.start_writer()
+        cases.start_writer(settings.writer)
     if watch:
         boundaries.watch()
         cases.follow()  # reports made through the other workers: possible duplicates here

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     duplicate_window_hours: float = Field(72.0, gt=0)
     #: A rating below this reopens a resolved case; at or above it closes the case.
     reopen_below_rating: int = Field(3, ge=1, le=6)
+    #: Where new reports are turned into SQL and committed: ``process``, a child process fed
+    #: batches over a pipe (the server's event loop keeps its interpreter lock and one core to
+    #: itself), or ``thread``, a thread of the server (what tests in one process use).
+    writer: Literal["process", "thread"] = "process"
     #: Requests per minute allowed per API key (429 beyond).
     rate_limit_per_minute: int = Field(1200, ge=1)
     #: Count each key's requests across every server process on the database (set for its

@@ -14,6 +14,11 @@ import pyogrio
 import pytest
 import shapely
 
+#: Apps built inside the test process write reports in a thread of their own (a child process
+#: each would add its start to every test); servers started as processes (tests/api/process.py)
+#: use the service's default, a child process.
+os.environ.setdefault("WANGGE_WRITER", "thread")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

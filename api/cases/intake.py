@@ -138,7 +138,7 @@ async def submit_async(
 
 def _write_alone(cases: Cases, job: Job) -> Receipt:
     with cases.db.session() as session:
-        [answer] = write_jobs(cases, session, [job])
+        [answer] = write_jobs(session, [job])
         session.commit()
     return answer
 
@@ -149,7 +149,7 @@ def submit_many(
     """Assign and store many reports (each with its Idempotency-Key) in one transaction."""
     jobs = [_prepare(cases, principal, s, [], key) for s, key in submissions]
     with cases.db.session() as session:
-        answers = write_jobs(cases, session, jobs)
+        answers = write_jobs(session, jobs)
         session.commit()
     return [_settle(cases, job, answer) for job, answer in zip(jobs, answers, strict=True)]
 
@@ -328,7 +328,7 @@ def _answer(
 _TIMES = ("created_at", "updated_at", "due_at", "resolved_at", "closed_at")
 
 
-def write_jobs(cases: Cases, session: Session, jobs: list[Job]) -> list[Receipt]:
+def write_jobs(session: Session, jobs: list[Job]) -> list[Receipt]:
     """Write a batch of new reports with one statement per table (the writer's job).
 
     Runs on the one thread that writes reports, so the idempotency checks here cannot race

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from api.access.policy import Principal
@@ -31,7 +31,7 @@ from api.cases.views import stored_view
 from api.cases.visibility import get_visible
 from api.db import Database
 from api.db.models import Category, Report
-from api.db.writer import GroupWriter
+from api.db.writer import BatchWrite, GroupWriter, InChild, InThread
 from api.periodic import every
 from api.settings import Settings
 from geo.assign import BoundaryIndex
@@ -69,6 +69,8 @@ class Cases:
     clock: Callable[[], datetime] = utc_now
     #: The newest ``updated_at`` read by :meth:`follow_changes` (None: nothing read yet).
     seen_until: datetime | None = None
+    #: The id and stored stamp of each report read by the last follow_changes.
+    _seen_stamps: dict[int, str] = field(default_factory=dict)
     _following: threading.Event | None = None
 
     @property
@@ -98,48 +100,58 @@ class Cases:
                 )
             intake.sweep_orphan_photos(session, self.settings.media)
 
-    def start_writer(self) -> None:
-        """Write new reports through one thread in group commits."""
-        self.writer = GroupWriter(
-            self.db.sessions,
-            lambda session, jobs: intake.write_jobs(self, session, jobs),
-            turn=self.db.writers_turn,
-        )
+    def start_writer(self, where: Literal["thread", "process"] = "thread") -> None:
+        """Write new reports through one thread in group commits: in that thread, or (with
+        ``process``) in a child process it feeds (api.db.writer.InChild; a database in memory
+        is written in the thread, a child could not see it)."""
+        url = self.db.url
+        if where == "process" and not url.endswith(":memory:") and url != "sqlite://":
+            write: BatchWrite = InChild(url, "api.cases.intake:write_jobs")
+        else:
+            write = InThread(self.db.sessions, intake.write_jobs, turn=self.db.writers_turn)
+        self.writer = GroupWriter(write)
 
     def follow_changes(self) -> int:
         """Bring the open-case index up to date with reports made or changed elsewhere (by
         another worker, another server, the command line): those whose ``updated_at`` is past
         the newest seen, less a margin for transactions that commit after others stamped
-        later. Returns how many rows were read."""
+        later. Returns how many rows changed since the last call.
+
+        Every call reads the margin's rows again (at 1,000 reports a second, thousands), so
+        it reads only their id, status and stamp as stored (no datetimes parsed), skips the
+        rows whose stamp it saw last time, and reads the places of only the new open ones."""
         since = self.seen_until
-        where = Report.updated_at >= since - FOLLOW_MARGIN if since is not None else None
+        stamp = cast(Report.updated_at, String)
+        statement = select(Report.id, Report.status, stamp)
+        if since is not None:
+            statement = statement.where(Report.updated_at >= since - FOLLOW_MARGIN)
         open_values = {s.value for s in OPEN}
-        with self.db.session() as session:
-            statement = select(
-                Report.id,
-                Report.category,
-                Report.lon,
-                Report.lat,
-                Report.created_at,
-                Report.updated_at,
-                Report.status,
-            )
-            rows = session.execute(statement.where(where) if where is not None else statement)
-            count = 0
-            newest = since
-            for row in rows:
-                count += 1
-                if newest is None or row.updated_at > newest:
-                    newest = row.updated_at
-                if row.status in open_values:
-                    if row.id not in self.open_cases:
-                        self.open_cases.add(
-                            OpenCase(row.id, row.category, row.lon, row.lat, row.created_at)
-                        )
-                else:
-                    self.open_cases.remove(row.id)
-        self.seen_until = newest
-        return count
+        seen = self._seen_stamps
+        now_seen: dict[int, str] = {}
+        wanted: list[int] = []
+        changed = 0
+        with self.db.engine.connect() as connection:
+            for report_id, status, stamped in connection.execute(statement):
+                now_seen[report_id] = stamped
+                if seen.get(report_id) == stamped:
+                    continue
+                changed += 1
+                if status not in open_values:
+                    self.open_cases.remove(report_id)
+                elif report_id not in self.open_cases:
+                    wanted.append(report_id)
+            for start in range(0, len(wanted), 500):
+                places = select(
+                    Report.id, Report.category, Report.lon, Report.lat, Report.created_at
+                ).where(Report.id.in_(wanted[start : start + 500]))
+                for row in connection.execute(places):
+                    self.open_cases.add(
+                        OpenCase(row.id, row.category, row.lon, row.lat, row.created_at)
+                    )
+            if now_seen:  # the newest stamp (parsed once): of these rows, or of one since
+                self.seen_until = connection.scalar(select(func.max(Report.updated_at)))
+        self._seen_stamps = now_seen
+        return changed
 
     def follow(self, interval_s: float = FOLLOW_INTERVAL_S) -> None:
         """Follow changes to the cases made elsewhere every ``interval_s``, in a thread: a

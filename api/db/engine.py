@@ -7,7 +7,7 @@ import logging
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -147,14 +147,24 @@ class Database:
 
     ``background_checkpoints``: a server's database (SQLite) has its WAL checkpointed by a
     :class:`Checkpointer` rather than in the commits of the reports' writer.
+    ``checkpoints="elsewhere"``: neither, another process's Checkpointer does it (the writer's
+    child process).
     """
 
     def __init__(
-        self, url: str, *, upgrade: bool = True, background_checkpoints: bool = False
+        self,
+        url: str,
+        *,
+        upgrade: bool = True,
+        background_checkpoints: bool = False,
+        checkpoints: Literal["here", "elsewhere"] = "here",
     ) -> None:
         self.url = url
-        background = background_checkpoints and url.startswith("sqlite")
-        self.engine = make_engine(url, checkpoint_on_commit=not background)
+        sqlite = url.startswith("sqlite")
+        background = background_checkpoints and sqlite and checkpoints == "here"
+        self.engine = make_engine(
+            url, checkpoint_on_commit=not background and checkpoints == "here"
+        )
         if upgrade:
             migrate(self.engine)
         self.sessions = session_factory(self.engine)

@@ -8,18 +8,32 @@ runs the jobs in one transaction and commits once; each caller gets its own resu
 that commit. If a batch fails, its jobs are retried one by one, so one bad job fails alone.
 
 Callers on an event loop await ``submit_async``: no thread is held while the batch commits.
+
+Where a batch is written is the writer's ``write``:
+
+- :class:`InThread`: in the writer's thread, on this process's database connection;
+- :class:`InChild`: in a child process of its own (``api.db.writer_child``), sent the batch
+  over a pipe. The writer's thread then only sends and receives while the child turns rows
+  into SQL: the Python work of every insert leaves the interpreter lock that the event loop
+  needs, and runs on another core.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import os
+import pickle
 import queue
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Generic, TypeVar
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,22 +43,27 @@ log = logging.getLogger("wangge")
 
 _STOP = object()
 
+#: A job's outcome: its result, or the error that failed it.
+Answer = tuple[Any, BaseException | None]
+
+
+class WriterStopped(RuntimeError):
+    """The writer cannot take or finish jobs (its process stopped, or it was closed)."""
+
+
+class BatchWrite(Protocol):
+    """Writes a batch in one transaction: an answer per job, in order."""
+
+    def __call__(self, jobs: list[Any]) -> list[Answer]: ...
+
+    def close(self) -> None: ...
+
 
 class GroupWriter(Generic[J, R]):
-    """Writes queued jobs in batches: ``handle(session, jobs) -> results``, one commit each."""
+    """Writes queued jobs in batches through ``write``, one commit each."""
 
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        handle: Callable[[Session, list[J]], list[R]],
-        *,
-        max_batch: int = 128,
-        turn: Callable[[], AbstractContextManager[object]] = nullcontext,
-    ) -> None:
-        self._factory = factory
-        self._handle = handle
-        #: Held around each batch's transaction (other processes' writers wait for it).
-        self._turn = turn
+    def __init__(self, write: BatchWrite, *, max_batch: int = 128) -> None:
+        self._write = write
         self._max_batch = max_batch
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="wangge-writer", daemon=True)
@@ -69,13 +88,14 @@ class GroupWriter(Generic[J, R]):
 
     def _enqueue(self, job: J, waiter: Waiter[R]) -> None:
         if not self._thread.is_alive():
-            raise RuntimeError("the writer has stopped")
+            raise WriterStopped("the writer has stopped")
         self._queue.put((job, waiter))
 
     def close(self) -> None:
         """Finish what is queued, then stop."""
         self._queue.put(_STOP)
         self._thread.join(timeout=30)
+        self._write.close()
 
     def _run(self) -> None:
         while True:
@@ -93,24 +113,192 @@ class GroupWriter(Generic[J, R]):
                     stop = True
                     break
                 batch.append(more)
-            self._write(batch)
+            try:
+                answers = self._write([job for job, _ in batch])
+            except Exception as exc:  # the write itself could not run: every job fails
+                answers = [(None, exc)] * len(batch)
+            _settle([(w, r, e) for (_, w), (r, e) in zip(batch, answers, strict=True)])
             if stop:
                 return
 
-    def _write(self, batch: list[tuple[J, Waiter[R]]]) -> None:
+
+def write_batch(
+    factory: sessionmaker[Session],
+    handle: Callable[[Session, list[Any]], list[Any]],
+    turn: Callable[[], AbstractContextManager[object]],
+    jobs: list[Any],
+) -> list[Answer]:
+    """``handle(session, jobs)`` in one transaction (while holding ``turn``), committed; if it
+    fails, each job again alone, so that one bad job fails alone."""
+    try:
+        with turn(), factory() as session:
+            results = handle(session, jobs)
+            session.commit()
+    except Exception as exc:
+        if len(jobs) > 1:
+            log.warning("a batch of %d writes failed; retrying them one by one", len(jobs))
+            return [answer for job in jobs for answer in write_batch(factory, handle, turn, [job])]
+        return [(None, exc)]
+    return [(result, None) for result in results]
+
+
+class InThread:
+    """Batches written in the writer's thread: ``handle(session, jobs) -> results``."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        handle: Callable[[Session, list[Any]], list[Any]],
+        *,
+        turn: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
+        self._factory = factory
+        self._handle = handle
+        #: Held around each batch's transaction (other processes' writers wait for it).
+        self._turn = turn
+
+    def __call__(self, jobs: list[Any]) -> list[Answer]:
+        return write_batch(self._factory, self._handle, self._turn, jobs)
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+class InChild:
+    """Batches written by a child process on the database at ``url``, by ``handler`` (a
+    ``module:function`` taking a session and the jobs, which must pickle).
+
+    The child (``python -m api.db.writer_child``) reads batches from a pipe, writes each as
+    :func:`write_batch` does and sends the answers back. It ignores SIGINT and SIGTERM and
+    stops when its pipe closes: when this side closes it, or when this process dies, after
+    the batch it has. If the child dies, the batch it had fails (it may or may not have been
+    committed: a client retries with its Idempotency-Key) and the next batch starts a new one.
+    """
+
+    def __init__(self, url: str, handler: str, *, start_timeout_s: float = 120.0) -> None:
+        self._url = url
+        self._handler = handler
+        self._start_timeout_s = start_timeout_s
+        self._child: subprocess.Popen[bytes] | None = None
+        self._to: IO[bytes] | None = None
+        self._from: IO[bytes] | None = None
+        self._start()
+
+    def __call__(self, jobs: list[Any]) -> list[Answer]:
+        if self._child is None or self._child.poll() is not None:
+            self._stop_child()
+            self._start()
+        assert self._to is not None and self._from is not None
         try:
-            with self._turn(), self._factory() as session:
-                results = self._handle(session, [job for job, _ in batch])
-                session.commit()
-        except Exception as exc:
-            if len(batch) > 1:
-                log.warning("a batch of %d writes failed; retrying them one by one", len(batch))
-                for one in batch:
-                    self._write([one])
-                return
-            _settle([(batch[0][1], None, exc)])
-            return
-        _settle([(w, r, None) for (_, w), r in zip(batch, results, strict=True)])
+            _send(self._to, jobs)
+            answers: list[Answer] = _receive(self._from)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            self._stop_child()
+            raise WriterStopped(
+                f"the writer process stopped during a batch of {len(jobs)}: "
+                "its reports may or may not be stored"
+            ) from exc
+        return answers
+
+    def close(self) -> None:
+        """Close the pipe: the child finishes and exits."""
+        self._stop_child()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (None before it starts or after it stops)."""
+        return self._child.pid if self._child is not None else None
+
+    def _start(self) -> None:
+        jobs_read, jobs_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        try:
+            self._child = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "api.db.writer_child",
+                    self._url,
+                    self._handler,
+                    str(jobs_read),
+                    str(answers_write),
+                ],
+                pass_fds=(jobs_read, answers_write),
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            os.close(jobs_read)
+            os.close(answers_write)
+        self._to = open(jobs_write, "wb", buffering=0)  # noqa: SIM115 (kept for the child's life)
+        self._from = open(answers_read, "rb")  # noqa: SIM115
+        ready = threading.Timer(self._start_timeout_s, self._child.kill)
+        ready.start()
+        try:
+            hello = _receive(self._from)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            self._stop_child()
+            raise WriterStopped("the writer process did not start (see its log above)") from exc
+        finally:
+            ready.cancel()
+        if hello != "ready":
+            self._stop_child()
+            raise WriterStopped(f"the writer process could not start: {hello}")
+
+    def _stop_child(self) -> None:
+        for end in (self._to, self._from):
+            if end is not None:
+                try:
+                    end.close()
+                except OSError:
+                    pass
+        self._to = self._from = None
+        if self._child is not None:
+            try:
+                self._child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+                self._child.wait()
+            self._child = None
+
+
+_LENGTH = struct.Struct("!I")
+
+
+def _send(pipe: IO[bytes], value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    pipe.write(_LENGTH.pack(len(data)) + data)
+
+
+def _receive(pipe: IO[bytes]) -> Any:
+    head = pipe.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        raise EOFError("the pipe closed")
+    (size,) = _LENGTH.unpack(head)
+    data = pipe.read(size)
+    if len(data) < size:
+        raise EOFError("the pipe closed mid-message")
+    return pickle.loads(data)
+
+
+def resolve(handler: str) -> Callable[..., Any]:
+    """The function named ``module:function``."""
+    module, _, name = handler.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
+
+
+def portable(answers: list[Answer]) -> list[Answer]:
+    """The answers with each error that does not pickle replaced by a WriterStopped saying
+    what it was (a driver's exception can hold a connection)."""
+    out: list[Answer] = []
+    for result, error in answers:
+        if error is not None:
+            try:
+                pickle.dumps(error)
+            except Exception:
+                error = WriterStopped(f"{type(error).__name__}: {error}")
+        out.append((result, error))
+    return out
 
 
 #: Who waits for a job: a thread (a concurrent future) or a task (its loop and future).

@@ -203,6 +203,7 @@ async def _read_intake(request: Request, settings: Settings) -> tuple[ReportIn, 
         (409, "Idempotency-Key reused with another body"),
         (413, "Body, photo (bytes or pixels) or number of photos too large"),
         (415, "Neither JSON nor a multipart form, or a photo that is not JPEG or PNG"),
+        503,
     ),
     openapi_extra=INTAKE_BODY,
 )

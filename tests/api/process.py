@@ -42,7 +42,10 @@ def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess
     """`wangge serve` on 127.0.0.1:port, returned once /health answers (120 s at most).
 
     The server is the leader of its own process group (with its workers): ``kill_server``.
+    It writes reports as deployed, in a child process per worker (the suite's own apps use a
+    thread: tests/conftest.py).
     """
+    env = {**env, "WANGGE_WRITER": "process"}
     # the log goes to a file: a pipe nobody reads would fill up and stall the server
     log = tempfile.NamedTemporaryFile(prefix="wangge-serve-", suffix=".log", delete=False)
     proc = subprocess.Popen(

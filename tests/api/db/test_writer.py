@@ -1,8 +1,11 @@
-"""The group writer and the background checkpoints, on a real SQLite file."""
+"""The group writer (in its thread and in a child process) and the background checkpoints, on
+a real SQLite file."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 from pathlib import Path
 
@@ -11,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.db import Database
-from api.db.writer import GroupWriter
+from api.db.writer import GroupWriter, InChild, InThread, WriterStopped
 
 
 def _database(tmp_path: Path, **options: bool) -> Database:
@@ -71,7 +74,7 @@ def test_tasks_get_their_own_results_and_a_bad_job_fails_alone(tmp_path):
     db = _database(tmp_path)
     gate = threading.Event()
     handle, batches = _insert(gate)
-    writer = GroupWriter(db.sessions, handle)
+    writer = GroupWriter(InThread(db.sessions, handle))
 
     async def run() -> list[object]:
         first = asyncio.ensure_future(writer.submit_async("first"))
@@ -98,7 +101,7 @@ def test_a_cancelled_caller_is_still_written(tmp_path):
     db = _database(tmp_path)
     gate = threading.Event()
     handle, _ = _insert(gate)
-    writer = GroupWriter(db.sessions, handle)
+    writer = GroupWriter(InThread(db.sessions, handle))
 
     async def run() -> None:
         task = asyncio.ensure_future(writer.submit_async("left"))
@@ -160,3 +163,66 @@ def test_writers_of_two_processes_take_turns(tmp_path):
     assert (tmp_path / "w.db-writers.lock").exists()
     one.dispose()
     two.dispose()
+
+
+def insert_notes(session: Session, jobs: list[str]) -> list[int]:
+    """The child process's handler (imported there by name): each job's text inserted; 'bad'
+    fails its batch, 'die' ends the process at once, as a crash would."""
+    if "die" in jobs:
+        os._exit(9)
+    if "bad" in jobs:
+        raise ValueError("a bad job")
+    return [
+        int(
+            session.execute(
+                text("INSERT INTO notes (body) VALUES (:b) RETURNING id"), {"b": j}
+            ).scalar_one()
+        )
+        for j in jobs
+    ]
+
+
+HANDLER = "tests.api.db.test_writer:insert_notes"
+
+
+def test_a_child_process_writes_the_batches_and_a_bad_job_fails_alone(tmp_path):
+    db = _database(tmp_path)
+    child = InChild(db.url, HANDLER)
+    pid = child.pid
+    assert pid is not None and pid != os.getpid()
+    assert child(["a", "b"]) == [(1, None), (2, None)]
+    answers = child(["c", "bad", "d"])
+    assert [r for r, _ in answers] == [3, None, 4]
+    assert isinstance(answers[1][1], ValueError) and str(answers[1][1]) == "a bad job"
+    assert child.pid == pid  # the same process throughout
+    os.kill(pid, signal.SIGINT)  # a Ctrl-C to the server's group: the child goes on
+    os.kill(pid, signal.SIGTERM)
+    assert child(["e"]) == [(5, None)] and child.pid == pid
+    child.close()
+    assert _bodies(db) == ["a", "b", "c", "d", "e"]
+    with pytest.raises(ProcessLookupError):  # it exits when its pipe closes
+        os.kill(pid, 0)
+    db.dispose()
+
+
+def test_a_child_that_dies_fails_its_batch_and_the_next_batch_gets_a_new_one(tmp_path):
+    db = _database(tmp_path)
+    writer = GroupWriter(InChild(db.url, HANDLER))
+    first = writer._write.pid  # type: ignore[attr-defined]
+    try:
+        assert writer.submit("before") == 1
+        with pytest.raises(WriterStopped, match="may or may not be stored"):
+            writer.submit("die")
+        assert writer.submit("after") == 2
+        assert writer._write.pid not in (None, first)  # type: ignore[attr-defined]
+    finally:
+        writer.close()
+    assert _bodies(db) == ["before", "after"]
+    db.dispose()
+
+
+def test_a_child_that_cannot_start_says_why(tmp_path):
+    db = _database(tmp_path)
+    with pytest.raises(WriterStopped, match="ModuleNotFoundError"):
+        InChild(db.url, "no_such_module:handle")
+    db.dispose()

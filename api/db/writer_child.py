@@ -1,0 +1,47 @@
+"""The child process of :class:`api.db.writer.InChild`: writes the batches it reads.
+
+    python -m api.db.writer_child DATABASE_URL module:function JOBS_FD ANSWERS_FD
+
+Reads pickled batches from JOBS_FD, writes each with ``module:function(session, jobs)`` in one
+transaction (:func:`api.db.writer.write_batch`: one bad job fails alone) and sends the answers
+to ANSWERS_FD. It says ``ready`` once it has imported the handler and opened the database. It
+ignores SIGINT and SIGTERM (a server's Ctrl-C reaches its whole process group): it stops when
+the pipe closes, after the batch it has, so a batch it was given is finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+from api.db.engine import Database
+from api.db.writer import _receive, _send, portable, resolve, write_batch
+
+
+def main(argv: list[str]) -> int:
+    url, handler, jobs_fd, answers_fd = argv
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: writer: %(message)s")
+    jobs = open(int(jobs_fd), "rb")  # noqa: SIM115 (the process's life)
+    answers = open(int(answers_fd), "wb", buffering=0)  # noqa: SIM115
+    try:
+        handle = resolve(handler)
+        db = Database(url, upgrade=False, checkpoints="elsewhere")
+    except Exception as exc:
+        _send(answers, f"{type(exc).__name__}: {exc}")
+        return 1
+    _send(answers, "ready")
+    while True:
+        try:
+            batch = _receive(jobs)
+        except EOFError:
+            break
+        _send(answers, portable(write_batch(db.sessions, handle, db.writers_turn, batch)))
+    db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
