@@ -52,9 +52,17 @@ class WriterStopped(RuntimeError):
 
 
 class BatchWrite(Protocol):
-    """Writes a batch in one transaction: an answer per job, in order."""
+    """Writes a batch in one transaction: an answer per job, in order.
+
+    ``encode`` runs on the caller's thread before a job is queued, ``decode`` on the caller's
+    thread once its answer is back (the identity in a thread; pickling for a child process, so
+    that the writer's thread only moves bytes and hardly ever takes the interpreter lock)."""
 
     def __call__(self, jobs: list[Any]) -> list[Answer]: ...
+
+    def encode(self, job: Any) -> Any: ...
+
+    def decode(self, result: Any) -> Any: ...
 
     def close(self) -> None: ...
 
@@ -71,9 +79,10 @@ class GroupWriter(Generic[J, R]):
 
     def submit(self, job: J) -> R:
         """Write a job in the next batch; returns its result once the batch is committed."""
-        future: Future[R] = Future()
+        future: Future[Any] = Future()
         self._enqueue(job, future)
-        return future.result()
+        result: R = self._write.decode(future.result())
+        return result
 
     async def submit_async(self, job: J) -> R:
         """``submit`` awaited on the event loop. A caller that goes away (its request
@@ -82,14 +91,15 @@ class GroupWriter(Generic[J, R]):
         The writer hands each batch's results to the loop in one call (one wake-up of the
         loop per batch, not one per job)."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[R] = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         self._enqueue(job, (loop, future))
-        return await future
+        result: R = self._write.decode(await future)
+        return result
 
-    def _enqueue(self, job: J, waiter: Waiter[R]) -> None:
+    def _enqueue(self, job: J, waiter: Waiter[Any]) -> None:
         if not self._thread.is_alive():
             raise WriterStopped("the writer has stopped")
-        self._queue.put((job, waiter))
+        self._queue.put((self._write.encode(job), waiter))
 
     def close(self) -> None:
         """Finish what is queued, then stop."""
@@ -160,6 +170,12 @@ class InThread:
     def __call__(self, jobs: list[Any]) -> list[Answer]:
         return write_batch(self._factory, self._handle, self._turn, jobs)
 
+    def encode(self, job: Any) -> Any:
+        return job
+
+    def decode(self, result: Any) -> Any:
+        return result
+
     def close(self) -> None:
         """Nothing to stop."""
 
@@ -191,14 +207,25 @@ class InChild:
         assert self._to is not None and self._from is not None
         try:
             _send(self._to, jobs)
-            answers: list[Answer] = _receive(self._from)
+            answers: list[bytes] = _receive(self._from)
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
             self._stop_child()
             raise WriterStopped(
                 f"the writer process stopped during a batch of {len(jobs)}: "
                 "its reports may or may not be stored"
             ) from exc
-        return answers
+        return [(answer, None) for answer in answers]
+
+    def encode(self, job: Any) -> bytes:
+        """The job pickled (by its caller: the writer's thread sends a list of bytes)."""
+        return pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def decode(self, result: bytes) -> Any:
+        """The job's result from the child's pickled answer, or its error raised."""
+        value, error = pickle.loads(result)
+        if error is not None:
+            raise error
+        return value
 
     def close(self) -> None:
         """Close the pipe: the child finishes and exits."""
@@ -287,18 +314,14 @@ def resolve(handler: str) -> Callable[..., Any]:
     return function
 
 
-def portable(answers: list[Answer]) -> list[Answer]:
-    """The answers with each error that does not pickle replaced by a WriterStopped saying
-    what it was (a driver's exception can hold a connection)."""
-    out: list[Answer] = []
-    for result, error in answers:
-        if error is not None:
-            try:
-                pickle.dumps(error)
-            except Exception:
-                error = WriterStopped(f"{type(error).__name__}: {error}")
-        out.append((result, error))
-    return out
+def pickled(answer: Answer) -> bytes:
+    """An answer pickled for the parent; an error that does not pickle (a driver's exception
+    can hold a connection) becomes a WriterStopped saying what it was."""
+    try:
+        return pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        _, error = answer
+        return pickle.dumps((None, WriterStopped(f"{type(error).__name__}: {error}")))
 
 
 #: Who waits for a job: a thread (a concurrent future) or a task (its loop and future).

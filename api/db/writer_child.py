@@ -2,9 +2,10 @@
 
     python -m api.db.writer_child DATABASE_URL module:function JOBS_FD ANSWERS_FD
 
-Reads pickled batches from JOBS_FD, writes each with ``module:function(session, jobs)`` in one
-transaction (:func:`api.db.writer.write_batch`: one bad job fails alone) and sends the answers
-to ANSWERS_FD. It says ``ready`` once it has imported the handler and opened the database. It
+Reads batches (lists of pickled jobs) from JOBS_FD, writes each with
+``module:function(session, jobs)`` in one transaction (:func:`api.db.writer.write_batch`: one
+bad job fails alone) and sends the answers (each pickled) to ANSWERS_FD. It says ``ready`` once
+it has imported the handler and opened the database. It
 ignores SIGINT and SIGTERM (a server's Ctrl-C reaches its whole process group): it stops when
 the pipe closes, after the batch it has, so a batch it was given is finished.
 """
@@ -12,11 +13,12 @@ the pipe closes, after the batch it has, so a batch it was given is finished.
 from __future__ import annotations
 
 import logging
+import pickle
 import signal
 import sys
 
 from api.db.engine import Database
-from api.db.writer import _receive, _send, portable, resolve, write_batch
+from api.db.writer import _receive, _send, pickled, resolve, write_batch
 
 
 def main(argv: list[str]) -> int:
@@ -38,7 +40,9 @@ def main(argv: list[str]) -> int:
             batch = _receive(jobs)
         except EOFError:
             break
-        _send(answers, portable(write_batch(db.sessions, handle, db.writers_turn, batch)))
+        jobs_of_batch = [pickle.loads(job) for job in batch]
+        written = write_batch(db.sessions, handle, db.writers_turn, jobs_of_batch)
+        _send(answers, [pickled(answer) for answer in written])
     db.dispose()
     return 0
 
