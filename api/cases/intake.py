@@ -97,8 +97,9 @@ class Job:
     reason: str | None
     stored: list[Path] = field(default_factory=list)
     #: The answer as it will be sent, but for the id the insert gives it: built before the
-    #: job reaches the writer, so the writer's transaction holds only the inserts. None for
-    #: a report with photos (their ids and URLs come from the insert too).
+    #: job reaches a writer in this process, so the writer's transaction holds only the
+    #: inserts. None for a report with photos (their ids and URLs come from the insert too),
+    #: and for a writer in a child process, which builds it there, off the event loop's lock.
     payload: dict[str, Any] | None = None
 
 
@@ -274,7 +275,7 @@ def _prepare(
         for d in nearby[:MAX_DUPLICATES]
     ]
     payload = None
-    if not photos:
+    if not photos and not (cases.writer is not None and cases.writer.in_other_process):
         payload = _answer(0, row, placed["units"], [], principal, duplicates, placed["reason"])
     return Job(
         principal=principal,

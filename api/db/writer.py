@@ -72,6 +72,9 @@ class GroupWriter(Generic[J, R]):
 
     def __init__(self, write: BatchWrite, *, max_batch: int = 128) -> None:
         self._write = write
+        #: Whether the batches are written by another process (work moved to the writer
+        #: leaves this one's interpreter lock).
+        self.in_other_process = isinstance(write, InChild)
         self._max_batch = max_batch
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="wangge-writer", daemon=True)
