@@ -179,6 +179,17 @@ class BoundaryInfo(BaseModel):
     bounds: tuple[float, float, float, float]
 
 
+class WriterInfo(BaseModel):
+    runs_in: Literal["process", "thread", "none"] = Field(
+        description="Where new reports are committed: a child process of this worker "
+        "(WANGGE_WRITER=process), a thread of it, or none (each report commits alone)"
+    )
+    alive: bool = Field(
+        description="Whether the writer is running now (a child that died is started again "
+        "by the next batch; its batch was answered 503)"
+    )
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
@@ -188,6 +199,7 @@ class Health(BaseModel):
         "of snapping and distances) is built: no request pays a one-time build"
     )
     building: list[str] = Field(description="What is still being built (empty when ready)")
+    writer: WriterInfo
 
 
 class UnitProperties(BaseModel):

@@ -80,6 +80,11 @@ class GroupWriter(Generic[J, R]):
         self._thread = threading.Thread(target=self._run, name="wangge-writer", daemon=True)
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the writer's thread (and its child process, if any) is running."""
+        return self._thread.is_alive() and getattr(self._write, "alive", True)
+
     def submit(self, job: J) -> R:
         """Write a job in the next batch; returns its result once the batch is committed."""
         future: Future[Any] = Future()
@@ -233,6 +238,11 @@ class InChild:
     def close(self) -> None:
         """Close the pipe: the child finishes and exits."""
         self._stop_child()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the child is running."""
+        return self._child is not None and self._child.poll() is None
 
     @property
     def pid(self) -> int | None:

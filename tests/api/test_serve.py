@@ -62,6 +62,8 @@ def test_health_lists_the_five_levels(server):
         ("grid", 1441),
         ("microgrid", 13989),
     ]
+    # a served worker writes its reports in a child process of its own
+    assert (health.writer.runs_in, health.writer.alive) == ("process", True)
 
 
 def test_everything_an_answer_needs_is_built_before_health_answers(server, hexi_gpkg, headers):

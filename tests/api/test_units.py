@@ -15,6 +15,8 @@ def test_health(client):
         ("microgrid", 4),
     ]
     assert health.boundaries.source_crs == "wgs84"
+    # the suite's own apps write in a thread (tests/conftest.py)
+    assert (health.writer.runs_in, health.writer.alive) == ("thread", True)
 
 
 def test_units_by_level_paginated(client):

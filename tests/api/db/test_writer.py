@@ -223,9 +223,12 @@ def test_a_child_that_dies_fails_its_batch_and_the_next_batch_gets_a_new_one(tmp
     first = writer._write.pid  # type: ignore[attr-defined]
     try:
         assert writer.submit("before") == 1
+        assert writer.alive
         with pytest.raises(WriterStopped, match="may or may not be stored"):
             writer.submit("die")
+        assert not writer.alive  # as /health says, until the next batch starts a new child
         assert writer.submit("after") == 2
+        assert writer.alive
         assert writer._write.pid not in (None, first)  # type: ignore[attr-defined]
     finally:
         writer.close()
