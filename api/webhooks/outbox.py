@@ -30,8 +30,13 @@ def subscribed(session: Session) -> bool:
     """Whether any subscription exists (one indexed read of a small table): with none, events
     need not even be built. (Plain SQL: intake's writer asks this for every batch.)"""
     table = WebhookSubscription.__tablename__
-    found = session.connection().exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first()
-    return found is not None
+    driver = session.connection().connection.driver_connection  # in the session's transaction
+    assert driver is not None
+    cursor = driver.execute(f"SELECT 1 FROM {table} LIMIT 1")
+    try:
+        return cursor.fetchone() is not None
+    finally:
+        cursor.close()
 
 
 def record(session: Session, events: Iterable[Event], *, checked: bool = False) -> int:
