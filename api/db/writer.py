@@ -58,7 +58,14 @@ class BatchWrite(Protocol):
     thread once its answer is back (the identity in a thread; pickling for a child process, so
     that the writer's thread only moves bytes and hardly ever takes the interpreter lock)."""
 
+    #: Whether the batches are written by another process (work moved to the writer then
+    #: leaves this one's interpreter lock).
+    in_other_process: bool
+
     def __call__(self, jobs: list[Any]) -> list[Answer]: ...
+
+    @property
+    def alive(self) -> bool: ...
 
     def encode(self, job: Any) -> Any: ...
 
@@ -72,9 +79,7 @@ class GroupWriter(Generic[J, R]):
 
     def __init__(self, write: BatchWrite, *, max_batch: int = 128) -> None:
         self._write = write
-        #: Whether the batches are written by another process (work moved to the writer
-        #: leaves this one's interpreter lock).
-        self.in_other_process = isinstance(write, InChild)
+        self.in_other_process = write.in_other_process
         self._max_batch = max_batch
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="wangge-writer", daemon=True)
@@ -83,7 +88,7 @@ class GroupWriter(Generic[J, R]):
     @property
     def alive(self) -> bool:
         """Whether the writer's thread (and its child process, if any) is running."""
-        return self._thread.is_alive() and getattr(self._write, "alive", True)
+        return self._thread.is_alive() and self._write.alive
 
     def submit(self, job: J) -> R:
         """Write a job in the next batch; returns its result once the batch is committed."""
@@ -163,6 +168,9 @@ def write_batch(
 class InThread:
     """Batches written in the writer's thread: ``handle(session, jobs) -> results``."""
 
+    in_other_process = False
+    alive = True
+
     def __init__(
         self,
         factory: sessionmaker[Session],
@@ -199,6 +207,8 @@ class InChild:
     committed: a client retries with its Idempotency-Key) and the next batch starts a new one.
     """
 
+    in_other_process = True
+
     def __init__(self, url: str, handler: str, *, start_timeout_s: float = 120.0) -> None:
         self._url = url
         self._handler = handler
@@ -214,8 +224,8 @@ class InChild:
             self._start()
         assert self._to is not None and self._from is not None
         try:
-            _send(self._to, jobs)
-            answers: list[bytes] = _receive(self._from)
+            send_frame(self._to, jobs)
+            answers: list[bytes] = receive_frame(self._from)
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
             self._stop_child()
             raise WriterStopped(
@@ -274,7 +284,7 @@ class InChild:
         ready = threading.Timer(self._start_timeout_s, self._child.kill)
         ready.start()
         try:
-            hello = _receive(self._from)
+            hello = receive_frame(self._from)
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
             self._stop_child()
             raise WriterStopped("the writer process did not start (see its log above)") from exc
@@ -304,12 +314,14 @@ class InChild:
 _LENGTH = struct.Struct("!I")
 
 
-def _send(pipe: IO[bytes], value: Any) -> None:
+def send_frame(pipe: IO[bytes], value: Any) -> None:
+    """``value`` pickled, after its length (4 bytes): one message on a pipe."""
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     pipe.write(_LENGTH.pack(len(data)) + data)
 
 
-def _receive(pipe: IO[bytes]) -> Any:
+def receive_frame(pipe: IO[bytes]) -> Any:
+    """The next message :func:`send_frame` sent; EOFError when the pipe has closed."""
     head = pipe.read(_LENGTH.size)
     if len(head) < _LENGTH.size:
         raise EOFError("the pipe closed")

@@ -18,7 +18,7 @@ import signal
 import sys
 
 from api.db.engine import Database
-from api.db.writer import _receive, _send, pickled, resolve, write_batch
+from api.db.writer import pickled, receive_frame, resolve, send_frame, write_batch
 
 
 def main(argv: list[str]) -> int:
@@ -32,17 +32,17 @@ def main(argv: list[str]) -> int:
         handle = resolve(handler)
         db = Database(url, upgrade=False, checkpoints="elsewhere")
     except Exception as exc:
-        _send(answers, f"{type(exc).__name__}: {exc}")
+        send_frame(answers, f"{type(exc).__name__}: {exc}")
         return 1
-    _send(answers, "ready")
+    send_frame(answers, "ready")
     while True:
         try:
-            batch = _receive(jobs)
+            batch = receive_frame(jobs)
         except EOFError:
             break
         jobs_of_batch = [pickle.loads(job) for job in batch]
         written = write_batch(db.sessions, handle, db.writers_turn, jobs_of_batch)
-        _send(answers, [pickled(answer) for answer in written])
+        send_frame(answers, [pickled(answer) for answer in written])
     db.dispose()
     return 0
 
