@@ -108,7 +108,12 @@ class Cases:
         if where == "process" and not url.endswith(":memory:") and url != "sqlite://":
             write: BatchWrite = InChild(url, "api.cases.intake:write_jobs")
         else:
-            write = InThread(self.db.sessions, intake.write_jobs, turn=self.db.writers_turn)
+            write = InThread(
+                self.db.sessions,
+                intake.write_jobs,
+                turn=self.db.writers_turn,
+                between=self.db.checkpoint_between_writes,
+            )
         self.writer = GroupWriter(write)
 
     def follow_changes(self) -> int:

@@ -71,6 +71,9 @@ class BatchWrite(Protocol):
 
     def decode(self, result: Any) -> Any: ...
 
+    def between_batches(self) -> None:
+        """Upkeep once a batch's callers have their answers (the WAL's checkpoint)."""
+
     def close(self) -> None: ...
 
 
@@ -141,6 +144,10 @@ class GroupWriter(Generic[J, R]):
             except Exception as exc:  # the write itself could not run: every job fails
                 answers = [(None, exc)] * len(batch)
             _settle([(w, r, e) for (_, w), (r, e) in zip(batch, answers, strict=True)])
+            try:
+                self._write.between_batches()
+            except Exception:  # busy for a moment: the next batch's upkeep does it
+                log.warning("the writer's upkeep between batches failed", exc_info=True)
             if stop:
                 return
 
@@ -177,11 +184,13 @@ class InThread:
         handle: Callable[[Session, list[Any]], list[Any]],
         *,
         turn: Callable[[], AbstractContextManager[object]] = nullcontext,
+        between: Callable[[], object] = lambda: None,
     ) -> None:
         self._factory = factory
         self._handle = handle
         #: Held around each batch's transaction (other processes' writers wait for it).
         self._turn = turn
+        self._between = between
 
     def __call__(self, jobs: list[Any]) -> list[Answer]:
         return write_batch(self._factory, self._handle, self._turn, jobs)
@@ -191,6 +200,9 @@ class InThread:
 
     def decode(self, result: Any) -> Any:
         return result
+
+    def between_batches(self) -> None:
+        self._between()
 
     def close(self) -> None:
         """Nothing to stop."""
@@ -205,6 +217,8 @@ class InChild:
     stops when its pipe closes: when this side closes it, or when this process dies, after
     the batch it has. If the child dies, the batch it had fails (it may or may not have been
     committed: a client retries with its Idempotency-Key) and the next batch starts a new one.
+    Between batches, once it has sent the answers, it checkpoints the database's WAL
+    (:meth:`api.db.engine.Database.checkpoint_between_writes`).
     """
 
     in_other_process = True
@@ -244,6 +258,9 @@ class InChild:
         if error is not None:
             raise error
         return value
+
+    def between_batches(self) -> None:
+        """Nothing here: the child keeps its own database between batches."""
 
     def close(self) -> None:
         """Close the pipe: the child finishes and exits."""

@@ -7,7 +7,8 @@ Reads batches (lists of pickled jobs) from JOBS_FD, writes each with
 bad job fails alone) and sends the answers (each pickled) to ANSWERS_FD. It says ``ready`` once
 it has imported the handler and opened the database. It
 ignores SIGINT and SIGTERM (a server's Ctrl-C reaches its whole process group): it stops when
-the pipe closes, after the batch it has, so a batch it was given is finished.
+the pipe closes, after the batch it has, so a batch it was given is finished. Between
+batches, its answers sent, it checkpoints a SQLite database's WAL.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def main(argv: list[str]) -> int:
         jobs_of_batch = [pickle.loads(job) for job in batch]
         written = write_batch(db.sessions, handle, db.writers_turn, jobs_of_batch)
         send_frame(answers, [pickled(answer) for answer in written])
+        try:
+            db.checkpoint_between_writes()
+        except Exception:  # busy for a moment: after the next batch
+            logging.warning("could not checkpoint the WAL", exc_info=True)
     db.dispose()
     return 0
 

@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.db import Database
+from api.db.engine import WAL_SIZE_LIMIT, WRITER_CHECKPOINT_S
 from api.db.writer import GroupWriter, InChild, InThread, WriterStopped
 
 
@@ -241,3 +243,94 @@ def test_a_child_that_cannot_start_says_why(tmp_path):
     with pytest.raises(WriterStopped, match="ModuleNotFoundError"):
         InChild(db.url, "no_such_module:handle")
     db.dispose()
+
+
+def _wal_bytes(db: Database) -> int:
+    return Path(db.url.split("///", 1)[1] + "-wal").stat().st_size
+
+
+def _copied(db: Database) -> tuple[int, int]:
+    """Frames in the WAL and frames copied back, as the last checkpoint left them (read
+    from the WAL's index without copying anything: a checkpoint of no pages)."""
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        _, log, copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+    return log, copied
+
+
+def test_a_copy_between_batches_lets_the_wal_start_again_from_its_beginning(tmp_path):
+    db = _database(tmp_path)
+    page = "x" * 4000
+    try:
+        with db.engine.begin() as connection:
+            for _ in range(40):
+                connection.exec_driver_sql("INSERT INTO notes (body) VALUES (?)", (page,))
+            limit = connection.exec_driver_sql("PRAGMA journal_size_limit").scalar_one()
+        assert limit == WAL_SIZE_LIMIT  # and a WAL grown longer is cut back once copied
+        assert db.checkpoint_between_writes(every_s=0)
+        one_batch = _wal_bytes(db)
+        assert not db.checkpoint_between_writes(every_s=60)  # copied a moment ago: not again
+        for _ in range(5):  # each batch written over the last one, once it is copied
+            with db.engine.begin() as connection:
+                for _ in range(40):
+                    connection.exec_driver_sql("INSERT INTO notes (body) VALUES (?)", (page,))
+            assert db.checkpoint_between_writes(every_s=0)
+        assert _wal_bytes(db) <= one_batch * 1.2
+        with db.engine.begin() as connection:  # and without the copies, the WAL grows
+            connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        grows = Database(db.url, upgrade=False, checkpoints="elsewhere")
+        for _ in range(3):
+            with grows.engine.begin() as connection:
+                for _ in range(40):
+                    connection.exec_driver_sql("INSERT INTO notes (body) VALUES (?)", (page,))
+        assert _wal_bytes(db) > one_batch * 2
+        grows.dispose()
+    finally:
+        db.dispose()
+
+
+def test_the_writer_in_its_thread_copies_the_wal_after_each_batch_is_answered(tmp_path):
+    db = _database(tmp_path)
+    handle, _ = _insert()
+    calls: list[int] = []
+
+    def between() -> None:
+        calls.append(len(_bodies(db)))  # the batch is committed when its upkeep runs
+        db.checkpoint_between_writes(every_s=0)
+
+    writer = GroupWriter(InThread(db.sessions, handle, between=between))
+    try:
+        assert [writer.submit(job) for job in ("a", "b", "c")] == [1, 2, 3]
+    finally:
+        writer.close()
+    assert calls[:3] == [1, 2, 3]
+    log, copied = _copied(db)
+    assert log == copied  # everything the writer wrote is in the database file
+    db.dispose()
+
+
+def test_the_writer_in_a_child_copies_the_wal_between_its_batches(tmp_path):
+    db = _database(tmp_path)
+    child = InChild(db.url, HANDLER)
+    page = "y" * 60_000  # about 15 pages a batch
+    try:
+        _through(child, [page])
+        first = _wal_bytes(db)
+        for _ in range(6):
+            # the child copies at most every WRITER_CHECKPOINT_S: wait that long between
+            time.sleep(WRITER_CHECKPOINT_S * 1.5)
+            _through(child, [page])
+        # each batch wrote the WAL again from its start: no longer than about one batch
+        assert _wal_bytes(db) < first * 2
+        log, copied = _copied(db)
+        assert log == copied
+    finally:
+        child.close()
+    assert len(_bodies(db)) == 7
+    db.dispose()
+
+
+def test_postgres_has_no_wal_to_copy_here():
+    db = Database.__new__(Database)
+    db.url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    assert db.checkpoint_between_writes(every_s=0) is False
