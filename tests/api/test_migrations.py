@@ -135,3 +135,32 @@ def test_reports_stored_before_get_their_heat_cells(url):
         assert {"heat_x", "heat_y"} <= _columns(engine)
     finally:
         engine.dispose()
+
+
+def test_the_migrated_schema_is_the_models_schema(url):
+    """Every table, column and index the models declare is what the migrations build (and
+    nothing more): a model's change without its migration, or the reverse, fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import api.db.heat  # noqa: F401  (its table joins the models' metadata)
+    from api.db import Database
+    from api.db.models import Base
+
+    db = Database(url)
+    try:
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        db.dispose()
+
+    def postgis_own(d: tuple) -> bool:  # type: ignore[type-arg]
+        """What PostGIS adds beside the models: its table of systems, the GiST indexes on
+        the computed geometries (made by the migrations); on SQLite, no geometries."""
+        if db.url.startswith("sqlite"):
+            return d[0] == "add_column" and d[3].name == "geom"
+        return (d[0] == "remove_table" and d[1].name == "spatial_ref_sys") or (
+            d[0] == "remove_index" and d[1].name.endswith("_geom")
+        )
+
+    assert [d for d in differences if not postgis_own(d)] == []
