@@ -444,8 +444,9 @@ class RateCount(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
-#: Each worker follows the reports changed since it last looked (its duplicate index).
-Index("ix_reports_updated_at", Report.updated_at)
+#: Each worker follows the reports changed since it last looked (its duplicate index): their
+#: ids and statuses read from this index alone, not from the table's rows.
+Index("ix_reports_updated_at_status", Report.updated_at, Report.status)
 #: Open311 finds a token's report by the key alone (the primary key begins with the client).
 Index("ix_idempotency_keys_key", IdempotencyRecord.key)
 
