@@ -350,7 +350,8 @@ def main() -> None:
         rate = statistics.median(r["rps"] for r in rounds["POST /reports"]) / 2
         paced_at: dict[str, dict[str, float]] = {}
         for label, tag in (("POST /reports", "p"), ("bare FastAPI POST", "b")):
-            with serving(label) as (port, _):
+            with serving(label) as (port, pid):
+                run_wrk(f"http://127.0.0.1:{port}", script, args.connections, 2, pid)  # warm up
                 paced_at[label] = asyncio.run(paced(
                     port, build_requests(key, points, int(rate * args.paced_seconds), tag), rate))
 
