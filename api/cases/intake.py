@@ -13,16 +13,16 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from api.access.policy import Principal
+from api.access.policy import Principal, Role
 from api.cases.errors import IdempotencyKeyReused, UnknownCategory
 from api.cases.lifecycle import Status
 from api.cases.photos import CleanPhoto, store_photo
@@ -95,12 +95,38 @@ class Job:
     events: list[dict[str, Any]]
     duplicates: list[dict[str, Any]]
     reason: str | None
-    stored: list[Path] = field(default_factory=list)
     #: The answer as it will be sent, but for the id the insert gives it: built before the
-    #: job reaches a writer in this process, so the writer's transaction holds only the
-    #: inserts. None for a report with photos (their ids and URLs come from the insert too),
-    #: and for a writer in a child process, which builds it there, off the event loop's lock.
+    #: job reaches the writer's transaction, so that holds only the inserts. None for a
+    #: report with photos (their ids and URLs come from the insert too).
     payload: dict[str, Any] | None = None
+
+
+class Draft(NamedTuple):
+    """A report checked and placed, before its rows are built (:func:`complete`).
+
+    What only the event loop's process can work out (the category, the place, the look-alikes
+    among the open cases it holds), as plain values that pickle in microseconds: a writer in
+    another process is sent this and builds the rows, the request's hash and the answer
+    there, off the loop's interpreter lock.
+    """
+
+    principal: tuple[Any, ...]  # (key_id, role, unit_code, name, team_id)
+    key: str | None
+    submission: tuple[Any, ...]  # Submission's fields, in order
+    category: str
+    department: str | None
+    sla_hours: float
+    placed: dict[str, Any]  # BoundaryIndex.place's description of the place
+    lon: float
+    lat: float
+    now: datetime
+    boundary_set: str
+    version_id: int | None
+    duplicates: tuple[tuple[int, float, datetime], ...]  # (id, metres, created_at)
+    photos: tuple[dict[str, Any], ...]  # the stored photos' rows
+
+
+_SUBMITTED = [f.name for f in fields(Submission)]
 
 
 def submit(
@@ -111,30 +137,38 @@ def submit(
     idempotency_key: str | None,
 ) -> Receipt:
     """Assign, store and acknowledge one report (through the group writer when there is one)."""
-    job = _prepare(cases, principal, submission, photos, idempotency_key)
+    draft, stored = _place(cases, principal, submission, photos, idempotency_key)
     try:
         if cases.writer is not None:
-            answer = cases.writer.submit(job)
+            answer = cases.writer.submit(_for_writer(cases, draft))
         else:
-            answer = _write_alone(cases, job)
+            answer = _write_alone(cases, complete(draft))
     except BaseException:
-        _forget(cases, job.stored)
+        _forget(cases, stored)
         raise
-    return _settle(cases, job, answer)
+    return _settle(cases, draft, stored, answer)
 
 
 async def submit_async(
     cases: Cases, principal: Principal, submission: Submission, idempotency_key: str | None
 ) -> Receipt:
-    """``submit`` for a report without photos, from the event loop: prepared on the loop (a
+    """``submit`` for a report without photos, from the event loop: placed on the loop (a
     point's assignment and look-alikes take a fraction of a millisecond, less than a hop to a
     thread and back) and awaited while the group writer commits it, no thread held waiting."""
-    job = _prepare(cases, principal, submission, [], idempotency_key)
+    draft, stored = _place(cases, principal, submission, [], idempotency_key)
     if cases.writer is not None:
-        answer = await cases.writer.submit_async(job)
+        answer = await cases.writer.submit_async(_for_writer(cases, draft))
     else:
-        answer = await asyncio.to_thread(_write_alone, cases, job)
-    return _settle(cases, job, answer)
+        answer = await asyncio.to_thread(_write_alone, cases, complete(draft))
+    return _settle(cases, draft, stored, answer)
+
+
+def _for_writer(cases: Cases, draft: Draft) -> Draft | Job:
+    """What the writer is sent: the draft to a writer in another process, which completes it
+    there (off this process's interpreter lock); else the job, completed here, outside the
+    writer's transaction."""
+    assert cases.writer is not None
+    return draft if cases.writer.in_other_process else complete(draft)
 
 
 def _write_alone(cases: Cases, job: Job) -> Receipt:
@@ -148,39 +182,38 @@ def submit_many(
     cases: Cases, principal: Principal, submissions: list[tuple[Submission, str | None]]
 ) -> list[Receipt]:
     """Assign and store many reports (each with its Idempotency-Key) in one transaction."""
-    jobs = [_prepare(cases, principal, s, [], key) for s, key in submissions]
+    drafts = [_place(cases, principal, s, [], key)[0] for s, key in submissions]
     with cases.db.session() as session:
-        answers = write_jobs(session, jobs)
+        answers = write_jobs(session, [complete(draft) for draft in drafts])
         session.commit()
-    return [_settle(cases, job, answer) for job, answer in zip(jobs, answers, strict=True)]
+    return [_settle(cases, d, [], answer) for d, answer in zip(drafts, answers, strict=True)]
 
 
-def _settle(cases: Cases, job: Job, answer: Receipt) -> Receipt:
+def _settle(cases: Cases, draft: Draft, stored: list[Path], answer: Receipt) -> Receipt:
     if answer.status_code == 409:
-        _forget(cases, job.stored)
+        _forget(cases, stored)
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used before with a different request",
             allowed="a new key for a new request; the same key only to retry the same one",
         )
     if answer.replayed:
-        _forget(cases, job.stored)
+        _forget(cases, stored)
     else:
-        row = job.row
         cases.open_cases.add(
-            OpenCase(answer.body["id"], row["category"], row["lon"], row["lat"], row["created_at"])
+            OpenCase(answer.body["id"], draft.category, draft.lon, draft.lat, draft.now)
         )
     return answer
 
 
-def _prepare(
+def _place(
     cases: Cases,
     principal: Principal,
     submission: Submission,
     photos: list[CleanPhoto],
     idempotency_key: str | None,
-) -> Job:
-    """Everything but the write: check the category, assign the place, find look-alikes,
-    store the photos."""
+) -> tuple[Draft, list[Path]]:
+    """Check the category, assign the place, find look-alikes, store the photos: the draft
+    and the photos' paths (to remove if the report is not written)."""
     category = cases.categories.get(submission.category)
     if category is None:
         raise UnknownCategory(
@@ -204,17 +237,59 @@ def _prepare(
         category.duplicate_radius_m or settings.duplicate_radius_m,
         now - timedelta(hours=settings.duplicate_window_hours),
     )
+    stored = [store_photo(settings.media, photo) for photo in photos]
+    draft = Draft(
+        principal=(
+            principal.key_id,
+            principal.role.value,
+            principal.unit_code,
+            principal.name,
+            principal.team_id,
+        ),
+        key=idempotency_key,
+        submission=tuple(getattr(submission, name) for name in _SUBMITTED),
+        category=category.code,
+        department=category.department,
+        sla_hours=category.sla_hours,
+        placed=placed,
+        lon=lon,
+        lat=lat,
+        now=now,
+        boundary_set=index.bset.name,
+        version_id=active.version_id,
+        duplicates=tuple(
+            (d.case.id, round(d.distance_m, 1), d.case.created_at) for d in nearby[:MAX_DUPLICATES]
+        ),
+        photos=tuple(
+            {
+                "path": str(path),
+                "content_type": ph.content_type,
+                "bytes": len(ph.data),
+                "sha256": ph.sha256,
+            }
+            for path, ph in zip(stored, photos, strict=True)
+        ),
+    )
+    return draft, stored
+
+
+def complete(draft: Draft) -> Job:
+    """The draft's rows (report, events), request hash and answer: the job to write."""
+    key_id, role, unit, name, team_id = draft.principal
+    principal = Principal(key_id, Role(role), unit, name, team_id)
+    submission = Submission(*draft.submission)
+    placed, now = draft.placed, draft.now
     leader = placed["leader"]
     unit_code = placed["units"][-1]["code"] if placed["units"] else None
     row = {
-        "category": category.code,
+        "category": draft.category,
         "description": submission.description,
         "address": submission.address,
         "reporter_name": submission.name,
         "reporter_phone": submission.phone,
         "submitted_by": principal.key_id,
-        "lon": lon,
-        "lat": lat,
+        "lon": draft.lon,
+        "lat": draft.lat,
         "input_crs": str(submission.crs),
         "input_lon": submission.lon,
         "input_lat": submission.lat,
@@ -227,13 +302,13 @@ def _prepare(
         "leader_name": leader["name"] if leader else None,
         "leader_phone": leader["phone"] if leader else None,
         "leader_id": leader["id"] if leader else None,
-        "boundary_set": index.bset.name,
-        "boundary_version_id": active.version_id,
-        "department": category.department,
+        "boundary_set": draft.boundary_set,
+        "boundary_version_id": draft.version_id,
+        "department": draft.department,
         "duplicate_of": None,
         "created_at": now,
         "updated_at": now,
-        "due_at": now + timedelta(hours=category.sla_hours),
+        "due_at": now + timedelta(hours=draft.sla_hours),
         "resolved_at": None,
         "closed_at": None,
         "rating": None,
@@ -259,45 +334,37 @@ def _prepare(
                 {
                     "unit_code": unit_code,
                     "assignment": placed["status"],
-                    "boundary_version_id": active.version_id,
+                    "boundary_version_id": draft.version_id,
                 },
                 now,
             )
         )
-    stored = [store_photo(settings.media, photo) for photo in photos]
     duplicates = [
-        {
-            "id": d.case.id,
-            "distance_m": round(d.distance_m, 1),
-            "status": "open",
-            "created_at": d.case.created_at,
-        }
-        for d in nearby[:MAX_DUPLICATES]
+        {"id": case_id, "distance_m": metres, "status": "open", "created_at": created_at}
+        for case_id, metres, created_at in draft.duplicates
     ]
-    payload = None
-    if not photos and not (cases.writer is not None and cases.writer.in_other_process):
-        payload = _answer(0, row, placed["units"], [], principal, duplicates, placed["reason"])
+    photos = list(draft.photos)
     return Job(
         principal=principal,
-        key=idempotency_key,
-        request_hash=_request_hash(submission, photos),
+        key=draft.key,
+        request_hash=_request_hash(submission, [p["sha256"] for p in photos]),
         row=row,
         units=placed["units"],
-        photos=[
-            {
-                "path": str(path),
-                "content_type": ph.content_type,
-                "bytes": len(ph.data),
-                "sha256": ph.sha256,
-            }
-            for path, ph in zip(stored, photos, strict=True)
-        ],
+        photos=photos,
         events=events,
         duplicates=duplicates,
         reason=placed["reason"],
-        stored=stored,
-        payload=payload,
+        payload=(
+            None  # their ids and URLs come from the insert
+            if photos
+            else _answer(0, row, placed["units"], [], principal, duplicates, placed["reason"])
+        ),
     )
+
+
+def write_drafts(session: Session, drafts: list[Draft]) -> list[Receipt]:
+    """:func:`write_jobs` for drafts, completed here (a writer process's handler)."""
+    return write_jobs(session, [complete(draft) for draft in drafts])
 
 
 def _answer(
@@ -502,15 +569,15 @@ def _forget(cases: Cases, stored: list[Path]) -> None:
 _HASHED = [f.name for f in fields(Submission) if f.name != "reported_at"]
 
 
-def _request_hash(submission: Submission, photos: list[CleanPhoto]) -> str:
+def _request_hash(submission: Submission, photo_hashes: list[str]) -> str:
     # the fields one by one (asdict would deep-copy each value): the same JSON, the same hash
     values = {name: getattr(submission, name) for name in _HASHED}
     values["reported_at"] = submission.reported_at.isoformat() if submission.reported_at else None
     if submission.media_url is None:  # absent: the hash of every report made before it existed
         del values["media_url"]
     digest = hashlib.sha256(json.dumps(values, sort_keys=True, ensure_ascii=False).encode())
-    for photo in photos:
-        digest.update(photo.sha256.encode())
+    for sha256 in photo_hashes:
+        digest.update(sha256.encode())
     return digest.hexdigest()
 
 

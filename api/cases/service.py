@@ -64,7 +64,7 @@ class Cases:
     categories: dict[str, Category] = field(default_factory=dict)
     open_cases: OpenCaseIndex = field(default_factory=OpenCaseIndex)
     #: Batches intake writes into shared commits (None: each report commits alone).
-    writer: GroupWriter[intake.Job, Receipt] | None = None
+    writer: GroupWriter[intake.Job | intake.Draft, Receipt] | None = None
     #: Where the service reads the time (the demo replays past weeks by setting it).
     clock: Callable[[], datetime] = utc_now
     #: The newest ``updated_at`` read by :meth:`follow_changes` (None: nothing read yet).
@@ -106,7 +106,7 @@ class Cases:
         is written in the thread, a child could not see it)."""
         url = self.db.url
         if where == "process" and not url.endswith(":memory:") and url != "sqlite://":
-            write: BatchWrite = InChild(url, "api.cases.intake:write_jobs")
+            write: BatchWrite = InChild(url, "api.cases.intake:write_drafts")
         else:
             write = InThread(
                 self.db.sessions,
