@@ -31,7 +31,7 @@ from api.cases.views import stored_view
 from api.cases.visibility import get_visible
 from api.db import Database
 from api.db.models import Category, Report
-from api.db.writer import BatchWrite, GroupWriter, InChild, InThread
+from api.db.writer import BatchWrite, GroupWriter, InChild, InThread, LoopFed
 from api.periodic import every
 from api.settings import Settings
 from geo.assign import BoundaryIndex
@@ -64,7 +64,11 @@ class Cases:
     categories: dict[str, Category] = field(default_factory=dict)
     open_cases: OpenCaseIndex = field(default_factory=OpenCaseIndex)
     #: Batches intake writes into shared commits (None: each report commits alone).
-    writer: GroupWriter[intake.Job | intake.Draft, Receipt] | None = None
+    writer: (
+        GroupWriter[intake.Job | intake.Draft, Receipt]
+        | LoopFed[intake.Job | intake.Draft, Receipt]
+        | None
+    ) = None
     #: Where the service reads the time (the demo replays past weeks by setting it).
     clock: Callable[[], datetime] = utc_now
     #: The newest ``updated_at`` read by :meth:`follow_changes` (None: nothing read yet).
@@ -106,7 +110,14 @@ class Cases:
         is written in the thread, a child could not see it)."""
         url = self.db.url
         if where == "process" and not url.endswith(":memory:") and url != "sqlite://":
-            write: BatchWrite = InChild(url, "api.cases.intake:write_drafts")
+            child = InChild(url, "api.cases.intake:write_drafts")
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop here (a script, a test): a thread feeds it
+                write: BatchWrite = child
+            else:  # a server: its event loop feeds the child, no thread in between
+                self.writer = LoopFed(child, loop)
+                return
         else:
             write = InThread(
                 self.db.sessions,

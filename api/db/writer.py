@@ -26,10 +26,12 @@ import logging
 import os
 import pickle
 import queue
+import select
 import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
@@ -272,6 +274,18 @@ class InChild:
         return self._child is not None and self._child.poll() is None
 
     @property
+    def pipes(self) -> tuple[int, int]:
+        """The file descriptors of the jobs' and the answers' pipes (-1 when closed)."""
+        to = self._to.fileno() if self._to is not None else -1
+        answers = self._from.fileno() if self._from is not None else -1
+        return to, answers
+
+    def restart(self) -> None:
+        """Stop the child if it still runs, and start a new one."""
+        self._stop_child()
+        self._start()
+
+    @property
     def pid(self) -> int | None:
         """The child's process id (None before it starts or after it stops)."""
         return self._child.pid if self._child is not None else None
@@ -326,6 +340,253 @@ class InChild:
                 self._child.kill()
                 self._child.wait()
             self._child = None
+
+
+class LoopFed(Generic[J, R]):
+    """Group commit in a writer process fed by the event loop itself: no thread in between.
+
+    The loop writes a batch to the child's pipe when the child is idle, and reads the answers
+    when the pipe is readable (``loop.add_reader``); whatever was submitted meanwhile is the
+    next batch. Nothing here waits for the interpreter lock: a writer thread would take it
+    from the loop twice per batch (to send, and to hand the answers over).
+
+    Everything runs on the loop's thread. ``submit`` from another thread hands its job to the
+    loop and waits; on the loop's own thread it exchanges the batch in hand and its job with
+    the child, blocking (nothing else can run there meanwhile). If the child dies, the batch
+    it had fails (as with :class:`InChild`) and a new child is started in a thread while new
+    jobs wait for it.
+    """
+
+    in_other_process = True
+
+    def __init__(
+        self, child: InChild, loop: asyncio.AbstractEventLoop, *, max_batch: int = 128
+    ) -> None:
+        self._child = child
+        self._loop = loop
+        self._max_batch = max_batch
+        self._thread = threading.get_ident()  # made on the loop's thread (see _running)
+        assert _running(loop), "a LoopFed writer is made on its running loop"
+        #: Jobs (encoded) waiting for the next batch, with their waiters.
+        self._waiting: list[tuple[bytes, Waiter[Any]]] = []
+        #: The waiters of the batch the child has, in order (None: the child is idle).
+        self._sent: list[Waiter[Any]] | None = None
+        self._unsent = b""  # the part of the batch's frame the pipe has not taken yet
+        self._received = bytearray()
+        self._restarting = False
+        self._flushing = False  # a flush is scheduled
+        self._closed = False
+        self._attach()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the child process is running (or being started again)."""
+        return not self._closed and (self._restarting or self._child.alive)
+
+    async def submit_async(self, job: J) -> R:
+        """``job`` written in the next batch; its result once that batch is committed."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # another loop (a test client's): handed over, as a thread
+            handed: Future[Any] = Future()
+            self._loop.call_soon_threadsafe(self._take, self._child.encode(job), handed)
+            answer = await asyncio.wrap_future(handed)
+        else:
+            future: asyncio.Future[Any] = loop.create_future()
+            self._take(self._child.encode(job), (loop, future))
+            answer = await future
+        result: R = self._child.decode(answer)
+        return result
+
+    def submit(self, job: J) -> R:
+        """``submit_async`` for a caller that is not a coroutine (a thread, or the loop's own
+        thread outside a coroutine, where it blocks until its job is written)."""
+        encoded = self._child.encode(job)
+        future: Future[Any] = Future()
+        if threading.get_ident() == self._thread:
+            self._take(encoded, future)
+            self._drain()
+        else:
+            self._loop.call_soon_threadsafe(self._take, encoded, future)
+        result: R = self._child.decode(future.result())
+        return result
+
+    def close(self) -> None:
+        """Write what is submitted, then stop the child (on the loop's thread, or once the
+        loop has stopped)."""
+        if self._closed:
+            return
+        self._drain()
+        self._closed = True
+        self._detach()
+        self._child.close()
+
+    # -- on the loop's thread --------------------------------------------------------------
+
+    def _take(self, encoded: bytes, waiter: Waiter[Any]) -> None:
+        if self._closed:
+            _hand(waiter, None, WriterStopped("the writer has stopped"))
+            return
+        self._waiting.append((encoded, waiter))
+        if self._sent is None and not self._flushing:
+            # sent once the loop has run what is ready now: the requests that arrived
+            # together go together
+            self._flushing = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flushing = False
+        if self._sent is None and self._waiting and not self._restarting and not self._closed:
+            self._send()
+
+    def _send(self) -> None:
+        if not self._child.alive:
+            self._restart()
+            return
+        batch = self._waiting[: self._max_batch]
+        del self._waiting[: len(batch)]
+        self._sent = [waiter for _, waiter in batch]
+        data = pickle.dumps([job for job, _ in batch], protocol=pickle.HIGHEST_PROTOCOL)
+        self._unsent = _LENGTH.pack(len(data)) + data
+        self._write_more()
+
+    def _write_more(self) -> None:
+        to, _ = self._child.pipes
+        try:
+            written = os.write(to, self._unsent)
+        except BlockingIOError:
+            written = 0
+        except OSError:  # the child has gone: its answers' end says so too
+            self._loop.remove_writer(to)
+            self._lost()
+            return
+        self._unsent = self._unsent[written:]
+        if self._unsent:
+            self._loop.add_writer(to, self._write_more)
+        else:
+            self._loop.remove_writer(to)
+
+    def _readable(self) -> None:
+        _, answers = self._child.pipes
+        try:
+            chunk = os.read(answers, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._lost()
+            return
+        self._received += chunk
+        self._answered()
+
+    def _answered(self) -> bool:
+        """Settle the batch if its whole answer has arrived (and send the next)."""
+        received = self._received
+        if len(received) < _LENGTH.size:
+            return False
+        (size,) = _LENGTH.unpack_from(received)
+        if len(received) < _LENGTH.size + size:
+            return False
+        answers: list[bytes] = pickle.loads(received[_LENGTH.size : _LENGTH.size + size])
+        del received[: _LENGTH.size + size]
+        sent, self._sent = self._sent or [], None
+        for waiter, answer in zip(sent, answers, strict=True):
+            _hand(waiter, answer, None)
+        if self._waiting:
+            self._send()
+        return True
+
+    def _lost(self) -> None:
+        """The child stopped: its batch fails; a new child for the jobs waiting."""
+        self._detach()
+        sent, self._sent = self._sent or [], None
+        error = WriterStopped(
+            f"the writer process stopped during a batch of {len(sent)}: "
+            "its reports may or may not be stored"
+        )
+        for waiter in sent:
+            _hand(waiter, None, error)
+        self._unsent, self._received = b"", bytearray()
+        if self._waiting and not self._closed:
+            self._restart()
+
+    def _restart(self) -> None:
+        if self._restarting:
+            return
+        self._restarting = True
+        self._detach()
+        started = self._loop.run_in_executor(None, self._child.restart)
+        started.add_done_callback(self._restarted)
+
+    def _restarted(self, started: asyncio.Future[None]) -> None:
+        self._restarting = False
+        error = started.exception()
+        if error is None and self._closed:
+            self._child.close()
+            error = WriterStopped("the writer has stopped")
+        if error is not None:
+            waiting, self._waiting = self._waiting, []
+            for _, waiter in waiting:
+                _hand(waiter, None, error)
+            return
+        self._attach()
+        if self._waiting:
+            self._send()
+
+    def _attach(self) -> None:
+        if not self._child.alive:
+            return
+        to, answers = self._child.pipes
+        os.set_blocking(to, False)
+        os.set_blocking(answers, False)
+        self._loop.add_reader(answers, self._readable)
+
+    def _detach(self) -> None:
+        if self._loop.is_closed():
+            return
+        for fd in self._child.pipes:
+            if fd >= 0:
+                self._loop.remove_reader(fd)
+                self._loop.remove_writer(fd)
+
+    def _drain(self) -> None:
+        """Finish the batch in hand and write every job waiting, blocking (the loop is not
+        running, or this is its thread and nothing else can run)."""
+        deadline = time.monotonic() + 60
+        while self._sent is not None or self._waiting:
+            if time.monotonic() > deadline:
+                raise WriterStopped("the writer process has not answered for a minute")
+            if self._restarting:
+                raise WriterStopped("the writer process is starting again: retry shortly")
+            if self._sent is None:
+                self._send()
+                continue
+            to, answers = self._child.pipes
+            if self._unsent:
+                select.select([], [to], [], 30)
+                self._write_more()
+                continue
+            ready, _, _ = select.select([answers], [], [], 30)
+            if ready:
+                self._readable()
+
+
+def _running(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _hand(waiter: Waiter[Any], result: Any, error: BaseException | None) -> None:
+    """Give a waiter its result or error, from the loop's thread."""
+    future = waiter if isinstance(waiter, Future) else waiter[1]
+    if future.done():  # its request was cancelled; the job was written all the same
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 _LENGTH = struct.Struct("!I")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.db import Database
 from api.db.engine import WAL_SIZE_LIMIT, WRITER_CHECKPOINT_S
-from api.db.writer import GroupWriter, InChild, InThread, WriterStopped
+from api.db.writer import GroupWriter, InChild, InThread, LoopFed, WriterStopped
 from tests.api.conftest import postgres_database
 
 
@@ -329,3 +329,96 @@ def test_postgres_has_no_wal_to_copy_here():
             assert db.checkpoint_between_writes(every_s=0) is False
         finally:
             db.dispose()
+
+
+SIZED = "tests.api.db.test_writer:insert_sized"
+
+
+def insert_sized(session: Session, jobs: list[str]) -> list[int]:
+    """``insert_notes``, each text stored with the size of its batch (``text:size``)."""
+    return insert_notes(session, [f"{job}:{len(jobs)}" if job != "die" else job for job in jobs])
+
+
+def test_the_event_loop_feeds_the_child_what_arrived_together_as_one_batch(tmp_path):
+    db = _database(tmp_path)
+
+    async def main() -> tuple[list[int], list[int]]:
+        writer = LoopFed(InChild(db.url, SIZED), asyncio.get_running_loop())
+        try:
+            together = await asyncio.gather(*(writer.submit_async(f"t{i}") for i in range(50)))
+            one_by_one = [await writer.submit_async(f"o{i}") for i in range(3)]
+        finally:
+            writer.close()
+        return list(together), one_by_one
+
+    together, one_by_one = _run(main())
+    assert together == list(range(1, 51))  # each its own id, in order
+    assert one_by_one == [51, 52, 53]
+    bodies = _bodies(db)
+    assert bodies[:50] == [f"t{i}:50" for i in range(50)]  # one batch, one commit
+    assert bodies[50:] == ["o0:1", "o1:1", "o2:1"]
+    db.dispose()
+
+
+def test_a_loop_fed_child_takes_jobs_from_threads_other_loops_and_the_loop_itself(tmp_path):
+    db = _database(tmp_path)
+
+    async def main() -> list[object]:
+        loop = asyncio.get_running_loop()
+        writer = LoopFed(InChild(db.url, SIZED), loop)
+        try:
+            from_thread = await asyncio.to_thread(writer.submit, "thread")
+            from_other_loop = await asyncio.to_thread(
+                lambda: asyncio.run(writer.submit_async("other loop"))
+            )
+            on_the_loop = writer.submit("loop, blocking")  # not awaited: it blocks here
+            return [from_thread, from_other_loop, on_the_loop]
+        finally:
+            writer.close()
+
+    assert _run(main()) == [1, 2, 3]
+    assert _bodies(db) == ["thread:1", "other loop:1", "loop, blocking:1"]
+    db.dispose()
+
+
+def test_a_loop_fed_child_that_dies_fails_its_batch_and_a_new_one_writes_the_next(tmp_path):
+    db = _database(tmp_path)
+
+    async def main() -> tuple[int, int]:
+        writer = LoopFed(InChild(db.url, SIZED), asyncio.get_running_loop())
+        first = writer._child.pid
+        try:
+            assert await writer.submit_async("before") == 1
+            with pytest.raises(WriterStopped, match="may or may not be stored"):
+                await writer.submit_async("die")
+            assert await writer.submit_async("after") == 2
+            assert writer.alive
+            second = writer._child.pid
+            assert second not in (None, first)
+            return first or 0, second or 0
+        finally:
+            writer.close()
+
+    first, second = _run(main())
+    assert _bodies(db) == ["before:1", "after:1"]
+    for pid in (first, second):  # both gone: the first died, the second was closed
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    db.dispose()
+
+
+def test_closing_a_loop_fed_writer_writes_what_is_waiting_first(tmp_path):
+    db = _database(tmp_path)
+
+    async def main() -> list[int]:
+        writer = LoopFed(InChild(db.url, SIZED), asyncio.get_running_loop())
+        tasks = [asyncio.ensure_future(writer.submit_async(f"w{i}")) for i in range(5)]
+        await asyncio.sleep(0)  # the tasks hand their jobs over; none is sent yet
+        writer.close()  # on the loop's thread: blocks until they are written
+        with pytest.raises(WriterStopped):
+            await writer.submit_async("late")
+        return list(await asyncio.wait_for(asyncio.gather(*tasks), 10))
+
+    assert _run(main()) == [1, 2, 3, 4, 5]
+    assert _bodies(db) == [f"w{i}:5" for i in range(5)]
+    db.dispose()
