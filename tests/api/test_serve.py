@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import shapely
 
 from api.schemas import Health, LookupResult, UnitFeature
 from geo.crs import wgs84_to_gcj02
-from tests.api.process import WANGGE, new_key, running_server
+from tests.api.process import WANGGE, free_port, new_key, running_server, start_server
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +119,58 @@ def test_unit_of_a_real_street(server, headers):
     assert unit.properties.level == "street"
     assert unit.properties.parent == "120103"
     assert unit.properties.children > 0
+
+
+def _writer_child(server_pid: int) -> int | None:
+    """The pid of the server's writer process (``python -m api.db.writer_child``), if any."""
+    children = []
+    for task in Path(f"/proc/{server_pid}/task").iterdir():  # a new writer starts in a thread
+        try:
+            children += (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread gone since
+            continue
+    for pid in children:
+        try:
+            if b"api.db.writer_child" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return int(pid)
+        except FileNotFoundError:  # gone since
+            continue
+    return None
+
+
+def test_a_writer_process_killed_under_a_server_is_replaced_and_nothing_answers_500(env, tmp_path):
+    env = {**env, "WANGGE_DATA_DIR": str(tmp_path)}
+    key = {"Authorization": f"Bearer {new_key(env, 'reporter')}"}
+    report = {"lon": 117.2235, "lat": 39.0721, "category": "noise"}
+    port = free_port()
+    proc = start_server(env, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, headers=key, timeout=30) as client:
+            before = client.post("/reports", json=report)
+            assert before.status_code == 201
+            first = _writer_child(proc.pid)
+            assert first is not None
+            os.kill(first, signal.SIGKILL)  # as the kernel's OOM killer would
+            statuses = []
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:  # until a new writer has written one
+                answer = client.post("/reports", json=report)
+                statuses.append(answer.status_code)
+                if answer.status_code == 201:
+                    break
+                assert answer.status_code == 503, answer.text
+                assert answer.json()["code"] == "writer_unavailable"
+                assert answer.headers["retry-after"] == "1"
+            assert statuses[-1] == 201, statuses
+            assert statuses.count(503) <= 1  # at most the batch the dead process had
+            second = _writer_child(proc.pid)
+            assert second not in (None, first)
+            health = client.get("/health").json()
+            assert health["writer"] == {"runs_in": "process", "alive": True}
+            ids = {before.json()["id"], answer.json()["id"]}
+            for report_id in ids:  # both stored, the one before the kill too
+                assert client.get(f"/reports/{report_id}").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
