@@ -105,9 +105,10 @@ class Cases:
             intake.sweep_orphan_photos(session, self.settings.media)
 
     def start_writer(self, where: Literal["thread", "process"] = "thread") -> None:
-        """Write new reports through one thread in group commits: in that thread, or (with
-        ``process``) in a child process it feeds (api.db.writer.InChild; a database in memory
-        is written in the thread, a child could not see it)."""
+        """Write new reports in group commits: in a thread, or (with ``process``) in a child
+        process (api.db.writer.InChild) fed by the running event loop (LoopFed), or by a
+        thread where no loop runs. A database in memory is written in the thread: a child
+        could not see it."""
         url = self.db.url
         if where == "process" and not url.endswith(":memory:") and url != "sqlite://":
             child = InChild(url, "api.cases.intake:write_drafts")
