@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.access.policy import Principal
@@ -75,6 +75,10 @@ class Cases:
     seen_until: datetime | None = None
     #: The id and stored stamp of each report read by the last follow_changes.
     _seen_stamps: dict[int, str] = field(default_factory=dict)
+    #: The highest report id :meth:`follow_changes` has read (None: none yet).
+    _newest_id: int | None = None
+    #: How many rows the last :meth:`follow_changes` read.
+    rows_followed: int = 0
     _following: threading.Event | None = None
 
     @property
@@ -134,15 +138,26 @@ class Cases:
         the newest seen, less a margin for transactions that commit after others stamped
         later. Returns how many rows changed since the last call.
 
-        Every call reads the margin's rows again (at 1,000 reports a second, thousands), so
-        it reads only their id, status and stamp as stored (no datetimes parsed), skips the
-        rows whose stamp it saw last time, and reads the places of only the new open ones."""
+        A call reads the margin's rows again (at 1,000 reports a second, thousands), so it
+        reads only their id, status and stamp as stored (no datetimes parsed), skips the rows
+        whose stamp it saw last time, and reads the places of only the new open ones. On
+        SQLite it reads far fewer: one writer commits at a time and a row's id is given inside
+        its write transaction, so ids grow in commit order and the new rows are those past the
+        newest id seen, each read once; of the margin it reads again only the rows changed
+        since they were made (closed, or stamped later). On PostgreSQL ids are drawn before
+        their commits, in any order, so the whole margin is read."""
         since = self.seen_until
         stamp = cast(Report.updated_at, String)
         statement = select(Report.id, Report.status, stamp)
-        if since is not None:
-            statement = statement.where(Report.updated_at >= since - FOLLOW_MARGIN)
         open_values = {s.value for s in OPEN}
+        if since is not None:
+            recent = Report.updated_at >= since - FOLLOW_MARGIN
+            if self._newest_id is not None and self.db.url.startswith("sqlite"):
+                changed_since_made = or_(
+                    Report.status.not_in(open_values), Report.updated_at > Report.created_at
+                )
+                recent = or_(Report.id > self._newest_id, and_(recent, changed_since_made))
+            statement = statement.where(recent)
         seen = self._seen_stamps
         now_seen: dict[int, str] = {}
         wanted: list[int] = []
@@ -167,7 +182,9 @@ class Cases:
                     )
             if now_seen:  # the newest stamp (parsed once): of these rows, or of one since
                 self.seen_until = connection.scalar(select(func.max(Report.updated_at)))
+                self._newest_id = max(self._newest_id or 0, max(now_seen))
         self._seen_stamps = now_seen
+        self.rows_followed = len(now_seen)
         return changed
 
     def follow(self, interval_s: float = FOLLOW_INTERVAL_S) -> None:

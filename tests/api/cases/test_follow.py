@@ -50,3 +50,35 @@ def test_new_and_closed_reports_made_elsewhere_are_followed(pair):
     assert all(i in there.open_cases for i in ids[1:])
     nearby = there.open_cases.nearby(117.2006, 39.1005, "noise", 500, there.clock() - timedelta(1))
     assert {d.case.id for d in nearby} >= set(ids[1:])
+
+
+def test_on_sqlite_only_new_and_changed_rows_are_read_again(pair):
+    here, there, resident = pair
+    there.follow_changes()
+    made = [
+        here.submit(resident, Submission(lon=117.2105 + i * 1e-4, lat=39.1005, category="noise"))
+        for i in range(4)
+    ]
+    assert there.follow_changes() == 4
+    assert there.follow_changes() == 0
+    changed = there.rows_followed  # the margin's rows changed since made (an earlier test's)
+    one = here.submit(resident, Submission(lon=117.2115, lat=39.1005, category="noise"))
+    assert there.follow_changes() == 1
+    assert one.body["id"] in there.open_cases
+    sqlite = here.db.url.startswith("sqlite")
+    if sqlite:  # the one new row, not the margin's other reports again (4 made just now)
+        assert there.rows_followed == changed + 1 < 4
+    else:  # PostgreSQL's ids come in any order: the whole margin, these 5 reports or more
+        assert there.rows_followed >= 5
+    first = made[0].body["id"]
+    with here.db.session() as session:  # closed elsewhere
+        stamp = session.get(Report, first).updated_at + timedelta(seconds=1)  # type: ignore[union-attr]
+        session.execute(
+            update(Report).where(Report.id == first).values(status="closed", updated_at=stamp)
+        )
+        session.commit()
+    assert there.follow_changes() == 1
+    assert first not in there.open_cases
+    if sqlite:  # the closed row, read again within the margin, and skipped: nothing new
+        assert there.follow_changes() == 0
+        assert there.rows_followed == changed + 1
