@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -163,12 +163,47 @@ async def submit_async(
     return _settle(cases, draft, stored, answer)
 
 
-def _for_writer(cases: Cases, draft: Draft) -> Draft | Job:
+def _for_writer(cases: Cases, draft: Draft) -> Wire | Job:
     """What the writer is sent: the draft to a writer in another process, which completes it
     there (off this process's interpreter lock); else the job, completed here, outside the
     writer's transaction."""
     assert cases.writer is not None
-    return draft if cases.writer.in_other_process else complete(draft)
+    return _to_wire(draft) if cases.writer.in_other_process else complete(draft)
+
+
+#: A draft as sent to a writer process (:func:`_to_wire`).
+Wire = tuple[Any, ...]
+
+
+def _to_wire(draft: Draft) -> Wire:
+    """The draft as a plain tuple, its datetimes as timestamps: a named tuple pickles through
+    Python code, and so does a datetime's time zone (8.5 us a draft, against 3.6)."""
+    return (
+        *draft[:9],
+        _instant(draft.now),
+        draft.boundary_set,
+        draft.version_id,
+        tuple((i, metres, _instant(at)) for i, metres, at in draft.duplicates),
+        draft.photos,
+    )
+
+
+def _from_wire(wire: Wire) -> Draft:
+    *head, now, boundary_set, version_id, duplicates, photos = wire
+    dated = tuple((i, metres, _at(at)) for i, metres, at in duplicates)
+    return Draft._make([*head, _at(now), boundary_set, version_id, dated, photos])
+
+
+def _instant(at: datetime) -> float | datetime:
+    """An aware datetime as its POSIX timestamp (exact to the microsecond for centuries
+    around now; :func:`_at` gives it back in UTC, the zone every stored time is in). A naive
+    one as it is, for the database to refuse."""
+    return at.timestamp() if at.tzinfo is not None else at
+
+
+def _at(instant: float | datetime) -> datetime:
+    """The datetime of :func:`_instant`."""
+    return instant if isinstance(instant, datetime) else datetime.fromtimestamp(instant, UTC)
 
 
 def _write_alone(cases: Cases, job: Job) -> Receipt:
@@ -362,9 +397,10 @@ def complete(draft: Draft) -> Job:
     )
 
 
-def write_drafts(session: Session, drafts: list[Draft]) -> list[Receipt]:
-    """:func:`write_jobs` for drafts, completed here (a writer process's handler)."""
-    return write_jobs(session, [complete(draft) for draft in drafts])
+def write_drafts(session: Session, drafts: list[Wire]) -> list[Receipt]:
+    """:func:`write_jobs` for drafts as sent (:func:`_to_wire`), completed here (a writer
+    process's handler)."""
+    return write_jobs(session, [complete(_from_wire(draft)) for draft in drafts])
 
 
 def _answer(

@@ -65,8 +65,8 @@ class Cases:
     open_cases: OpenCaseIndex = field(default_factory=OpenCaseIndex)
     #: Batches intake writes into shared commits (None: each report commits alone).
     writer: (
-        GroupWriter[intake.Job | intake.Draft, Receipt]
-        | LoopFed[intake.Job | intake.Draft, Receipt]
+        GroupWriter[intake.Job | intake.Wire, Receipt]
+        | LoopFed[intake.Job | intake.Wire, Receipt]
         | None
     ) = None
     #: Where the service reads the time (the demo replays past weeks by setting it).

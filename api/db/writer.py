@@ -378,6 +378,8 @@ class LoopFed(Generic[J, R]):
         self._unsent = b""  # the part of the batch's frame the pipe has not taken yet
         self._received = bytearray()
         self._restarting = False
+        #: The child's pipe has closed: it is gone (or going: it may not have exited yet).
+        self._lost_child = False
         self._flushing = False  # a flush is scheduled
         self._closed = False
         self._attach()
@@ -385,7 +387,9 @@ class LoopFed(Generic[J, R]):
     @property
     def alive(self) -> bool:
         """Whether the child process is running (or being started again)."""
-        return not self._closed and (self._restarting or self._child.alive)
+        return not self._closed and (
+            self._restarting or (not self._lost_child and self._child.alive)
+        )
 
     async def submit_async(self, job: J) -> R:
         """``job`` written in the next batch; its result once that batch is committed."""
@@ -443,7 +447,7 @@ class LoopFed(Generic[J, R]):
             self._send()
 
     def _send(self) -> None:
-        if not self._child.alive:
+        if self._lost_child or not self._child.alive:
             self._restart()
             return
         batch = self._waiting[: self._max_batch]
@@ -502,6 +506,7 @@ class LoopFed(Generic[J, R]):
 
     def _lost(self) -> None:
         """The child stopped: its batch fails; a new child for the jobs waiting."""
+        self._lost_child = True
         self._detach()
         sent, self._sent = self._sent or [], None
         error = WriterStopped(
@@ -533,6 +538,7 @@ class LoopFed(Generic[J, R]):
             for _, waiter in waiting:
                 _hand(waiter, None, error)
             return
+        self._lost_child = False
         self._attach()
         if self._waiting:
             self._send()

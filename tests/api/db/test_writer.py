@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -170,8 +171,13 @@ def test_writers_of_two_processes_take_turns(tmp_path):
 
 def insert_notes(session: Session, jobs: list[str]) -> list[int]:
     """The child process's handler (imported there by name): each job's text inserted; 'bad'
-    fails its batch, 'die' ends the process at once, as a crash would."""
+    fails its batch, 'die' ends the process at once, as a crash would; 'hang up' closes the
+    answers' pipe and exits a second later (its parent sees the pipe close first)."""
     if "die" in jobs:
+        os._exit(9)
+    if "hang up" in jobs:
+        os.close(int(sys.argv[4]))  # python -m api.db.writer_child URL HANDLER JOBS ANSWERS
+        time.sleep(1)
         os._exit(9)
     if "bad" in jobs:
         raise ValueError("a bad job")
@@ -336,7 +342,8 @@ SIZED = "tests.api.db.test_writer:insert_sized"
 
 def insert_sized(session: Session, jobs: list[str]) -> list[int]:
     """``insert_notes``, each text stored with the size of its batch (``text:size``)."""
-    return insert_notes(session, [f"{job}:{len(jobs)}" if job != "die" else job for job in jobs])
+    dying = ("die", "hang up")
+    return insert_notes(session, [job if job in dying else f"{job}:{len(jobs)}" for job in jobs])
 
 
 def test_the_event_loop_feeds_the_child_what_arrived_together_as_one_batch(tmp_path):
@@ -421,4 +428,24 @@ def test_closing_a_loop_fed_writer_writes_what_is_waiting_first(tmp_path):
 
     assert _run(main()) == [1, 2, 3, 4, 5]
     assert _bodies(db) == [f"w{i}:5" for i in range(5)]
+    db.dispose()
+
+
+def test_a_loop_fed_child_whose_pipe_closes_before_it_exits_is_replaced_all_the_same(tmp_path):
+    db = _database(tmp_path)
+
+    async def main() -> list[int]:
+        writer = LoopFed(InChild(db.url, SIZED), asyncio.get_running_loop())
+        try:
+            before = await writer.submit_async("before")
+            with pytest.raises(WriterStopped, match="may or may not be stored"):
+                await writer.submit_async("hang up")
+            # the old child still runs for a second: this one must go to a new child
+            after = await asyncio.wait_for(writer.submit_async("after"), 60)
+            return [before, after]
+        finally:
+            writer.close()
+
+    assert _run(main()) == [1, 2]
+    assert _bodies(db) == ["before:1", "after:1"]
     db.dispose()
