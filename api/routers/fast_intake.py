@@ -25,7 +25,6 @@ import inspect
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from pydantic import ValidationError
 from starlette.requests import Request
 
@@ -117,7 +116,7 @@ class FastIntake:
             receipt = await self._cases.submit_async(principal, submission, idempotency)
         except Exception as exc:
             return await self._handled(exc, scope, _replay(messages, receive), send)
-        body = orjson.dumps(receipt.body)
+        body = receipt.json()
         headers = [
             _HEADERS,
             (b"content-length", str(len(body)).encode()),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -235,7 +234,7 @@ async def create_report(request: Request) -> Response:
     if receipt.replayed:
         headers["Idempotent-Replayed"] = "true"
     return Response(
-        orjson.dumps(receipt.body),
+        receipt.json(),
         status_code=receipt.status_code,
         headers=headers,
         media_type="application/json",

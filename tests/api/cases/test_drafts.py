@@ -6,10 +6,11 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime, timedelta, timezone
 
+import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.cases.intake import Draft, _at, _from_wire, _instant, _to_wire
+from api.cases.intake import Draft, Receipt, _at, _from_wire, _instant, _to_wire
 
 
 @given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)))
@@ -47,3 +48,12 @@ def test_a_draft_with_look_alikes_comes_back_equal():
     wire = pickle.loads(pickle.dumps(_to_wire(draft)))
     assert type(wire) is tuple  # no class to pickle by name
     assert _from_wire(wire) == draft
+
+
+def test_a_receipt_goes_as_its_json_and_comes_back_equal_and_sent_as_it_came():
+    body = {"id": 5, "status": "assigned", "lon": 117.19, "units": [{"code": "120103"}]}
+    back = pickle.loads(pickle.dumps(Receipt(201, body, False)))
+    assert back == Receipt(201, body, False)
+    assert back.encoded is not None and back.json() is back.encoded  # not encoded again
+    assert orjson.loads(back.json()) == body
+    assert Receipt(201, body, True).json() == orjson.dumps(body)  # made here: encoded once
