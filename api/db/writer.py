@@ -590,7 +590,12 @@ def _running(loop: asyncio.AbstractEventLoop) -> bool:
 
 def _hand(waiter: Waiter[Any], result: Any, error: BaseException | None) -> None:
     """Give a waiter its result or error, from the loop's thread."""
-    future = waiter if isinstance(waiter, Future) else waiter[1]
+    _give(waiter if isinstance(waiter, Future) else waiter[1], result, error)
+
+
+def _give(
+    future: Future[Any] | asyncio.Future[Any], result: Any, error: BaseException | None
+) -> None:
     if future.done():  # its request was cancelled; the job was written all the same
         return
     if error is not None:
@@ -662,9 +667,4 @@ def _settle(answers: list[tuple[Waiter[Any], Any, BaseException | None]]) -> Non
 
 def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
     for future, result, error in items:
-        if future.done():  # its request was cancelled; the job was written all the same
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
+        _give(future, result, error)
