@@ -357,8 +357,8 @@ class LoopFed(Generic[J, R]):
     Everything runs on the loop's thread. ``submit`` from another thread hands its job to the
     loop and waits; on the loop's own thread it exchanges the batch in hand and its job with
     the child, blocking (nothing else can run there meanwhile). If the child dies, the batch
-    it had fails (as with :class:`InChild`) and a new child is started in a thread while new
-    jobs wait for it.
+    it had fails (as with :class:`InChild`) and a new child is started at once, in a thread,
+    while new jobs wait for it.
     """
 
     in_other_process = True
@@ -423,7 +423,14 @@ class LoopFed(Generic[J, R]):
         loop has stopped)."""
         if self._closed:
             return
-        self._drain()
+        try:
+            self._drain()
+        except WriterStopped as exc:  # its process is gone or starting again: they fail
+            log.warning("the writer stopped with jobs in hand: %s", exc)
+            waiting, self._waiting = self._waiting, []
+            sent, self._sent = self._sent or [], None
+            for waiter in [*sent, *(waiter for _, waiter in waiting)]:
+                _hand(waiter, None, exc)
         self._closed = True
         self._detach()
         self._child.close()
@@ -516,7 +523,7 @@ class LoopFed(Generic[J, R]):
         for waiter in sent:
             _hand(waiter, None, error)
         self._unsent, self._received = b"", bytearray()
-        if self._waiting and not self._closed:
+        if not self._closed:  # at once, not at the next job: /health says it is back
             self._restart()
 
     def _restart(self) -> None:

@@ -152,8 +152,11 @@ def test_a_writer_process_killed_under_a_server_is_replaced_and_nothing_answers_
             first = _writer_child(proc.pid)
             assert first is not None
             os.kill(first, signal.SIGKILL)  # as the kernel's OOM killer would
-            statuses = []
             deadline = time.monotonic() + 90
+            while _writer_child(proc.pid) in (None, first):  # replaced before any new report
+                assert time.monotonic() < deadline, "no new writer process"
+                time.sleep(0.1)
+            statuses = []
             while time.monotonic() < deadline:  # until a new writer has written one
                 answer = client.post("/reports", json=report)
                 statuses.append(answer.status_code)

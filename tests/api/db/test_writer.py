@@ -398,6 +398,10 @@ def test_a_loop_fed_child_that_dies_fails_its_batch_and_a_new_one_writes_the_nex
             assert await writer.submit_async("before") == 1
             with pytest.raises(WriterStopped, match="may or may not be stored"):
                 await writer.submit_async("die")
+            deadline = time.monotonic() + 60  # a new child at once, before any new job
+            while not (writer.alive and writer._child.pid != first):
+                assert time.monotonic() < deadline, "no new writer process"
+                await asyncio.sleep(0.05)
             assert await writer.submit_async("after") == 2
             assert writer.alive
             second = writer._child.pid
