@@ -494,14 +494,14 @@ class LoopFed(Generic[J, R]):
         self._received += chunk
         self._answered()
 
-    def _answered(self) -> bool:
+    def _answered(self) -> None:
         """Settle the batch if its whole answer has arrived (and send the next)."""
         received = self._received
         if len(received) < _LENGTH.size:
-            return False
+            return
         (size,) = _LENGTH.unpack_from(received)
         if len(received) < _LENGTH.size + size:
-            return False
+            return
         answers: list[bytes] = pickle.loads(received[_LENGTH.size : _LENGTH.size + size])
         del received[: _LENGTH.size + size]
         sent, self._sent = self._sent or [], None
@@ -509,7 +509,6 @@ class LoopFed(Generic[J, R]):
             _hand(waiter, answer, None)
         if self._waiting:
             self._send()
-        return True
 
     def _lost(self) -> None:
         """The child stopped: its batch fails; a new child for the jobs waiting."""
