@@ -1,6 +1,7 @@
 """Demo volunteer services: teams in every street, a few hundred volunteers with generated
-names and obviously fictitious phones (1390000xxxx), four weeks of orders moved along their
-chain through the service's own operations, and an exchange with daily goods."""
+names and obviously fictitious phones (100-0000-xxxx, as for the demo cases: no phone number
+begins with 100), four weeks of orders moved along their chain through the service's own
+operations, and an exchange with daily goods."""
 
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ def seed_volunteers(
                 leads[team.id] = Principal(row.id, Role.TEAM_LEAD, None, row.name, team.id)
                 members[team.id] = []
                 for _ in range(int(rng.integers(4, 9))):
-                    phone = f"1390000{len(leads) * 10 + len(members[team.id]):04d}"[-11:]
+                    phone = f"100-0000-{len(leads) * 10 + len(members[team.id]):04d}"  # fictitious
                     person = VolunteerSpec(_name(rng), team.id, phone, list(services))
                     members[team.id].append(create_volunteer(session, None, person, start).id)
         session.commit()
