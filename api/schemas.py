@@ -188,6 +188,13 @@ class WriterInfo(BaseModel):
         description="Whether the writer is running now (a child that died is started again "
         "by the next batch; its batch was answered 503)"
     )
+    batches: int = Field(0, description="Batches (transactions) written since this worker started")
+    reports: int = Field(0, description="Reports written in them (one commit per batch)")
+    busy: float = Field(
+        0.0,
+        description="Share of the last 10 s the writer spent writing (0 to 1; near 1, intake "
+        "is waiting for it: new reports queue behind the batch being committed)",
+    )
 
 
 class Health(BaseModel):

@@ -22,7 +22,8 @@ open-loop driver here (asyncio streams, pre-built requests, up to 64 keep-alive 
 a request is due at its scheduled time whether or not earlier ones have been answered, and its
 latency counts from then (no coordinated omission). wrk2 (``wrk -R``) is not in Debian, and
 wrk's Lua ``delay()`` paces a connection after each answer, which hides a server falling
-behind. The bare app is driven at the same rate for comparison.
+behind. The bare app is driven at the same rate for comparison. Wangge's /health says, beside
+it, how busy the report writer was meanwhile and how many reports went into each batch.
 """
 
 from __future__ import annotations
@@ -269,6 +270,16 @@ async def paced(port: int, requests: list[bytes], rate: float) -> dict[str, floa
     }
 
 
+def writer_load(port: int, label: str) -> dict[str, float] | None:
+    """Wangge's /health writer figures (its batches, their reports, the share of the last
+    10 s it was writing); None for the bare app."""
+    if label.startswith("bare"):
+        return None
+    writer: dict[str, float] = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()[
+        "writer"]
+    return writer
+
+
 def serve_bare(port: int, workers: int) -> None:
     """The bare app under the same uvicorn settings as ``wangge serve`` (api.cli.service)."""
     import uvicorn
@@ -352,8 +363,15 @@ def main() -> None:
         for label, tag in (("POST /reports", "p"), ("bare FastAPI POST", "b")):
             with serving(label) as (port, pid):
                 run_wrk(f"http://127.0.0.1:{port}", script, args.connections, 2, pid)  # warm up
+                before = writer_load(port, label)
                 paced_at[label] = asyncio.run(paced(
                     port, build_requests(key, points, int(rate * args.paced_seconds), tag), rate))
+                after = writer_load(port, label)
+                if before and after:  # the writer's batches over the run, and how busy it was
+                    batches = after["batches"] - before["batches"]
+                    paced_at[label]["mean_batch"] = (after["reports"] - before["reports"]) / max(
+                        1, batches)
+                    paced_at[label]["writer_busy"] = after["busy"]
 
     print(f"wrk -t2 -c{args.connections} -d{args.seconds:g}s, {args.workers} worker(s), "
           f"SQLite synchronous=FULL, {args.rounds} round(s) of the two servers in turn")
@@ -379,6 +397,11 @@ def main() -> None:
         print(f"  {label:18} p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms   "
               f"errors {r['errors']:.0f}   connections {r['connections']:.0f}   "
               f"driver late {r['late']:.0f}")
+    ours = paced_at["POST /reports"]
+    if "writer_busy" in ours:
+        print(f"  its writer at that rate (a worker's, from /health): busy "
+              f"{ours['writer_busy']:.0%} of the last 10 s, {ours['mean_batch']:.1f} reports a "
+              "batch (near 100%, reports queue behind the batch being committed)")
     print(f"p99 of POST /reports at half saturation "
           f"{paced_at['POST /reports']['p99']:.1f} ms   (target < 25 ms)")
 

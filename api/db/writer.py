@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
@@ -55,6 +56,43 @@ Answer = tuple[Any, BaseException | None]
 
 class WriterStopped(RuntimeError):
     """The writer cannot take or finish jobs (its process stopped, or it was closed)."""
+
+
+class WriterLoad:
+    """How busy a writer is: the batches and jobs it wrote, and the share of the last
+    ``window_s`` seconds it spent writing. A writer busy nearly all the time is intake's
+    bottleneck: reports then wait for the batch before theirs, whatever the event loop does.
+    Safe to read from any thread while the writer records."""
+
+    def __init__(self, window_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_s = window_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._spans: deque[tuple[float, float]] = deque()  # (started, ended) of recent batches
+        self.batches = 0
+        self.jobs = 0
+        self._since = clock()
+
+    def wrote(self, started: float, jobs: int) -> None:
+        """A batch of ``jobs`` written from ``started`` (the clock's time) until now."""
+        ended = self._clock()
+        with self._lock:
+            self.batches += 1
+            self.jobs += jobs
+            self._spans.append((started, ended))
+            while self._spans and self._spans[0][1] < ended - self.window_s:
+                self._spans.popleft()
+
+    def busy(self) -> float:
+        """The share (0 to 1) of the last ``window_s`` seconds (or of the time since the
+        writer started, if shorter) spent writing batches."""
+        now = self._clock()
+        since = max(now - self.window_s, self._since)
+        if now <= since:
+            return 0.0
+        with self._lock:
+            spent = sum(end - max(start, since) for start, end in self._spans if end > since)
+        return min(1.0, spent / (now - since))
 
 
 class BatchWrite(Protocol):
@@ -90,6 +128,7 @@ class GroupWriter(Generic[J, R]):
         self._write = write
         self.in_other_process = write.in_other_process
         self._max_batch = max_batch
+        self.load = WriterLoad()
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="wangge-writer", daemon=True)
         self._thread.start()
@@ -145,6 +184,7 @@ class GroupWriter(Generic[J, R]):
                     stop = True
                     break
                 batch.append(more)
+            started = time.monotonic()
             try:
                 answers = self._write([job for job, _ in batch])
             except Exception as exc:  # the write itself could not run: every job fails
@@ -154,6 +194,7 @@ class GroupWriter(Generic[J, R]):
                 self._write.between_batches()
             except Exception:  # busy for a moment: the next batch's upkeep does it
                 log.warning("the writer's upkeep between batches failed", exc_info=True)
+            self.load.wrote(started, len(batch))  # its upkeep too: the next batch waits for it
             if stop:
                 return
 
@@ -382,6 +423,10 @@ class LoopFed(Generic[J, R]):
         self._lost_child = False
         self._flushing = False  # a flush is scheduled
         self._closed = False
+        #: The batches written, and the share of time the child spent on them (from sending
+        #: a batch to its answers: the child's upkeep between batches counts in the next).
+        self.load = WriterLoad()
+        self._sent_at = 0.0
         self._attach()
 
     @property
@@ -460,6 +505,7 @@ class LoopFed(Generic[J, R]):
         batch = self._waiting[: self._max_batch]
         del self._waiting[: len(batch)]
         self._sent = [waiter for _, waiter in batch]
+        self._sent_at = time.monotonic()
         data = pickle.dumps([job for job, _ in batch], protocol=pickle.HIGHEST_PROTOCOL)
         self._unsent = _LENGTH.pack(len(data)) + data
         self._write_more()
@@ -505,6 +551,7 @@ class LoopFed(Generic[J, R]):
         answers: list[bytes] = pickle.loads(received[_LENGTH.size : _LENGTH.size + size])
         del received[: _LENGTH.size + size]
         sent, self._sent = self._sent or [], None
+        self.load.wrote(self._sent_at, len(sent))
         for waiter, answer in zip(sent, answers, strict=True):
             _hand(waiter, answer, None)
         if self._waiting:

@@ -24,7 +24,14 @@ async def read_health(boundaries: BoundariesDep, cases: CasesDep) -> Health:
         writes = WriterInfo(runs_in="none", alive=True)
     else:
         where = "process" if writer.in_other_process else "thread"
-        writes = WriterInfo(runs_in=where, alive=writer.alive)
+        load = writer.load
+        writes = WriterInfo(
+            runs_in=where,
+            alive=writer.alive,
+            batches=load.batches,
+            reports=load.jobs,
+            busy=round(load.busy(), 3),
+        )
     return Health(
         status="ok",
         version=VERSION,

@@ -65,6 +65,7 @@ class Counts:
 def test_a_report_is_answered_as_the_route_answers_it(served):
     fast, full, keys = served
     headers = auth(keys["reporter"])
+    before = fast.get("/health").json()["writer"]
     with Counts(fast) as counts:
         a = fast.post("/reports", json=body(), headers=headers | {"Idempotency-Key": "same-1"})
     b = full.post("/reports", json=body(), headers=headers | {"Idempotency-Key": "same-2"})
@@ -84,6 +85,10 @@ def test_a_report_is_answered_as_the_route_answers_it(served):
     stored = full.get(f"/reports/{first.id}", headers=auth(keys["dispatcher"])).json()
     assert stored["assignment"] == a.json()["assignment"]
     assert stored["input"] == a.json()["input"]
+    # /health counts both with the writer's batches (one each: they came one after the other)
+    after = fast.get("/health").json()["writer"]
+    assert after["reports"] - before["reports"] == after["batches"] - before["batches"] == 2
+    assert 0 < after["busy"] <= 1
 
 
 def test_a_child_writer_answers_as_a_writer_in_the_server(backend):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.db import Database
 from api.db.engine import WAL_SIZE_LIMIT, WRITER_CHECKPOINT_S
-from api.db.writer import GroupWriter, InChild, InThread, LoopFed, WriterStopped
+from api.db.writer import GroupWriter, InChild, InThread, LoopFed, WriterLoad, WriterStopped
 from tests.api.conftest import postgres_database
 
 
@@ -354,13 +354,18 @@ def test_the_event_loop_feeds_the_child_what_arrived_together_as_one_batch(tmp_p
         try:
             together = await asyncio.gather(*(writer.submit_async(f"t{i}") for i in range(50)))
             one_by_one = [await writer.submit_async(f"o{i}") for i in range(3)]
+            loads.extend([(writer.load.batches, writer.load.jobs), writer.load.busy()])
         finally:
             writer.close()
         return list(together), one_by_one
 
+    loads: list[object] = []
+
     together, one_by_one = _run(main())
     assert together == list(range(1, 51))  # each its own id, in order
     assert one_by_one == [51, 52, 53]
+    assert loads[0] == (4, 53)  # four batches, 53 jobs
+    assert 0 < loads[1] <= 1
     bodies = _bodies(db)
     assert bodies[:50] == [f"t{i}:50" for i in range(50)]  # one batch, one commit
     assert bodies[50:] == ["o0:1", "o1:1", "o2:1"]
@@ -452,4 +457,58 @@ def test_a_loop_fed_child_whose_pipe_closes_before_it_exits_is_replaced_all_the_
 
     assert _run(main()) == [1, 2]
     assert _bodies(db) == ["before:1", "after:1"]
+    db.dispose()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_writers_load_is_the_share_of_the_recent_window_it_spent_writing():
+    clock = _Clock()
+    load = WriterLoad(window_s=10.0, clock=clock)
+    assert load.busy() == 0.0  # nothing yet, no time passed
+    for _ in range(10):  # 10 s: 0.5 s of writing in each
+        clock.now += 0.5
+        started = clock.now
+        clock.now += 0.5
+        load.wrote(started, 3)
+    assert (load.batches, load.jobs) == (10, 30)
+    assert load.busy() == pytest.approx(0.5)
+    clock.now += 5.0  # idle for half the window: the first half of it has dropped out
+    assert load.busy() == pytest.approx(0.25)
+    started = clock.now
+    clock.now += 10.0  # one batch as long as the window: all busy
+    load.wrote(started, 1)
+    assert load.busy() == pytest.approx(1.0)
+    clock.now += 4.0  # a batch that began before the window counts only its part inside
+    assert load.busy() == pytest.approx(0.6)
+    clock.now += 100.0
+    assert load.busy() == 0.0 and load.batches == 11
+
+
+def test_a_writer_in_its_thread_counts_its_batches_and_their_upkeep(tmp_path):
+    db = _database(tmp_path)
+    handle, batches = _insert()
+    upkeep = threading.Event()
+
+    def between() -> None:
+        time.sleep(0.05)  # the upkeep's own time: the next batch waits for it too
+        upkeep.set()
+
+    writer: GroupWriter[str, int] = GroupWriter(InThread(db.sessions, handle, between=between))
+    try:
+        assert [writer.submit(f"n{i}") for i in range(3)] == [1, 2, 3]
+        assert upkeep.wait(10)
+        deadline = time.monotonic() + 10
+        while writer.load.batches < 3 and time.monotonic() < deadline:  # counted after upkeep
+            time.sleep(0.01)
+        assert (writer.load.batches, writer.load.jobs) == (3, 3)
+        assert writer.load.busy() > 0
+    finally:
+        writer.close()
     db.dispose()
