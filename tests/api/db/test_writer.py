@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from api.db import Database
 from api.db.engine import WAL_SIZE_LIMIT, WRITER_CHECKPOINT_S
-from api.db.writer import GroupWriter, InChild, InThread, LoopFed, WriterLoad, WriterStopped
+from api.db.load import WriterLoad
+from api.db.writer import GroupWriter, InChild, InThread, LoopFed, WriterStopped
 from tests.api.conftest import postgres_database
 
 
