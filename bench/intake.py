@@ -367,7 +367,9 @@ def main() -> None:
                 paced_at[label] = asyncio.run(paced(
                     port, build_requests(key, points, int(rate * args.paced_seconds), tag), rate))
                 after = writer_load(port, label)
-                if before and after:  # the writer's batches over the run, and how busy it was
+                # the writer's batches over the run and how busy it was (one worker: with
+                # more, two /health requests may reach two workers' writers)
+                if before and after and args.workers == 1:
                     batches = after["batches"] - before["batches"]
                     paced_at[label]["mean_batch"] = (after["reports"] - before["reports"]) / max(
                         1, batches)
