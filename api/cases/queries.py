@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from api.access.policy import Principal
 from api.cases.errors import InvalidQuery, PhotoNotFound, UnknownStatus
 from api.cases.lifecycle import DONE, Status
+from api.cases.units import reports_in
 from api.cases.visibility import get_visible, scoped
-from api.db.models import Photo, Report, ReportEvent, ReportUnit
+from api.db.models import Photo, Report, ReportEvent
 from geo.units import BoundarySet
 
 BBOX_ALLOWED = "minlon,minlat,maxlon,maxlat with min < max, lon in [-180, 180], lat in [-90, 90]"
@@ -104,7 +105,7 @@ def filtered(
         if not retired_units:
             bset.position(where.unit)  # an unknown unit is an error, not an empty page
         conditions.append(
-            Report.id.in_(select(ReportUnit.report_id).where(ReportUnit.code == where.unit))
+            Report.id.in_(reports_in(where.unit))
         )
     if where.since:
         conditions.append(Report.created_at >= aware(where.since))
@@ -154,7 +155,7 @@ def page_of_reports(
         where.unit is not None
         and bset.positions([where.unit])[0] < 0
         and session.scalar(
-            select(ReportUnit.report_id).where(ReportUnit.code == where.unit).limit(1)
+            reports_in(where.unit).limit(1)
         )
         is not None
     )

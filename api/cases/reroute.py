@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from api.cases.lifecycle import OPEN, Status
 from api.cases.transitions import event_row
+from api.cases.units import reports_in
 from api.cases.views import MOVED
 from api.db.models import Report, ReportEvent, ReportUnit
 from api.webhooks.cases import record_case_changes
@@ -193,7 +194,7 @@ def read_open_cases(
         )
     if in_units is not None:
         query = query.where(
-            Report.id.in_(select(ReportUnit.report_id).where(ReportUnit.code.in_(list(in_units))))
+            Report.id.in_(reports_in(in_units))
         )
     ids = query.with_only_columns(Report.id).order_by(None)
     if lock:

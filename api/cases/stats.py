@@ -14,6 +14,7 @@ from api.access.errors import Forbidden
 from api.access.policy import Principal, Role
 from api.cases.lifecycle import DONE, OPEN
 from api.cases.queries import CaseFilter, filtered
+from api.cases.units import in_units
 from api.cases.visibility import scoped
 from api.db.models import Report, ReportUnit
 from geo.units import BoundarySet
@@ -36,7 +37,7 @@ def unit_stats(
     rows = session.execute(
         select(Report.status, Report.category, Report.due_at, Report.created_at, Report.resolved_at)
         .join(ReportUnit, ReportUnit.report_id == Report.id)
-        .where(ReportUnit.code == code)
+        .where(in_units(code))
     ).all()
     done = {s.value for s in DONE}
     hours = [
@@ -72,7 +73,7 @@ def counts_by_unit(
         "Select[Any]",
         select(ReportUnit.code, func.count(), func.sum(is_open))
         .join(Report, Report.id == ReportUnit.report_id)
-        .where(ReportUnit.code.in_(codes))
+        .where(in_units(codes))
         .group_by(ReportUnit.code),
     )
     if where is not None and where != CaseFilter():

@@ -172,7 +172,8 @@ class ReportUnit(Base):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), primary_key=True)
     depth: Mapped[int] = mapped_column(Integer, primary_key=True)
     level: Mapped[str] = mapped_column(String(64))
-    code: Mapped[str] = mapped_column(String(64), index=True)
+    #: found through ix_report_units_level_code (below; api.cases.units)
+    code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
 
 
