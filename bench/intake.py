@@ -289,6 +289,7 @@ def serve_bare(port: int, workers: int) -> None:
         "bare_intake_app:app", host="127.0.0.1", port=port,
         workers=workers if workers > 1 else None,
         log_level="info", access_log=False, proxy_headers=False,
+        loop="uvloop", http="httptools",
     )
 
 
