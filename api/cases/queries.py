@@ -104,9 +104,7 @@ def filtered(
     if where.unit:
         if not retired_units:
             bset.position(where.unit)  # an unknown unit is an error, not an empty page
-        conditions.append(
-            Report.id.in_(reports_in(where.unit))
-        )
+        conditions.append(Report.id.in_(reports_in(where.unit)))
     if where.since:
         conditions.append(Report.created_at >= aware(where.since))
     if where.until:
@@ -154,10 +152,7 @@ def page_of_reports(
     retired = (
         where.unit is not None
         and bset.positions([where.unit])[0] < 0
-        and session.scalar(
-            reports_in(where.unit).limit(1)
-        )
-        is not None
+        and session.scalar(reports_in(where.unit).limit(1)) is not None
     )
     query = filtered(
         scoped(select(Report), principal),

@@ -193,9 +193,7 @@ def read_open_cases(
             )
         )
     if in_units is not None:
-        query = query.where(
-            Report.id.in_(reports_in(in_units))
-        )
+        query = query.where(Report.id.in_(reports_in(in_units)))
     ids = query.with_only_columns(Report.id).order_by(None)
     if lock:
         query = query.with_for_update(of=Report)

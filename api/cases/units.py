@@ -1,11 +1,11 @@
 """Cases by the units they lie in, found through the index on ``report_units (level, code)``.
 
 Every new report writes one row per level of its chain into ``report_units``, and each row
-lands on its own leaf of each index of the table: those leaves were a third of what the
-intake's writer writes a report. So the table has one index for its lookups by unit, on
-(level, code), which the density maps and analytics read level by level; a lookup by code
-alone names every level stored (read from that same index, one seek a level) and so finds
-exactly the rows of that code.
+lands on its own leaf of each index of the table: the leaves of the indexes on (level, code)
+and on code alone were a third of the pages the intake's writer wrote a report (9 of 27). So
+the table keeps one index for its lookups by unit, on (level, code), which the density maps
+and analytics read level by level; a lookup by code alone names every level stored (read
+from that same index, one seek a level) and so finds exactly the rows of that code.
 """
 
 from __future__ import annotations
